@@ -1,0 +1,186 @@
+"""The `zenlearn` command line: one function per command; train flags are derived from `TrainConfig`.
+
+Errors a user can fix print one line and exit 2 (1 for a run that failed while training); `--debug`
+shows the traceback. Nothing here imports torch until a command needs it, so `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Callable, Sequence
+
+from . import __version__
+from .config import TrainConfig, coerce, describe_type, field_help, field_names, field_types, load_yaml
+from .errors import UsageError, ZenlearnError
+
+LISTABLE = {  # `zenlearn list NAME` → module and registry
+    "models": ("zenlearn.models", "MODELS"),
+    "datasets": ("zenlearn.data", "DATASETS"),
+    "activations": ("zenlearn.activations", "ACTIVATIONS"),
+    "optimizers": ("zenlearn.optim", "OPTIMIZERS"),
+}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (the usage text is one `--help` away)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
+
+
+# ---------------------------------------------------------------- train flags from the config
+
+def add_config_flags(p: argparse.ArgumentParser, skip: Sequence[str] = ()) -> None:
+    """Add one flag per `TrainConfig` field (`batch_size` → `--batch-size`), plus `--config`."""
+    p.add_argument("--config", metavar="FILE.yaml", help="YAML file of options; flags given here override it")
+    helps, types, defaults = field_help(), field_types(), TrainConfig()
+    g = p.add_argument_group("run options (also YAML keys)")
+    for name in field_names():
+        if name in skip:
+            continue
+        flag, default = "--" + name.replace("_", "-"), getattr(defaults, name)
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        text = f"{helps.get(name, '')} [{describe_type(types[name])}; default: {shown}]"
+        if types[name] is bool:
+            g.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                           help=text)
+        else:
+            g.add_argument(flag, dest=name, metavar=name.upper(), default=argparse.SUPPRESS, help=text)
+
+
+def config_from_args(args: argparse.Namespace, **overrides: Any) -> TrainConfig:
+    """Defaults ← `--config` YAML ← flags given on the command line ← `overrides`; then validated."""
+    merged: dict[str, Any] = {}
+    if getattr(args, "config", None):
+        merged.update(TrainConfig.from_dict(load_yaml(args.config), source=f"--config {args.config}").to_dict())
+        merged = {k: v for k, v in merged.items()}
+    flags = {k: getattr(args, k) for k in field_names() if hasattr(args, k)}
+    for k, v in flags.items():
+        coerce(k, field_types()[k], v)  # errors name the flag
+    merged.update(flags)
+    merged.update(overrides)
+    return TrainConfig.from_dict(merged, source="options").validate()
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .run import train_run
+
+    cfg = config_from_args(args)
+    summary = train_run(cfg, verbose=not args.quiet)
+    test, val = summary["test"], summary["val"]
+    metric = "accuracy" if "accuracy" in test else "mae"
+    line = f"test {metric} {test[metric]:.4f}  test loss {test['loss']:.4f}"
+    if val:
+        line += f"  val {metric} {val[metric]:.4f}"
+    print(f"{line}  ({summary['train_seconds']:.1f}s training, {summary['samples_per_second']:.0f} samples/s)")
+    print(f"run folder: {summary.get('out', cfg.out) or ''}".rstrip())
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .run import evaluate_run
+
+    metrics = evaluate_run(args.run_dir, args.split, args.data_dir)
+    print("  ".join(f"{args.split} {k} {v:.4f}" for k, v in metrics.items()))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .data.files import read_inputs
+    from .run import load_run
+
+    _, spec, trainer = load_run(args.run_dir)
+    for path in args.files:
+        x = read_inputs(path, spec)
+        out = trainer.predict(x)
+        for i, row in enumerate(out):
+            name = path if len(out) == 1 else f"{path}[{i}]"
+            if spec.task == "classification":
+                k = int(row.argmax())
+                label = spec.classes[k] if k < len(spec.classes) else str(k)
+                print(f"{name}\t{label}\t{float(row[k]):.4f}")
+            else:
+                print(f"{name}\t" + " ".join(f"{v:.5g}" for v in row.flatten().tolist()))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    import importlib
+
+    what = [args.what] if args.what else list(LISTABLE)
+    for w in what:
+        if w not in LISTABLE:
+            raise UsageError(f"zenlearn list: unknown kind {w!r}; choose one of: {', '.join(LISTABLE)}")
+        module, attr = LISTABLE[w]
+        registry = getattr(importlib.import_module(module), attr)
+        print(f"{w}:")
+        for e in registry:
+            extra = e.meta.get("defaults") or e.meta.get("params")
+            extra_s = "  (" + ", ".join(f"{k}={v}" for k, v in extra.items()) + ")" if extra else ""
+            print(f"  {e.name:<16} {e.description}{extra_s}")
+    return 0
+
+
+# ---------------------------------------------------------------- parser and entry point
+
+def build_parser() -> Parser:
+    p = Parser(prog="zenlearn", description="zenlearn: classic deep-learning techniques as measured tools.")
+    p.add_argument("--version", action="version", version=f"zenlearn {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    def add(name: str, fn: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+        sp.set_defaults(fn=fn)
+        return sp
+
+    sp = add("train", cmd_train, "train a model; writes a run folder (config, metrics, weights, summary)")
+    add_config_flags(sp)
+    sp.add_argument("--quiet", action="store_true", help="no progress output")
+
+    sp = add("evaluate", cmd_evaluate, "reload a run folder's model and print its metrics")
+    sp.add_argument("run_dir", metavar="RUN_DIR")
+    sp.add_argument("--split", default="test", choices=["test", "val"], help="which split [default: test]")
+    sp.add_argument("--data-dir", default=None, help="data folder, if not the run's")
+
+    sp = add("predict", cmd_predict, "class and probability for each input file (image, .npy, IDX)")
+    sp.add_argument("run_dir", metavar="RUN_DIR")
+    sp.add_argument("files", metavar="FILE", nargs="+")
+
+    sp = add("list", cmd_list, "list registered names with descriptions")
+    sp.add_argument("what", nargs="?", metavar="|".join(LISTABLE))
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 1 run failed, 2 bad input)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    parser = build_parser()
+    try:
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as e:  # --help, --version, or a one-line usage error already printed
+            return int(e.code or 0)
+        if not getattr(args, "fn", None):
+            parser.print_help()
+            return 2
+        return args.fn(args)
+    except ZenlearnError as e:
+        if debug:
+            raise
+        print(f"zenlearn: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("zenlearn: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the CLI never shows a traceback unless asked
+        if debug:
+            raise
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        print(f"zenlearn: internal error: {type(e).__name__}: {msg} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return 1

@@ -1,0 +1,276 @@
+"""Typed run configuration: one dataclass whose fields are the CLI flags and the YAML keys.
+
+Each field's docstring (the string literal under it) is its `--help` text. Defaults live here and
+nowhere else. `TrainConfig.validate()` collects every problem and raises one `UsageError`.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+import types
+import typing
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run. Example: `TrainConfig(data="mnist", epochs=1)`."""
+
+    # --- data ---
+    data: str = "mnist"
+    """Dataset name (see `zenlearn list datasets`)."""
+    data_dir: str | None = None
+    """Folder with the dataset files; default: $ZENLEARN_DATA, else ~/.cache/zenlearn."""
+    val_split: float = 0.1
+    """Fraction of the training set held out for validation, in [0, 1)."""
+    train_subset: int | None = None
+    """Use only the first N training samples after the split (a seeded random subset); default: all."""
+
+    # --- model ---
+    model: str = "seed-cnn"
+    """Model name (see `zenlearn list models`)."""
+    activation: str = "relu"
+    """Hidden-layer activation for models that take one (see `zenlearn list activations`)."""
+    hidden: tuple[int, ...] = (256, 256)
+    """Hidden layer sizes of the MLP, comma separated (e.g. 256,256); empty for none."""
+
+    # --- optimization ---
+    optimizer: str = "adam"
+    """Optimizer name (see `zenlearn list optimizers`)."""
+    lr: float = 1e-3
+    """Learning rate (peak learning rate when a schedule is used)."""
+    epochs: int = 5
+    """Number of passes over the training set."""
+    batch_size: int = 64
+    """Training batch size."""
+
+    # --- run ---
+    seed: int = 0
+    """Random seed for the split, initialization and shuffling; the same seed repeats a CPU run."""
+    device: str = "auto"
+    """Where to train: auto (cuda if available, else cpu), cpu or cuda."""
+    eval_batch_size: int = 1000
+    """Batch size for evaluation and prediction."""
+    early_stopping: int | None = None
+    """Stop after N epochs without val_loss improvement and restore the best weights; default: off."""
+    out: str | None = None
+    """Run folder; default: runs/<data>-<model>-<time>."""
+    overwrite: bool = False
+    """Allow writing into an existing non-empty run folder."""
+
+    def validate(self) -> "TrainConfig":
+        """Check types, ranges and names; raise one `UsageError` listing every problem."""
+        problems = _type_problems(self)
+        if not problems:
+            problems += _range_problems(self)
+        if problems:
+            raise UsageError("invalid config: " + "; ".join(problems))
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain YAML-ready dict (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], *, source: str = "config") -> "TrainConfig":
+        """Build from a dict (YAML or CLI); unknown keys and wrong types are a `UsageError`."""
+        if not isinstance(d, dict):
+            raise UsageError(f"{source}: expected a mapping of option: value, got {type(d).__name__}")
+        known = field_names()
+        unknown = [k for k in d if k not in known]
+        if unknown:
+            raise UsageError(f"{source}: unknown option(s) {', '.join(map(repr, unknown))}; "
+                             f"valid options: {', '.join(known)}")
+        hints = field_types()
+        problems, kwargs = [], {}
+        for k, v in d.items():
+            try:
+                kwargs[k] = coerce(k, hints[k], v)
+            except UsageError as e:
+                problems.append(str(e))
+        if problems:
+            raise UsageError(f"{source}: " + "; ".join(problems))
+        return cls(**kwargs)
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        """A copy with `changes` applied (values coerced like YAML values)."""
+        merged = {**self.to_dict(), **changes}
+        return TrainConfig.from_dict(merged)
+
+
+# ---------------------------------------------------------------- field introspection
+
+def field_names() -> list[str]:
+    return [f.name for f in dataclasses.fields(TrainConfig)]
+
+
+@cache
+def field_types() -> dict[str, Any]:
+    return typing.get_type_hints(TrainConfig)
+
+
+@cache
+def field_help() -> dict[str, str]:
+    """Field name → its docstring, read from this module's source (so docstrings are the help)."""
+    tree = ast.parse(inspect.getsource(TrainConfig))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    out = {}
+    for node, nxt in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
+            out[node.target.id] = " ".join(str(nxt.value.value).split())  # type: ignore[union-attr]
+    return out
+
+
+def describe_type(tp: Any) -> str:
+    """Human name of a field type for messages ("integer", "comma-separated integers", …)."""
+    args = typing.get_args(tp)
+    if _is_optional(tp):
+        return describe_type(next(a for a in args if a is not type(None))) + " or null"
+    if typing.get_origin(tp) is tuple:
+        return f"comma-separated {describe_type(args[0])}s"
+    return {int: "integer", float: "number", str: "string", bool: "boolean (true/false)"}.get(tp, str(tp))
+
+
+def _is_optional(tp: Any) -> bool:
+    return typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in typing.get_args(tp)
+
+
+_TRUE, _FALSE = {"true", "yes", "1", "on"}, {"false", "no", "0", "off"}
+
+
+def coerce(name: str, tp: Any, value: Any) -> Any:
+    """Convert a YAML value or a CLI string to field type `tp`; raise `UsageError` naming the option."""
+    bad = UsageError(f"option {name!r} (--{name.replace('_', '-')}) expects {describe_type(tp)}, got {value!r}")
+    if _is_optional(tp):
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null", "")):
+            return None
+        return coerce(name, next(a for a in typing.get_args(tp) if a is not type(None)), value)
+    if typing.get_origin(tp) is tuple:
+        inner = typing.get_args(tp)[0]
+        if isinstance(value, str):
+            value = [v for v in value.replace(" ", "").split(",") if v != ""]
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise bad
+        try:
+            return tuple(coerce(name, inner, v) for v in value)
+        except UsageError:
+            raise bad from None
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise bad
+    if tp is int:
+        if isinstance(value, bool):
+            raise bad
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                raise bad from None
+        raise bad
+    if tp is float:
+        if isinstance(value, bool):
+            raise bad
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value.strip())
+            except ValueError:
+                raise bad from None
+        raise bad
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise bad
+    raise bad
+
+
+def _type_problems(cfg: TrainConfig) -> list[str]:
+    problems = []
+    for name, tp in field_types().items():
+        try:
+            coerce(name, tp, getattr(cfg, name))
+        except UsageError as e:
+            problems.append(str(e))
+    return problems
+
+
+def _range_problems(c: TrainConfig) -> list[str]:
+    p = []
+
+    def need(ok: bool, msg: str) -> None:
+        if not ok:
+            p.append(msg)
+
+    need(0.0 <= c.val_split < 1.0, f"val_split must be in [0, 1), got {c.val_split}")
+    need(c.train_subset is None or c.train_subset >= 1, f"train_subset must be >= 1, got {c.train_subset}")
+    need(all(h >= 1 for h in c.hidden), f"hidden sizes must be >= 1, got {','.join(map(str, c.hidden))}")
+    need(c.lr > 0, f"lr must be > 0, got {c.lr}")
+    need(c.epochs >= 1, f"epochs must be >= 1, got {c.epochs}")
+    need(c.batch_size >= 1, f"batch_size must be >= 1, got {c.batch_size}")
+    need(c.eval_batch_size >= 1, f"eval_batch_size must be >= 1, got {c.eval_batch_size}")
+    need(c.early_stopping is None or c.early_stopping >= 1,
+         f"early_stopping must be >= 1 epochs, got {c.early_stopping}")
+    need(c.device in DEVICES, f"device must be one of {', '.join(DEVICES)}, got {c.device!r}")
+    # Names are checked against the registries (imported here, not at CLI start-up).
+    from .activations import ACTIVATIONS
+    from .data import DATASETS
+    from .models import MODELS
+    from .optim import OPTIMIZERS
+
+    for reg, value in ((DATASETS, c.data.split(":", 1)[0]),
+                       (MODELS, c.model), (ACTIVATIONS, c.activation), (OPTIMIZERS, c.optimizer)):
+        if value not in reg:
+            p.append(f"unknown {reg.kind} {value!r}; choose one of: {', '.join(reg.names())}")
+    return p
+
+
+# ---------------------------------------------------------------- YAML
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file into a dict; a missing file or bad YAML is a `UsageError`."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"--config: file {str(path)!r} not found; pass the path of a YAML config file")
+    try:
+        d = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise UsageError(f"--config: {path} is not valid YAML ({first}); fix the file") from None
+    if d is None:
+        return {}
+    if not isinstance(d, dict):
+        raise UsageError(f"--config: {path} must hold a mapping of option: value, got {type(d).__name__}")
+    return d
+
+
+def dump_yaml(cfg: TrainConfig) -> str:
+    """The fully resolved config as YAML text (what `config.yaml` in a run folder holds)."""
+    import yaml
+
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+
+
+_ = field  # re-exported for extensions that add fields with default_factory

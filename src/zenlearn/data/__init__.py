@@ -1,0 +1,55 @@
+"""Datasets by name (`DATASETS`), loaded into memory and split into train / validation / test."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from ..registry import Registry
+from .arrays import ArrayData, BatchLoader, DataSpec, Splits, split, subset, to_float
+from .mnist import fashion_mnist, mnist
+
+Loader = Callable[..., tuple[ArrayData, ArrayData, DataSpec]]
+DATASETS: Registry[Loader] = Registry("dataset")
+DATASETS.add("mnist", mnist, "MNIST handwritten digits, 60k train / 10k test, 28x28 grayscale, 10 classes")
+DATASETS.add("fashion-mnist", fashion_mnist, "Fashion-MNIST clothing images, 60k/10k, 28x28 grayscale, 10 classes",
+             aliases=("fashion_mnist", "fmnist"))
+
+
+def data_dir(explicit: str | None = None) -> Path:
+    """The data folder: `explicit`, else $ZENLEARN_DATA, else ~/.cache/zenlearn."""
+    d = explicit or os.environ.get("ZENLEARN_DATA") or Path.home() / ".cache" / "zenlearn"
+    return Path(d).expanduser()
+
+
+def load_splits(name: str, *, root: str | None = None, val_split: float = 0.1, seed: int = 0,
+                train_subset: int | None = None, device: torch.device | str = "cpu") -> Splits:
+    """Load dataset `name`, split off validation deterministically, move everything to `device`.
+
+    Args:
+        name: Registered dataset name (see `DATASETS.names()`).
+        root: Data folder. Defaults to $ZENLEARN_DATA, else ~/.cache/zenlearn.
+        val_split: Fraction of training samples held out. Defaults to 0.1.
+        seed: Seed of the split and of the subset. Defaults to 0.
+        train_subset: Keep only this many training samples. Defaults to all.
+        device: Device the tensors live on. Defaults to "cpu".
+
+    Example:
+        >>> s = load_splits("mnist", val_split=0.1)  # doctest: +SKIP
+        >>> len(s.train), len(s.val), len(s.test)  # doctest: +SKIP
+        (54000, 6000, 10000)
+    """
+    kind, _, arg = name.partition(":")
+    loader = DATASETS.get(kind)
+    train, test, spec = loader(data_dir(root), arg) if arg else loader(data_dir(root))
+    train, val = split(train, val_split, seed)
+    if train_subset is not None:
+        train = subset(train, train_subset, seed)
+    return Splits(spec, train.to(device), val.to(device) if val is not None else None, test.to(device))
+
+
+__all__ = ["DATASETS", "ArrayData", "BatchLoader", "DataSpec", "Splits", "data_dir", "load_splits", "split",
+           "subset", "to_float"]

@@ -1,0 +1,138 @@
+"""In-memory array datasets and the batch loader that indexes them (no per-sample Dataset/DataLoader)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import torch
+from torch import Tensor
+
+
+@dataclass
+class DataSpec:
+    """What a model and the trainer need to know about a dataset."""
+
+    name: str
+    task: str
+    """"classification" (integer labels, cross-entropy) or "regression" (float targets, MSE)."""
+    input_shape: tuple[int, ...]
+    """Shape of one sample as the model sees it: (C, H, W) for images, (T, F) for sequences."""
+    num_outputs: int
+    """Classes for classification; target features (per step for sequences) for regression."""
+    classes: list[str] = field(default_factory=list)
+    scale: float = 1.0
+    """Raw stored values are multiplied by this after conversion to float (1/255 for uint8 images)."""
+    kind: str = "image"
+    """"image", "sequence" or "vector": decides plots and which models fit."""
+    per_step: bool = False
+    """Regression targets per time step (T, F) rather than one per sequence."""
+
+
+@dataclass
+class ArrayData:
+    """Samples `x` (N, …) and targets `y` (N, …) held as tensors (uint8 for images, to save memory)."""
+
+    x: Tensor
+    y: Tensor
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    def take(self, idx: Tensor) -> "ArrayData":
+        return ArrayData(self.x[idx], self.y[idx])
+
+    def to(self, device: torch.device | str) -> "ArrayData":
+        return ArrayData(self.x.to(device), self.y.to(device))
+
+
+@dataclass
+class Splits:
+    """A dataset split into train / validation / test, plus its spec."""
+
+    spec: DataSpec
+    train: ArrayData
+    val: ArrayData | None
+    test: ArrayData
+
+
+def split(data: ArrayData, val_fraction: float, seed: int) -> tuple[ArrayData, ArrayData | None]:
+    """Deterministic train/validation split: a seeded permutation, the first `val_fraction` held out."""
+    n_val = int(round(len(data) * val_fraction))
+    if n_val == 0:
+        return data, None
+    perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
+    val_idx, train_idx = perm[:n_val].sort().values, perm[n_val:].sort().values
+    return data.take(train_idx), data.take(val_idx)
+
+
+def subset(data: ArrayData, n: int, seed: int) -> ArrayData:
+    """A seeded random subset of `n` samples (all of them when `n >= len(data)`)."""
+    if n >= len(data):
+        return data
+    perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed + 1))
+    return data.take(perm[:n].sort().values)
+
+
+def to_float(x: Tensor, scale: float) -> Tensor:
+    """Raw stored batch → float32 model input."""
+    if scale == 1.0:
+        return x.to(torch.float32)
+    return x.to(torch.float32).mul_(scale) if x.dtype != torch.float32 else x * scale
+
+
+class BatchLoader:
+    """Batches taken by index from a per-epoch permutation, converted to float as a whole batch.
+
+    The permutation of epoch `e` comes from a generator seeded with `(seed, e)`, so any epoch (and any
+    batch inside it) can be reproduced on resume. With `world_size > 1` each rank takes its strided
+    shard of the same permutation (data-parallel training).
+
+    Args:
+        data: Samples and targets, ideally already on the training device.
+        batch_size: Samples per batch.
+        scale: Multiplier applied after float conversion. Defaults to 1.0.
+        shuffle: Shuffle every epoch. Defaults to False.
+        seed: Base seed of the permutations. Defaults to 0.
+        drop_last: Drop a final incomplete batch. Defaults to False.
+        rank: This process's rank. Defaults to 0.
+        world_size: Number of data-parallel processes. Defaults to 1.
+
+    Example:
+        >>> loader = BatchLoader(ArrayData(torch.zeros(10, 3), torch.zeros(10)), 4, shuffle=True)
+        >>> [len(x) for x, y in loader]
+        [4, 4, 2]
+    """
+
+    def __init__(self, data: ArrayData, batch_size: int, *, scale: float = 1.0, shuffle: bool = False,
+                 seed: int = 0, drop_last: bool = False, rank: int = 0, world_size: int = 1) -> None:
+        self.data, self.batch_size, self.scale = data, batch_size, scale
+        self.shuffle, self.seed, self.drop_last = shuffle, seed, drop_last
+        self.rank, self.world_size = rank, world_size
+        self.epoch = 0
+        self.skip = 0  # batches to skip at the start of the next iteration (mid-epoch resume)
+
+    def set_epoch(self, epoch: int, skip_batches: int = 0) -> None:
+        self.epoch, self.skip = epoch, skip_batches
+
+    def indices(self) -> Tensor:
+        n = len(self.data)
+        if self.shuffle:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+            idx = torch.randperm(n, generator=g)
+        else:
+            idx = torch.arange(n)
+        if self.world_size > 1:
+            idx = idx[: n - n % self.world_size][self.rank :: self.world_size]
+        return idx.to(self.data.x.device)
+
+    def __len__(self) -> int:
+        n = len(self.data) // self.world_size
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        idx = self.indices()
+        skip, self.skip = self.skip, 0
+        for b in range(skip, len(self)):
+            i = idx[b * self.batch_size : (b + 1) * self.batch_size]  # (B,)
+            yield to_float(self.data.x[i], self.scale), self.data.y[i]

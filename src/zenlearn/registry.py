@@ -1,0 +1,90 @@
+"""One `Registry` class behind every by-name lookup (models, datasets, activations, optimizers, …)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generic, Iterator, TypeVar
+
+from .errors import UsageError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Entry(Generic[T]):
+    """A registered object with its one-line description and any extra facts (defaults, aliases)."""
+
+    name: str
+    obj: T
+    description: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class Registry(Generic[T]):
+    """A name → object table whose misses list the valid names.
+
+    Args:
+        kind: What the entries are, used in error messages ("model", "optimizer"). Defaults to none.
+
+    Example:
+        >>> ACTS = Registry("activation")
+        >>> @ACTS.register("relu", "max(0, x)")
+        ... def relu(x): return x.clamp_min(0)
+        >>> ACTS.get("relu") is relu
+        True
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, Entry[T]] = {}
+        self._aliases: dict[str, str] = {}
+
+    def register(self, name: str, description: str = "", *, aliases: tuple[str, ...] = (),
+                 **meta: Any) -> Callable[[T], T]:
+        """Decorator that registers `obj` under `name` (and `aliases`)."""
+
+        def deco(obj: T) -> T:
+            self.add(name, obj, description, aliases=aliases, **meta)
+            return obj
+
+        return deco
+
+    def add(self, name: str, obj: T, description: str = "", *, aliases: tuple[str, ...] = (),
+            **meta: Any) -> None:
+        """Register `obj` under `name`; registering a name twice is a programming error."""
+        key = _norm(name)
+        assert key not in self._entries and key not in self._aliases, f"{self.kind} {name!r} registered twice"
+        self._entries[key] = Entry(key, obj, description, dict(meta))
+        for alias in aliases:
+            self._aliases[_norm(alias)] = key
+
+    def entry(self, name: str) -> Entry[T]:
+        """The `Entry` for `name`; a miss raises `UsageError` listing the valid names."""
+        key = _norm(name)
+        key = self._aliases.get(key, key)
+        if key not in self._entries:
+            raise UsageError(f"unknown {self.kind} {name!r}; choose one of: {', '.join(self.names())}")
+        return self._entries[key]
+
+    def get(self, spec: str | T) -> T:
+        """The object registered as `spec`; anything that is not a string is returned as is."""
+        if not isinstance(spec, str):
+            return spec
+        return self.entry(spec).obj
+
+    def names(self) -> list[str]:
+        """Registered names in registration order (aliases excluded)."""
+        return list(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (_norm(name) in self._entries or _norm(name) in self._aliases)
+
+    def __iter__(self) -> Iterator[Entry[T]]:
+        return iter(self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _norm(name: str) -> str:
+    return name.strip().lower()

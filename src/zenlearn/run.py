@@ -1,0 +1,168 @@
+"""A training run end to end: config → data → model / optimizer → fit → run folder.
+
+Run folder: `config.yaml` (fully resolved), `data.json` (dataset spec), `metrics.csv` (one row per
+epoch), `checkpoint.pt` (resumable, every epoch), `model.safetensors` (final weights) and
+`summary.json`. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import random
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .atomic import write_text
+from .callbacks import Callback, CSVLogger, EarlyStopping
+from .checkpoint import load_weights, rng_state, save_checkpoint, save_weights
+from .config import TrainConfig, dump_yaml, load_yaml
+from .data import BatchLoader, DataSpec, Splits, load_splits
+from .errors import UsageError
+from .models import build_model
+from .optim import build_optimizer
+from .train import Trainer, resolve_device
+
+METRIC_COLUMNS = {"classification": ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"],
+                  "regression": ["epoch", "loss", "mae", "val_loss", "val_mae", "lr", "seconds"]}
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch, numpy and Python's `random`."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+def default_out(cfg: TrainConfig) -> Path:
+    return Path("runs") / f"{cfg.data.replace(':', '-').replace('/', '_')}-{cfg.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def prepare_out(out: Path, overwrite: bool) -> Path:
+    """Create the run folder; an existing non-empty one needs `overwrite`."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; choose a folder path")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise UsageError(f"--out {out} already holds files; pass --overwrite to replace them or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+class EpochCheckpoint(Callback):
+    """Write `checkpoint.pt` (trainer state, RNG states, config) at the end of every epoch."""
+
+    def __init__(self, path: Path, cfg: TrainConfig) -> None:
+        self.path, self.cfg = path, cfg
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
+        save_checkpoint(self.path, {**self.trainer.state_dict(), "rng": rng_state(), "config": self.cfg.to_dict()})
+
+
+def make_loaders(cfg: TrainConfig, splits: Splits) -> tuple[BatchLoader, BatchLoader | None, BatchLoader]:
+    s = splits.spec.scale
+    train = BatchLoader(splits.train, cfg.batch_size, scale=s, shuffle=True, seed=cfg.seed)
+    val = BatchLoader(splits.val, cfg.eval_batch_size, scale=s) if splits.val is not None else None
+    test = BatchLoader(splits.test, cfg.eval_batch_size, scale=s)
+    return train, val, test
+
+
+def train_run(cfg: TrainConfig, *, verbose: bool = True) -> dict[str, Any]:
+    """Train `cfg` into its run folder and return the summary (also written to `summary.json`).
+
+    Example:
+        >>> summary = train_run(TrainConfig(data="mnist", model="mlp", epochs=1, out="runs/x"))  # doctest: +SKIP
+        >>> summary["test"]["accuracy"] > 0.9  # doctest: +SKIP
+        True
+    """
+    cfg.validate()
+    device = resolve_device(cfg.device)
+    out = prepare_out(Path(cfg.out) if cfg.out else default_out(cfg), cfg.overwrite)
+    cfg = cfg.replace(out=str(out))
+    write_text(out / "config.yaml", dump_yaml(cfg))
+    seed_everything(cfg.seed)
+    splits = load_splits(cfg.data, root=cfg.data_dir, val_split=cfg.val_split, seed=cfg.seed,
+                         train_subset=cfg.train_subset, device=device)
+    write_text(out / "data.json", json.dumps(asdict(splits.spec), indent=2))
+    model = build_model(cfg, splits.spec)
+    optimizer = build_optimizer(cfg, model)
+    train, val, test = make_loaders(cfg, splits)
+    callbacks: list[Callback] = [CSVLogger(out / "metrics.csv", METRIC_COLUMNS[splits.spec.task]), EpochCheckpoint(out / "checkpoint.pt", cfg)]
+    if cfg.early_stopping:
+        callbacks.append(EarlyStopping("val_loss" if val is not None else "loss", cfg.early_stopping))
+    trainer = Trainer(model, optimizer, task=splits.spec.task, device=device, callbacks=callbacks)
+    t0 = time.perf_counter()
+    history = trainer.fit(train, val, cfg.epochs, verbose=verbose)
+    wall = time.perf_counter() - t0
+    save_weights(trainer.model, out / "model.safetensors")
+    train_seconds = sum(e["train_seconds"] for e in history.epochs)
+    summary = {
+        "test": _strip(trainer.evaluate(test, batch_size=cfg.eval_batch_size)),
+        "val": _strip(trainer.evaluate(val, batch_size=cfg.eval_batch_size)) if val is not None else None,
+        "train_seconds": train_seconds,
+        "wall_seconds": wall,
+        "samples_per_second": len(history.epochs) * len(splits.train) / max(train_seconds, 1e-9),
+        "params": sum(p.numel() for p in model.parameters()),
+        "epochs": len(history.epochs),
+        "data": {"name": cfg.data, "train": len(splits.train), "val": len(splits.val) if splits.val is not None else 0,
+                 "test": len(splits.test), "task": splits.spec.task},
+        "model": cfg.model,
+        "device": str(device),
+        "seed": cfg.seed,
+        "environment": environment(),
+    }
+    write_text(out / "summary.json", json.dumps(summary, indent=2))
+    return {**summary, "out": str(out)}
+
+
+def _strip(metrics: dict[str, float]) -> dict[str, float]:
+    return {k.removeprefix("val_"): v for k, v in metrics.items()}
+
+
+def environment() -> dict[str, Any]:
+    from . import __version__
+
+    return {"zenlearn": __version__, "torch": torch.__version__, "python": platform.python_version(),
+            "platform": platform.platform(), "cpu_threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
+
+
+# ---------------------------------------------------------------- reloading a run folder
+
+def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[TrainConfig, DataSpec, Trainer]:
+    """Rebuild a finished run's config, dataset spec and a `Trainer` holding its trained model."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UsageError(f"RUN_DIR {run_dir} is not a folder; pass a run folder made by `zenlearn train`")
+    for f in ("config.yaml", "data.json", "model.safetensors"):
+        if not (run_dir / f).is_file():
+            raise UsageError(f"{run_dir} has no {f}; is it a finished zenlearn run folder?")
+    cfg = TrainConfig.from_dict(load_yaml(run_dir / "config.yaml"), source=str(run_dir / "config.yaml"))
+    try:
+        spec_d = json.loads((run_dir / "data.json").read_text())
+        spec = DataSpec(**{**spec_d, "input_shape": tuple(spec_d["input_shape"])})
+    except (ValueError, TypeError, KeyError) as e:
+        raise UsageError(f"{run_dir / 'data.json'} is corrupt ({e}); retrain the run") from None
+    model = build_model(cfg, spec)
+    load_weights(model, run_dir / "model.safetensors")
+    return cfg, spec, Trainer(model, task=spec.task, device=device)
+
+
+def evaluate_run(run_dir: str | Path, split: str = "test", data_dir: str | None = None) -> dict[str, float]:
+    """Reload a run and compute its metrics on the `test` or `val` split (the run's own split)."""
+    if split not in ("test", "val"):
+        raise UsageError(f"--split must be test or val, got {split!r}")
+    cfg, spec, trainer = load_run(run_dir)
+    splits = load_splits(cfg.data, root=data_dir or cfg.data_dir, val_split=cfg.val_split, seed=cfg.seed,
+                         train_subset=cfg.train_subset)
+    data = splits.test if split == "test" else splits.val
+    if data is None:
+        raise UsageError(f"the run was trained with val_split 0, so it has no validation split")
+    loader = BatchLoader(data, cfg.eval_batch_size, scale=spec.scale)
+    return _strip(trainer.evaluate(loader, batch_size=cfg.eval_batch_size))
+
+

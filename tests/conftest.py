@@ -1,0 +1,24 @@
+"""Shared fixtures. Tests read the real datasets from $ZENLEARN_DATA (default: ../shared/datasets)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT.parent / "shared" / "datasets"
+os.environ.setdefault("ZENLEARN_DATA", str(DEFAULT_DATA))
+os.environ["ZENLEARN_OFFLINE"] = "1"  # tests never download
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The real data folder; missing data is a loud failure, never a skip."""
+    d = Path(os.environ["ZENLEARN_DATA"])
+    missing = [p for p in ("mnist/train-images-idx3-ubyte.gz", "fashion-mnist/t10k-labels-idx1-ubyte.gz")
+               if not (d / p).is_file()]
+    if missing:
+        pytest.fail(f"test data missing: {missing} under {d}; set ZENLEARN_DATA to the shared datasets folder")
+    return d
