@@ -76,3 +76,10 @@ def test_cli_train_evaluate_predict_list(tmp_path, data_dir):
     assert r.returncode == 2 and "not found" in r.stderr
     r = run_cli("list", "models")
     assert r.returncode == 0 and "seed-cnn" in r.stdout
+
+
+def test_fp16_on_cpu_is_a_clear_error(capsys, data_dir, tmp_path):
+    code = main(["train", "--model", "mlp", "--precision", "16", "--device", "cpu", "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and "precision 16" in err and "needs a CUDA device" in err
+    assert not (tmp_path / "r").exists()  # refused before anything was written

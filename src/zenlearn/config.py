@@ -19,6 +19,7 @@ from typing import Any
 from .errors import UsageError
 
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("32", "bf16", "16")
 
 
 @dataclass
@@ -58,6 +59,9 @@ class TrainConfig:
     """Random seed for the split, initialization and shuffling; the same seed repeats a CPU run."""
     device: str = "auto"
     """Where to train: auto (cuda if available, else cpu), cpu or cuda."""
+    precision: str = "32"
+    """Numeric precision: 32 (float32), bf16 (bfloat16 autocast, CPU or GPU) or 16 (float16 autocast with a
+    gradient scaler, CUDA only)."""
     eval_batch_size: int = 1000
     """Batch size for evaluation and prediction."""
     early_stopping: int | None = None
@@ -231,6 +235,7 @@ def _range_problems(c: TrainConfig) -> list[str]:
     need(c.eval_batch_size >= 1, f"eval_batch_size must be >= 1, got {c.eval_batch_size}")
     need(c.early_stopping is None or c.early_stopping >= 1,
          f"early_stopping must be >= 1 epochs, got {c.early_stopping}")
+    need(c.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {c.precision!r}")
     need(c.device in DEVICES, f"device must be one of {', '.join(DEVICES)}, got {c.device!r}")
     # Names are checked against the registries (imported here, not at CLI start-up).
     from .activations import ACTIVATIONS

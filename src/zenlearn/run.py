@@ -81,6 +81,9 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True) -> dict[str, Any]:
     """
     cfg.validate()
     device = resolve_device(cfg.device)
+    if cfg.precision == "16" and device.type != "cuda":
+        raise UsageError("--precision 16 (float16 with a grad scaler) needs a CUDA device; on CPU use "
+                         "--precision bf16 or 32")
     out = prepare_out(Path(cfg.out) if cfg.out else default_out(cfg), cfg.overwrite)
     cfg = cfg.replace(out=str(out))
     write_text(out / "config.yaml", dump_yaml(cfg))
@@ -94,7 +97,8 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True) -> dict[str, Any]:
     callbacks: list[Callback] = [CSVLogger(out / "metrics.csv", METRIC_COLUMNS[splits.spec.task]), EpochCheckpoint(out / "checkpoint.pt", cfg)]
     if cfg.early_stopping:
         callbacks.append(EarlyStopping("val_loss" if val is not None else "loss", cfg.early_stopping))
-    trainer = Trainer(model, optimizer, task=splits.spec.task, device=device, callbacks=callbacks)
+    trainer = Trainer(model, optimizer, task=splits.spec.task, device=device, precision=cfg.precision,
+                      callbacks=callbacks)
     t0 = time.perf_counter()
     history = trainer.fit(train, val, cfg.epochs, verbose=verbose)
     wall = time.perf_counter() - t0
@@ -112,6 +116,7 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True) -> dict[str, Any]:
                  "test": len(splits.test), "task": splits.spec.task},
         "model": cfg.model,
         "device": str(device),
+        "precision": cfg.precision,
         "seed": cfg.seed,
         "environment": environment(),
     }
