@@ -7,7 +7,7 @@ from torch import nn
 from zenlearn.callbacks import EarlyStopping
 from zenlearn.config import TrainConfig
 from zenlearn.errors import TrainingError
-from zenlearn.models import SeedCNN, param_table
+from zenlearn.models import SeedCNN, model_summary, param_table
 from zenlearn.run import evaluate_run, load_run, train_run
 from zenlearn.train import Trainer
 
@@ -23,6 +23,8 @@ def test_seed_cnn_is_the_survey_architecture():
     rows = param_table(m)
     assert [r[1] for r in rows] == ["Conv2d", "Conv2d", "Linear", "Linear"]
     assert [r[2] for r in rows] == [32 * 9 + 32, 64 * 32 * 9 + 64, 1600 * 64 + 64, 64 * 10 + 10]
+    text = model_summary(m)
+    assert "features.0" in text and "102,464" in text and "total params: 121,930" in text
 
 
 def test_end_to_end_train_evaluate_predict(tmp_path, data_dir):

@@ -128,3 +128,15 @@ def param_table(model: nn.Module) -> list[tuple[str, str, int]]:
         if n:
             rows.append((name, type(mod).__name__, n))
     return rows
+
+
+def model_summary(model: nn.Module) -> str:
+    """A Keras-style text table: layer name, type and parameter count, with the total."""
+    rows = param_table(model)
+    width = max([len(r[0]) for r in rows] + [5])
+    lines = [f"{'layer':<{width}}  {'type':<14} {'params':>10}", "-" * (width + 27)]
+    lines += [f"{name:<{width}}  {kind:<14} {n:>10,}" for name, kind, n in rows]
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    lines += ["-" * (width + 27), f"total params: {total:,} (trainable {trainable:,})"]
+    return "\n".join(lines)

@@ -24,7 +24,7 @@ from .checkpoint import load_weights, rng_state, save_checkpoint, save_weights
 from .config import TrainConfig, dump_yaml, load_yaml
 from .data import BatchLoader, DataSpec, Splits, load_splits
 from .errors import UsageError
-from .models import build_model
+from .models import build_model, model_summary
 from .optim import build_optimizer
 from .train import Trainer, resolve_device
 
@@ -92,6 +92,9 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True) -> dict[str, Any]:
                          train_subset=cfg.train_subset, device=device)
     write_text(out / "data.json", json.dumps(asdict(splits.spec), indent=2))
     model = build_model(cfg, splits.spec)
+    if verbose:
+        print(f"{cfg.model} on {cfg.data} ({len(splits.train)} train, {len(splits.val) if splits.val else 0} val, "
+              f"{len(splits.test)} test) on {device}\n{model_summary(model)}", flush=True)
     optimizer = build_optimizer(cfg, model)
     train, val, test = make_loaders(cfg, splits)
     callbacks: list[Callback] = [CSVLogger(out / "metrics.csv", METRIC_COLUMNS[splits.spec.task]), EpochCheckpoint(out / "checkpoint.pt", cfg)]
