@@ -19,6 +19,7 @@ LISTABLE = {  # `zenlearn list NAME` → module and registry
     "datasets": ("zenlearn.data", "DATASETS"),
     "activations": ("zenlearn.activations", "ACTIVATIONS"),
     "optimizers": ("zenlearn.optim", "OPTIMIZERS"),
+    "schedules": ("zenlearn.schedules", "SCHEDULES"),
 }
 
 

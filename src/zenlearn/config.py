@@ -47,12 +47,41 @@ class TrainConfig:
     # --- optimization ---
     optimizer: str = "adam"
     """Optimizer name (see `zenlearn list optimizers`)."""
-    lr: float = 1e-3
-    """Learning rate (peak learning rate when a schedule is used)."""
+    lr: float | None = None
+    """Learning rate (the peak when a schedule is used); default: the optimizer's own (see `zenlearn list
+    optimizers`)."""
     epochs: int = 5
     """Number of passes over the training set."""
     batch_size: int = 64
     """Training batch size."""
+    momentum: float | None = None
+    """Momentum factor (sgd, momentum, nesterov, rmsprop); default: the optimizer's (0.9 for momentum, nesterov)."""
+    weight_decay: float | None = None
+    """Weight decay on weights only (never biases or norm parameters); L2 for most optimizers, decoupled for
+    adamw; default: the optimizer's (0; adamw 0.01)."""
+    betas: tuple[float, ...] | None = None
+    """Moment decay rates of the Adam family, like 0.9,0.999; default: the optimizer's."""
+    eps: float | None = None
+    """Term added to the denominator of adaptive optimizers; default: the optimizer's."""
+    rho: float | None = None
+    """Decay of the squared-gradient average (adadelta, rmsprop); default: the optimizer's (0.9; rmsprop 0.99)."""
+    clip_grad: float | None = None
+    """Clip the global gradient norm to this value before every step; default: off."""
+    schedule: str = "constant"
+    """LR schedule: constant, step, multistep, exponential, cosine, one-cycle or plateau (see `zenlearn list
+    schedules`)."""
+    warmup_epochs: float = 0.0
+    """Linear LR warmup in front of the schedule, in epochs (stepped per batch; fractions allowed)."""
+    lr_gamma: float | None = None
+    """LR decay factor of the step, multistep, exponential and plateau schedules; default: 0.1 (exponential 0.9)."""
+    lr_step_size: int | None = None
+    """Epochs between decays of the step schedule; default: a third of the epochs."""
+    lr_milestones: tuple[int, ...] = ()
+    """Epochs at which the multistep schedule decays, like 30,60; default: half and three quarters of the epochs."""
+    lr_patience: int | None = None
+    """Epochs without val-loss improvement before the plateau schedule reduces the LR; default: 2."""
+    lr_min: float | None = None
+    """Lowest LR: where cosine ends and the floor of plateau; default: 0."""
 
     # --- run ---
     seed: int = 0
@@ -229,7 +258,8 @@ def _range_problems(c: TrainConfig) -> list[str]:
     need(0.0 <= c.val_split < 1.0, f"val_split must be in [0, 1), got {c.val_split}")
     need(c.train_subset is None or c.train_subset >= 1, f"train_subset must be >= 1, got {c.train_subset}")
     need(all(h >= 1 for h in c.hidden), f"hidden sizes must be >= 1, got {','.join(map(str, c.hidden))}")
-    need(c.lr > 0, f"lr must be > 0, got {c.lr}")
+    need(c.lr is None or c.lr > 0, f"lr must be > 0, got {c.lr}")
+    need(c.clip_grad is None or c.clip_grad > 0, f"clip_grad must be > 0, got {c.clip_grad}")
     need(c.epochs >= 1, f"epochs must be >= 1, got {c.epochs}")
     need(c.batch_size >= 1, f"batch_size must be >= 1, got {c.batch_size}")
     need(c.eval_batch_size >= 1, f"eval_batch_size must be >= 1, got {c.eval_batch_size}")
@@ -241,13 +271,14 @@ def _range_problems(c: TrainConfig) -> list[str]:
     from .activations import ACTIVATIONS
     from .data import DATASETS
     from .models import MODELS
-    from .optim import OPTIMIZERS
+    from .optim import OPTIMIZERS, config_options, option_problems
+    from .schedules import schedule_problems
 
     for reg, value in ((DATASETS, c.data.split(":", 1)[0]),
                        (MODELS, c.model), (ACTIVATIONS, c.activation), (OPTIMIZERS, c.optimizer)):
         if value not in reg:
             p.append(f"unknown {reg.kind} {value!r}; choose one of: {', '.join(reg.names())}")
-    return p
+    return p + option_problems(c.optimizer, config_options(c)) + schedule_problems(c)
 
 
 # ---------------------------------------------------------------- YAML

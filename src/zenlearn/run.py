@@ -25,7 +25,8 @@ from .config import TrainConfig, dump_yaml, load_yaml
 from .data import BatchLoader, DataSpec, Splits, load_splits
 from .errors import UsageError
 from .models import build_model, model_summary
-from .optim import build_optimizer
+from .optim import build_optimizer, resolve_lr
+from .schedules import build_schedule
 from .train import Trainer, resolve_device
 
 METRIC_COLUMNS = {"classification": ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"],
@@ -85,7 +86,7 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True) -> dict[str, Any]:
         raise UsageError("--precision 16 (float16 with a grad scaler) needs a CUDA device; on CPU use "
                          "--precision bf16 or 32")
     out = prepare_out(Path(cfg.out) if cfg.out else default_out(cfg), cfg.overwrite)
-    cfg = cfg.replace(out=str(out))
+    cfg = cfg.replace(out=str(out), lr=resolve_lr(cfg))  # config.yaml records the LR actually used
     write_text(out / "config.yaml", dump_yaml(cfg))
     seed_everything(cfg.seed)
     splits = load_splits(cfg.data, root=cfg.data_dir, val_split=cfg.val_split, seed=cfg.seed,
@@ -101,7 +102,8 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True) -> dict[str, Any]:
     if cfg.early_stopping:
         callbacks.append(EarlyStopping("val_loss" if val is not None else "loss", cfg.early_stopping))
     trainer = Trainer(model, optimizer, task=splits.spec.task, device=device, precision=cfg.precision,
-                      callbacks=callbacks)
+                      callbacks=callbacks, scheduler=build_schedule(cfg, optimizer, len(train)),
+                      scheduler_interval="step", clip_grad_norm=cfg.clip_grad)
     t0 = time.perf_counter()
     history = trainer.fit(train, val, cfg.epochs, verbose=verbose)
     wall = time.perf_counter() - t0

@@ -48,7 +48,8 @@ class Trainer:
         callbacks: `Callback`s to run. Defaults to none.
         scheduler: LR scheduler; stepped per batch if `scheduler_interval == "step"`, else per epoch
             (a `ReduceLROnPlateau` gets `val_loss`). Defaults to None.
-        scheduler_interval: "step" or "epoch". Defaults to "epoch".
+        scheduler_interval: "step" or "epoch". Defaults to "epoch". A scheduler with an `epoch_end(logs)`
+            method (`zenlearn.schedules.LRSchedule`) also gets each epoch's logs.
         loss_fn: `loss_fn(outputs, targets, inputs)`; replaces the task loss during training (e.g.
             distillation). Defaults to the task loss.
         augment: Batch transform applied to training inputs only, on the device. Defaults to None.
@@ -199,6 +200,8 @@ class Trainer:
                 self.scheduler.step(logs.get("val_loss", logs["loss"]))
             else:
                 self.scheduler.step()
+        if hasattr(self.scheduler, "epoch_end"):  # per-batch schedules that also watch the epoch's metrics
+            self.scheduler.epoch_end(logs)
         self.epoch += 1
         self.history.epochs.append(dict(logs))
         self._emit("on_epoch_end", epoch, logs)
