@@ -22,3 +22,14 @@ def data_dir() -> Path:
     if missing:
         pytest.fail(f"test data missing: {missing} under {d}; set ZENLEARN_DATA to the shared datasets folder")
     return d
+
+
+@pytest.fixture(scope="session")
+def mlp_run(data_dir, tmp_path_factory) -> Path:
+    """One small finished MLP run folder (2 epochs on 2,000 MNIST samples, TensorBoard on), shared read-only."""
+    from zenlearn import TrainConfig, train_run
+
+    out = tmp_path_factory.mktemp("mlp_run") / "run"
+    train_run(TrainConfig(data="mnist", model="mlp", hidden=(32,), epochs=2, train_subset=2000, batch_size=64,
+                          tensorboard=True, out=str(out)), verbose=False)
+    return out

@@ -125,6 +125,31 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    print(f"wrote {write_report(args.run_dir, data_dir=args.data_dir)}")
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from .runs import format_runs, list_runs
+
+    rows = list_runs(args.dir)
+    print(format_runs(rows) if rows else f"no run folders under {args.dir}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_run
+
+    r = export_run(args.run_dir, args.format, out=args.out, samples=args.samples, tolerance=args.tolerance,
+                   data_dir=args.data_dir)
+    print(f"wrote {r['path']} ({r['bytes']:,} bytes, dynamic batch); onnxruntime vs PyTorch on {r['samples']} "
+          f"test samples: max abs diff {r['max_abs_diff']:.2e} (tolerance {r['tolerance']:g})")
+    return 0
+
+
 # ---------------------------------------------------------------- parser and entry point
 
 def build_parser() -> Parser:
@@ -150,6 +175,22 @@ def build_parser() -> Parser:
     sp = add("predict", cmd_predict, "class and probability for each input file (image, .npy, IDX)")
     sp.add_argument("run_dir", metavar="RUN_DIR")
     sp.add_argument("files", metavar="FILE", nargs="+")
+
+    sp = add("report", cmd_report, "(re)build report.html in a run, comparison or distillation folder")
+    sp.add_argument("run_dir", metavar="RUN_DIR")
+    sp.add_argument("--data-dir", default=None, help="data folder, if not the run's (for test-set errors)")
+
+    sp = add("runs", cmd_runs, "list result folders with their key metrics, newest first")
+    sp.add_argument("dir", nargs="?", default="runs", metavar="DIR", help="folder to search [default: runs]")
+
+    sp = add("export", cmd_export, "export a run's model (ONNX, dynamic batch) and check it with onnxruntime")
+    sp.add_argument("run_dir", metavar="RUN_DIR")
+    sp.add_argument("--format", default="onnx", choices=["onnx"], help="export format [default: onnx]")
+    sp.add_argument("--out", default=None, help="output file [default: RUN_DIR/model.onnx]")
+    sp.add_argument("--samples", type=int, default=256, help="test samples to compare [default: 256]")
+    sp.add_argument("--tolerance", type=float, default=1e-4,
+                    help="max allowed abs difference onnxruntime vs PyTorch; above it nothing is written [default: 1e-4]")
+    sp.add_argument("--data-dir", default=None, help="data folder, if not the run's")
 
     sp = add("list", cmd_list, "list registered names with descriptions")
     sp.add_argument("what", nargs="?", metavar="|".join(LISTABLE))

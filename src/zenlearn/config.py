@@ -99,6 +99,11 @@ class TrainConfig:
     """Run folder; default: runs/<data>-<model>-<time>."""
     overwrite: bool = False
     """Allow writing into an existing non-empty run folder."""
+    report: bool = True
+    """Write report.html (curves, confusion matrix, worst samples, model, timing) into the run folder at the end."""
+    tensorboard: bool = False
+    """Also log loss, metrics, learning rate and hyper-parameters to RUN_DIR/tb/ for TensorBoard (needs
+    pip install 'zenlearn[tensorboard]')."""
 
     def validate(self) -> "TrainConfig":
         """Check types, ranges and names; raise one `UsageError` listing every problem."""

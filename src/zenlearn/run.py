@@ -2,7 +2,7 @@
 
 Run folder: `config.yaml` (fully resolved), `data.json` (dataset spec), `metrics.csv` (one row per
 epoch), `checkpoint.pt` (resumable, every epoch), `model.safetensors` (final weights) and
-`summary.json`. Every file is written atomically.
+`summary.json`, plus `report.html` (see report.py) and, with --tensorboard, `tb/`. Every file is written atomically.
 """
 
 from __future__ import annotations
@@ -85,6 +85,10 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True) -> dict[str, Any]:
     if cfg.precision == "16" and device.type != "cuda":
         raise UsageError("--precision 16 (float16 with a grad scaler) needs a CUDA device; on CPU use "
                          "--precision bf16 or 32")
+    if cfg.tensorboard:
+        from .tblog import require_tensorboard
+
+        require_tensorboard()
     out = prepare_out(Path(cfg.out) if cfg.out else default_out(cfg), cfg.overwrite)
     cfg = cfg.replace(out=str(out), lr=resolve_lr(cfg))  # config.yaml records the LR actually used
     write_text(out / "config.yaml", dump_yaml(cfg))
@@ -99,6 +103,12 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True) -> dict[str, Any]:
     optimizer = build_optimizer(cfg, model)
     train, val, test = make_loaders(cfg, splits)
     callbacks: list[Callback] = [CSVLogger(out / "metrics.csv", METRIC_COLUMNS[splits.spec.task]), EpochCheckpoint(out / "checkpoint.pt", cfg)]
+    tb = None
+    if cfg.tensorboard:
+        from .tblog import TensorBoard
+
+        tb = TensorBoard(out / "tb", cfg.to_dict())
+        callbacks.append(tb)
     if cfg.early_stopping:
         callbacks.append(EarlyStopping("val_loss" if val is not None else "loss", cfg.early_stopping))
     trainer = Trainer(model, optimizer, task=splits.spec.task, device=device, precision=cfg.precision,
@@ -126,6 +136,13 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True) -> dict[str, Any]:
         "environment": environment(),
     }
     write_text(out / "summary.json", json.dumps(summary, indent=2))
+    if tb is not None:
+        tb.write_hparams({f"{split}_{k}": v for split in ("val", "test") for k, v in (summary[split] or {}).items()})
+        tb.close()
+    if cfg.report:
+        from .report import write_report
+
+        write_report(out, trainer=trainer, splits=splits)
     return {**summary, "out": str(out)}
 
 

@@ -1,0 +1,158 @@
+"""Report figures as PNG bytes (matplotlib, Agg backend, imported only when a figure is drawn).
+
+Every function takes plain numbers/arrays and returns the encoded PNG, so the HTML report can embed
+it; nothing here touches the run folder.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any, Sequence
+
+import numpy as np
+
+DPI = 100
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)  # no display, no GUI toolkit; safe in threads and on servers
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
+    _plt().close(fig)
+    return buf.getvalue()
+
+
+def curves(epochs: Sequence[float], series: dict[str, Sequence[float | None]], title: str, ylabel: str,
+           *, log: bool = False) -> bytes:
+    """Line plot of per-epoch `series` (name → values; None gaps allowed) against `epochs`.
+
+    Example:
+        >>> png = curves([1, 2], {"loss": [0.5, 0.3], "val_loss": [0.6, 0.4]}, "Loss", "loss")  # doctest: +SKIP
+    """
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    for name, values in series.items():
+        pts = [(e, v) for e, v in zip(epochs, values) if v is not None and np.isfinite(v)]
+        if pts:
+            xs, ys = zip(*pts)
+            ax.plot(xs, ys, marker="o", markersize=4, label=name)
+    ax.set(title=title, xlabel="epoch", ylabel=ylabel)
+    vals = [v for vs in series.values() for v in vs if v is not None]
+    if log and vals and min(vals) > 0 and max(vals) / min(vals) > 10:  # log only when it spans a decade
+        ax.set_yscale("log")
+    if len(epochs) <= 20:
+        ax.set_xticks(list(epochs))
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _png(fig)
+
+
+def confusion(cm: np.ndarray, classes: Sequence[str]) -> bytes:
+    """Heat-map of a confusion matrix (rows: true class, columns: predicted), counts written in cells."""
+    plt = _plt()
+    k = len(cm)
+    side = min(max(4.0, 0.45 * k + 1.5), 12.0)
+    fig, ax = plt.subplots(figsize=(side + 1, side))
+    # Row-normalized colours so rare classes are as readable as common ones; cells show raw counts.
+    norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    if k <= 30:
+        ax.set_xticks(range(k), [str(c) for c in classes], rotation=45, ha="right")
+        ax.set_yticks(range(k), [str(c) for c in classes])
+        for i in range(k):
+            for j in range(k):
+                if cm[i, j]:
+                    ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=7,
+                            color="white" if norm[i, j] > 0.5 else "black")
+    ax.set(xlabel="predicted class", ylabel="true class", title="Confusion matrix (test set)")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="fraction of the true class")
+    return _png(fig)
+
+
+def sample_grid(x: np.ndarray, titles: Sequence[str], kind: str, *, cols: int = 8) -> bytes:
+    """A grid of samples with a caption each: images (N, C, H, W) or sequences (N, T, F) as line plots."""
+    plt = _plt()
+    n = len(x)
+    cols = max(1, min(cols, n))
+    rows = -(-n // cols)
+    image = kind == "image" and x.ndim == 4
+    fig, axes = plt.subplots(rows, cols, figsize=(1.55 * cols, (1.75 if image else 1.4) * rows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i >= n:
+            ax.axis("off")
+            continue
+        s = x[i]
+        if image:
+            if s.shape[0] == 1:
+                ax.imshow(s[0], cmap="gray")
+            else:
+                ax.imshow(np.clip(np.moveaxis(s, 0, -1), 0, 1))
+            ax.axis("off")
+        else:
+            seq = s.reshape(s.shape[0], -1) if s.ndim > 1 else s[:, None]  # (T, F)
+            ax.plot(seq[:, : min(seq.shape[1], 4)], linewidth=0.8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        ax.set_title(titles[i], fontsize=7)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def heatmap(values: np.ndarray, rows: Sequence[Any], cols: Sequence[Any], title: str, xlabel: str,
+            ylabel: str, cbar: str) -> bytes:
+    """Annotated heat-map of a 2-D table (e.g. accuracy over temperature × alpha)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(1.0 * len(cols) + 2.5, 0.6 * len(rows) + 1.8))
+    im = ax.imshow(values, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(cols)), [str(c) for c in cols])
+    ax.set_yticks(range(len(rows)), [str(r) for r in rows])
+    finite = values[np.isfinite(values)]
+    mid = (finite.min() + finite.max()) / 2 if finite.size else 0
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            if np.isfinite(values[i, j]):
+                ax.text(j, i, f"{values[i, j]:.4f}", ha="center", va="center", fontsize=8,
+                        color="black" if values[i, j] > mid else "white")
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    fig.colorbar(im, ax=ax, label=cbar)
+    return _png(fig)
+
+
+def bands(x: Sequence[float], groups: dict[str, np.ndarray], title: str, xlabel: str, ylabel: str) -> bytes:
+    """Mean line with a min–max band per group; each array is (seeds, len(x))."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    for name, arr in groups.items():
+        arr = np.asarray(arr, dtype=float)
+        mean = np.nanmean(arr, 0)
+        line, = ax.plot(x, mean, marker="o", markersize=3, label=f"{name} (n={arr.shape[0]})")
+        if arr.shape[0] > 1:
+            ax.fill_between(x, np.nanmin(arr, 0), np.nanmax(arr, 0), color=line.get_color(), alpha=0.2)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def bars(labels: Sequence[str], means: Sequence[float], errs: Sequence[float] | None, title: str,
+         ylabel: str) -> bytes:
+    """Bar chart with optional error bars (e.g. mean ± std over seeds per variant)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(labels) + 1.5), 3.4))
+    ax.bar(range(len(labels)), means, yerr=errs, capsize=4, color="#4c72b0")
+    ax.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 4 else 0, ha="right" if len(labels) > 4 else "center")
+    lo = min(m - (e or 0) for m, e in zip(means, errs or [0] * len(means)))
+    hi = max(m + (e or 0) for m, e in zip(means, errs or [0] * len(means)))
+    pad = max((hi - lo) * 0.5, 1e-3)
+    ax.set_ylim(max(lo - pad, 0) if lo >= 0 else lo - pad, hi + pad)
+    ax.set(title=title, ylabel=ylabel)
+    ax.grid(axis="y", alpha=0.3)
+    return _png(fig)
