@@ -33,3 +33,14 @@ def mlp_run(data_dir, tmp_path_factory) -> Path:
     train_run(TrainConfig(data="mnist", model="mlp", hidden=(32,), epochs=2, train_subset=2000, batch_size=64,
                           tensorboard=True, out=str(out)), verbose=False)
     return out
+
+
+@pytest.fixture
+def one_thread():
+    """Run a test on one torch thread: tiny models train ~10x faster so when the cores are shared."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -20,6 +20,8 @@ from .errors import UsageError
 
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("32", "bf16", "16")
+POOLS = ("max", "avg", "none")
+HEADS = ("auto", "last", "mean", "max", "flatten", "step")
 
 
 @dataclass
@@ -42,7 +44,35 @@ class TrainConfig:
     activation: str = "relu"
     """Hidden-layer activation for models that take one (see `zenlearn list activations`)."""
     hidden: tuple[int, ...] = (256, 256)
-    """Hidden layer sizes of the MLP, comma separated (e.g. 256,256); empty for none."""
+    """Hidden layer sizes of the MLP (and of the cnn's dense head), comma separated (e.g. 256,256); empty
+    for none."""
+    negative_slope: float = 0.01
+    """Slope of the leaky_relu activation for x < 0."""
+    elu_alpha: float = 1.0
+    """Alpha of the elu activation (its limit for x → -inf is -alpha), > 0."""
+    dropout: float = 0.0
+    """Dropout probability after each hidden layer (mlp, cnn stages and head, between rnn layers), in [0, 1)."""
+    batch_norm: bool = False
+    """Batch normalization before each hidden activation (mlp, cnn)."""
+    channels: tuple[int, ...] = (32, 64)
+    """Output channels of each cnn stage, comma separated (e.g. 32,64); 2-D convolutions for images, 1-D
+    for sequences."""
+    kernel_size: int = 3
+    """Convolution kernel size of the cnn (padding (k-1)//2 keeps the size for odd k at stride 1)."""
+    stride: int = 1
+    """Convolution stride of the cnn."""
+    pool: str = "max"
+    """Pooling after each cnn stage (window 2, stride 2): max, avg or none."""
+    hidden_size: int = 64
+    """Hidden state size of the rnn / lstm / gru (per direction)."""
+    num_layers: int = 1
+    """Stacked layers of the rnn / lstm / gru."""
+    bidirectional: bool = False
+    """Run the rnn / lstm / gru in both directions (outputs of the two directions are concatenated)."""
+    head: str = "auto"
+    """Output head of the rnn / lstm / gru: last (final hidden state), mean or max (pooled over time),
+    flatten (dense layer on all steps' outputs), step (dense layer at every time step); auto: step for
+    per-step datasets, else last."""
 
     # --- optimization ---
     optimizer: str = "adam"
@@ -263,6 +293,16 @@ def _range_problems(c: TrainConfig) -> list[str]:
     need(0.0 <= c.val_split < 1.0, f"val_split must be in [0, 1), got {c.val_split}")
     need(c.train_subset is None or c.train_subset >= 1, f"train_subset must be >= 1, got {c.train_subset}")
     need(all(h >= 1 for h in c.hidden), f"hidden sizes must be >= 1, got {','.join(map(str, c.hidden))}")
+    need(c.elu_alpha > 0, f"elu_alpha must be > 0, got {c.elu_alpha}")
+    need(0.0 <= c.dropout < 1.0, f"dropout must be in [0, 1), got {c.dropout}")
+    need(len(c.channels) >= 1 and all(ch >= 1 for ch in c.channels),
+         f"channels must be one or more sizes >= 1 (e.g. 32,64), got {','.join(map(str, c.channels)) or 'none'}")
+    need(c.kernel_size >= 1, f"kernel_size must be >= 1, got {c.kernel_size}")
+    need(c.stride >= 1, f"stride must be >= 1, got {c.stride}")
+    need(c.pool in POOLS, f"pool must be one of {', '.join(POOLS)}, got {c.pool!r}")
+    need(c.hidden_size >= 1, f"hidden_size must be >= 1, got {c.hidden_size}")
+    need(c.num_layers >= 1, f"num_layers must be >= 1, got {c.num_layers}")
+    need(c.head in HEADS, f"head must be one of {', '.join(HEADS)}, got {c.head!r}")
     need(c.lr is None or c.lr > 0, f"lr must be > 0, got {c.lr}")
     need(c.clip_grad is None or c.clip_grad > 0, f"clip_grad must be > 0, got {c.clip_grad}")
     need(c.epochs >= 1, f"epochs must be >= 1, got {c.epochs}")

@@ -52,3 +52,13 @@ def finish_stats(task: str, stats: Tensor, prefix: str = "") -> dict[str, float]
     count = max(count, 1.0)
     name = "accuracy" if task == "classification" else "mae"
     return {f"{prefix}loss": loss_sum / count, f"{prefix}{name}": metric_sum / count}
+
+
+def mean_baseline_mse(train_targets: Tensor, test_targets: Tensor) -> float:
+    """MSE on `test_targets` of the trivial model that always predicts the training targets' mean.
+
+    The mean is taken per target position (over samples only), the best constant prediction. Example:
+    mean_baseline_mse(tensor([[0.], [2.]]), tensor([[1.], [3.]])) == 2.0
+    """
+    mean = train_targets.double().mean(0, keepdim=True)  # (1, *target_shape)
+    return float(((test_targets.double() - mean) ** 2).mean())

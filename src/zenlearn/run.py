@@ -24,6 +24,7 @@ from .checkpoint import load_weights, rng_state, save_checkpoint, save_weights
 from .config import TrainConfig, dump_yaml, load_yaml
 from .data import BatchLoader, DataSpec, Splits, load_splits
 from .errors import UsageError
+from .metrics import mean_baseline_mse
 from .models import build_model, model_summary
 from .optim import build_optimizer, resolve_lr
 from .schedules import build_schedule
@@ -135,6 +136,9 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True) -> dict[str, Any]:
         "seed": cfg.seed,
         "environment": environment(),
     }
+    if splits.spec.task == "regression":  # test loss is the MSE; compare it with predicting the mean
+        summary["mse"] = summary["test"]["mse"] = summary["test"]["loss"]
+        summary["baseline_mse"] = mean_baseline_mse(splits.train.y, splits.test.y)
     write_text(out / "summary.json", json.dumps(summary, indent=2))
     if tb is not None:
         tb.write_hparams({f"{split}_{k}": v for split in ("val", "test") for k, v in (summary[split] or {}).items()})

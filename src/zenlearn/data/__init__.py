@@ -11,12 +11,18 @@ import torch
 from ..registry import Registry
 from .arrays import ArrayData, BatchLoader, DataSpec, Splits, split, subset, to_float
 from .mnist import fashion_mnist, mnist
+from .mnist1d import mnist1d
+from .sine import sine
 
 Loader = Callable[..., tuple[ArrayData, ArrayData, DataSpec]]
 DATASETS: Registry[Loader] = Registry("dataset")
 DATASETS.add("mnist", mnist, "MNIST handwritten digits, 60k train / 10k test, 28x28 grayscale, 10 classes")
 DATASETS.add("fashion-mnist", fashion_mnist, "Fashion-MNIST clothing images, 60k/10k, 28x28 grayscale, 10 classes",
              aliases=("fashion_mnist", "fmnist"))
+DATASETS.add("mnist1d", mnist1d, "MNIST-1D (Greydanus 2020): 4k train / 1k test sequences of 40 steps, 10 classes; "
+             "generated locally, no download", aliases=("mnist-1d",))
+DATASETS.add("sine", sine, "the survey's RNN task: 5 steps x 2 features of a random sine wave, predict the next "
+             "value at every step (regression, MSE); 10k / 2k, generated")
 
 
 def data_dir(explicit: str | None = None) -> Path:
