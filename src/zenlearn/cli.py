@@ -50,7 +50,7 @@ def add_config_flags(p: argparse.ArgumentParser, skip: Sequence[str] = ()) -> No
             g.add_argument(flag, dest=name, metavar=name.upper(), default=argparse.SUPPRESS, help=text)
 
 
-def config_from_args(args: argparse.Namespace, **overrides: Any) -> TrainConfig:
+def config_from_args(args: argparse.Namespace, validate: bool = True, **overrides: Any) -> TrainConfig:
     """Defaults ← `--config` YAML ← flags given on the command line ← `overrides`; then validated."""
     merged: dict[str, Any] = {}
     if getattr(args, "config", None):
@@ -61,7 +61,8 @@ def config_from_args(args: argparse.Namespace, **overrides: Any) -> TrainConfig:
         coerce(k, field_types()[k], v)  # errors name the flag
     merged.update(flags)
     merged.update(overrides)
-    return TrainConfig.from_dict(merged, source="options").validate()
+    cfg = TrainConfig.from_dict(merged, source="options")
+    return cfg.validate() if validate else cfg
 
 
 # ---------------------------------------------------------------- commands
@@ -78,6 +79,25 @@ def cmd_train(args: argparse.Namespace) -> int:
         line += f"  val {metric} {val[metric]:.4f}"
     print(f"{line}  ({summary['train_seconds']:.1f}s training, {summary['samples_per_second']:.0f} samples/s)")
     print(f"run folder: {summary.get('out', cfg.out) or ''}".rstrip())
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import parse_vary, run_compare
+
+    base = config_from_args(args, validate=False)  # each variant's config is validated by run_compare
+    run_compare(base, parse_vary(args.vary or []), args.seeds, base.out, args.resume, metric=args.metric,
+                verbose=not args.quiet)
+    return 0
+
+
+def cmd_lr_find(args: argparse.Namespace) -> int:
+    from .lr_find import lr_find_run
+
+    cfg = config_from_args(args)
+    res = lr_find_run(cfg, start_lr=args.start_lr, end_lr=args.end_lr, steps=args.steps)
+    print(f"suggested lr {res.suggestion:.3g}  ({res.rule})")
+    print(f"loss-vs-LR plot: {res.files['plot']}")
     return 0
 
 
@@ -166,6 +186,26 @@ def build_parser() -> Parser:
     sp = add("train", cmd_train, "train a model; writes a run folder (config, metrics, weights, summary)")
     add_config_flags(sp)
     sp.add_argument("--quiet", action="store_true", help="no progress output")
+
+    sp = add("compare", cmd_compare, "train every combination of --vary values x --seeds (each a run folder); "
+             "writes results.csv, summary.csv (mean ± std), plots and compare.json into --out")
+    add_config_flags(sp)
+    sp.add_argument("--vary", action="append", metavar="KEY=V1,V2,…",
+                    help="a config key and the values to try, like optimizer=sgd,adam or lr=0.1,0.01 (repeatable: "
+                         "every combination runs); tuple keys separate values with ';' (hidden=64;128,128)")
+    sp.add_argument("--seeds", type=int, default=1, metavar="N",
+                    help="seeds per variant: --seed, --seed+1, … [default: 1]")
+    sp.add_argument("--resume", action="store_true", help="skip runs whose folder under --out is complete")
+    sp.add_argument("--metric", default=None, metavar="COLUMN",
+                    help="results column that picks the best variant [default: val_accuracy (val_mae), else test]")
+    sp.add_argument("--quiet", action="store_true", help="no progress output")
+
+    sp = add("lr-find", cmd_lr_find, "sweep the LR exponentially over training batches; plot loss vs LR and "
+             "suggest an LR (the model and optimizer are restored afterwards)")
+    add_config_flags(sp)
+    sp.add_argument("--start-lr", type=float, default=1e-7, help="first LR of the sweep [default: 1e-7]")
+    sp.add_argument("--end-lr", type=float, default=10.0, help="last LR of the sweep [default: 10]")
+    sp.add_argument("--steps", type=int, default=100, help="batches in the sweep [default: 100]")
 
     sp = add("evaluate", cmd_evaluate, "reload a run folder's model and print its metrics")
     sp.add_argument("run_dir", metavar="RUN_DIR")
