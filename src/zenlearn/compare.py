@@ -226,7 +226,7 @@ def _resolved(cfg: TrainConfig) -> TrainConfig:
 
 
 def _comparable(cfg: TrainConfig) -> dict[str, Any]:
-    return {k: v for k, v in cfg.to_dict().items() if k not in ("out", "overwrite", "data_dir")}
+    return {k: v for k, v in cfg.to_dict().items() if k not in ("out", "overwrite", "data_dir", "report", "tensorboard")}
 
 
 def _finished_config(run_dir: Path) -> TrainConfig | None:
