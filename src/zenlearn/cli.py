@@ -11,7 +11,7 @@ import sys
 from typing import Any, Callable, Sequence
 
 from . import __version__
-from .config import TrainConfig, coerce, describe_type, field_help, field_names, field_types, load_yaml
+from .config import DistillConfig, TrainConfig, coerce, describe_type, field_help, field_names, field_types, load_yaml
 from .errors import UsageError, ZenlearnError
 
 LISTABLE = {  # `zenlearn list NAME` → module and registry
@@ -20,6 +20,7 @@ LISTABLE = {  # `zenlearn list NAME` → module and registry
     "activations": ("zenlearn.activations", "ACTIVATIONS"),
     "optimizers": ("zenlearn.optim", "OPTIMIZERS"),
     "schedules": ("zenlearn.schedules", "SCHEDULES"),
+    "distillation": ("zenlearn.distill", "DISTILL_METHODS"),
 }
 
 
@@ -35,9 +36,13 @@ class Parser(argparse.ArgumentParser):
 def add_config_flags(p: argparse.ArgumentParser, skip: Sequence[str] = ()) -> None:
     """Add one flag per `TrainConfig` field (`batch_size` → `--batch-size`), plus `--config`."""
     p.add_argument("--config", metavar="FILE.yaml", help="YAML file of options; flags given here override it")
-    helps, types, defaults = field_help(), field_types(), TrainConfig()
-    g = p.add_argument_group("run options (also YAML keys)")
-    for name in field_names():
+    add_fields(p.add_argument_group("run options (also YAML keys)"), TrainConfig, skip)
+
+
+def add_fields(g: Any, cls: type, skip: Sequence[str] = ()) -> None:
+    """One flag per field of dataclass `cls`, its docstring as the help; unset flags stay absent from args."""
+    helps, types, defaults = field_help(cls), field_types(cls), cls()
+    for name in field_names(cls):
         if name in skip:
             continue
         flag, default = "--" + name.replace("_", "-"), getattr(defaults, name)
@@ -125,6 +130,32 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 print(f"{name}\t{label}\t{float(row[k]):.4f}")
             else:
                 print(f"{name}\t" + " ".join(f"{v:.5g}" for v in row.flatten().tolist()))
+    return 0
+
+
+def cmd_distill(args: argparse.Namespace) -> int:
+    from .distill import parse_sweep
+    from .distill_run import DATA_FIELDS, distill_run
+    from .run import load_run
+
+    dcfg = DistillConfig.from_dict({k: getattr(args, k) for k in field_names(DistillConfig) if hasattr(args, k)})
+    sweep = parse_sweep(args.sweep)
+    student = config_from_args(args, model=args.student)
+    given = {k for k in field_names() if hasattr(args, k)} | set(load_yaml(args.config) if args.config else {})
+    t_cfg = load_run(dcfg.teacher)[0]
+    student = student.replace(**{k: getattr(t_cfg, k) for k in DATA_FIELDS if k not in given}).validate()
+    s = distill_run(student, dcfg, sweep=sweep, verbose=not args.quiet)
+    print(f"{'(test split)':<18}{'params':>10} {'errors':>7} {'accuracy':>9} {'µs/sample':>10}")
+    for name in ("teacher", "student_scratch", "student_distilled"):
+        r = s[name]
+        print(f"{name:<18}{r['params']:>10,} {r['test']['errors']:>7} {r['test']['accuracy']:>9.4f} "
+              f"{1e3 * r['inference_ms_per_sample']:>10.2f}")
+    d = s["student_distilled"]
+    how = (f"T={d['temperature']:g} " if d["method"] == "kd" else "") + f"alpha={d['alpha']:g}"
+    how += " (chosen on the validation split)" if s["selection"] else ""
+    print(f"distilled with {d['method']} {how}; compression {s['compression_ratio']:.1f}x; "
+          f"test errors scratch - distilled = {s['test_error_gap']}")
+    print(f"summary: {s['out']}/summary.json")
     return 0
 
 
@@ -231,6 +262,18 @@ def build_parser() -> Parser:
     sp.add_argument("--tolerance", type=float, default=1e-4,
                     help="max allowed abs difference onnxruntime vs PyTorch; above it nothing is written [default: 1e-4]")
     sp.add_argument("--data-dir", default=None, help="data folder, if not the run's")
+
+    sp = add("distill", cmd_distill, "train a student from labels only and from a teacher's soft targets, "
+             "then compare both with the teacher on the test set (once)")
+    sp.add_argument("--teacher", required=True, metavar="RUN_DIR", help="run folder of the trained teacher")
+    sp.add_argument("--student", required=True, metavar="MODEL",
+                    help="student model name (see `zenlearn list models`); size it with the run options (--hidden, …)")
+    add_fields(sp.add_argument_group("distillation options"), DistillConfig, skip=("teacher",))
+    sp.add_argument("--sweep", nargs="+", metavar="KEY=V1,V2", help="tune on the validation split over a grid, e.g. "
+                    "--sweep temperature=1,2,4,8,20 alpha=0.5,0.9; writes sweep.csv / sweep.png, then tests the "
+                    "chosen setting once")
+    add_config_flags(sp, skip=("model",))
+    sp.add_argument("--quiet", action="store_true", help="no progress output")
 
     sp = add("list", cmd_list, "list registered names with descriptions")
     sp.add_argument("what", nargs="?", metavar="|".join(LISTABLE))

@@ -13,10 +13,11 @@ import random
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
+from torch import nn
 
 from .atomic import write_text
 from .callbacks import Callback, CSVLogger, EarlyStopping
@@ -28,7 +29,7 @@ from .metrics import mean_baseline_mse
 from .models import build_model, model_summary
 from .optim import build_optimizer, resolve_lr
 from .schedules import build_schedule
-from .train import Trainer, resolve_device
+from .train import LossFn, Trainer, resolve_device
 
 METRIC_COLUMNS = {"classification": ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"],
                   "regression": ["epoch", "loss", "mae", "val_loss", "val_mae", "lr", "seconds"]}
@@ -73,8 +74,21 @@ def make_loaders(cfg: TrainConfig, splits: Splits) -> tuple[BatchLoader, BatchLo
     return train, val, test
 
 
-def train_run(cfg: TrainConfig, *, verbose: bool = True) -> dict[str, Any]:
+LossFactory = Callable[[nn.Module, BatchLoader, torch.device], LossFn]
+"""(model, train loader, device) -> training loss_fn; trainable tensors from its `parameters()` join the optimizer."""
+
+
+def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None = None,
+              loss: LossFactory | None = None, evaluate_test: bool = True) -> dict[str, Any]:
     """Train `cfg` into its run folder and return the summary (also written to `summary.json`).
+
+    Args:
+        cfg: The run's configuration.
+        verbose: Show progress. Defaults to True.
+        splits: Already loaded data to use instead of loading `cfg.data`. Defaults to None.
+        loss: Builds the training loss from the model (e.g. distillation). Defaults to the task loss.
+        evaluate_test: Evaluate the test split at the end (off while tuning on validation data, so that
+            the test set is never read). Defaults to True.
 
     Example:
         >>> summary = train_run(TrainConfig(data="mnist", model="mlp", epochs=1, out="runs/x"))  # doctest: +SKIP
@@ -94,8 +108,9 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True) -> dict[str, Any]:
     cfg = cfg.replace(out=str(out), lr=resolve_lr(cfg))  # config.yaml records the LR actually used
     write_text(out / "config.yaml", dump_yaml(cfg))
     seed_everything(cfg.seed)
-    splits = load_splits(cfg.data, root=cfg.data_dir, val_split=cfg.val_split, seed=cfg.seed,
-                         train_subset=cfg.train_subset, device=device)
+    if splits is None:
+        splits = load_splits(cfg.data, root=cfg.data_dir, val_split=cfg.val_split, seed=cfg.seed,
+                             train_subset=cfg.train_subset, device=device)
     write_text(out / "data.json", json.dumps(asdict(splits.spec), indent=2))
     model = build_model(cfg, splits.spec)
     if verbose:
@@ -103,6 +118,10 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True) -> dict[str, Any]:
               f"{len(splits.test)} test) on {device}\n{model_summary(model)}", flush=True)
     optimizer = build_optimizer(cfg, model)
     train, val, test = make_loaders(cfg, splits)
+    loss_fn = loss(model, train, device) if loss is not None else None
+    extra = [p for p in getattr(loss_fn, "parameters", lambda: ())() if p.requires_grad]
+    if extra:  # e.g. a hint regressor that trains with the model
+        optimizer.add_param_group({"params": extra})
     callbacks: list[Callback] = [CSVLogger(out / "metrics.csv", METRIC_COLUMNS[splits.spec.task]), EpochCheckpoint(out / "checkpoint.pt", cfg)]
     tb = None
     if cfg.tensorboard:
@@ -114,14 +133,14 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True) -> dict[str, Any]:
         callbacks.append(EarlyStopping("val_loss" if val is not None else "loss", cfg.early_stopping))
     trainer = Trainer(model, optimizer, task=splits.spec.task, device=device, precision=cfg.precision,
                       callbacks=callbacks, scheduler=build_schedule(cfg, optimizer, len(train)),
-                      scheduler_interval="step", clip_grad_norm=cfg.clip_grad)
+                      scheduler_interval="step", clip_grad_norm=cfg.clip_grad, loss_fn=loss_fn)
     t0 = time.perf_counter()
     history = trainer.fit(train, val, cfg.epochs, verbose=verbose)
     wall = time.perf_counter() - t0
     save_weights(trainer.model, out / "model.safetensors")
     train_seconds = sum(e["train_seconds"] for e in history.epochs)
     summary = {
-        "test": _strip(trainer.evaluate(test, batch_size=cfg.eval_batch_size)),
+        "test": _strip(trainer.evaluate(test, batch_size=cfg.eval_batch_size)) if evaluate_test else None,
         "val": _strip(trainer.evaluate(val, batch_size=cfg.eval_batch_size)) if val is not None else None,
         "train_seconds": train_seconds,
         "wall_seconds": wall,

@@ -111,6 +111,7 @@ class BatchLoader:
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
         self.skip = 0  # batches to skip at the start of the next iteration (mid-epoch resume)
+        self.last_batch: tuple[Tensor, Tensor] | None = None  # (indices, inputs) of the batch just yielded
 
     def set_epoch(self, epoch: int, skip_batches: int = 0) -> None:
         self.epoch, self.skip = epoch, skip_batches
@@ -135,4 +136,6 @@ class BatchLoader:
         skip, self.skip = self.skip, 0
         for b in range(skip, len(self)):
             i = idx[b * self.batch_size : (b + 1) * self.batch_size]  # (B,)
-            yield to_float(self.data.x[i], self.scale), self.data.y[i]
+            x = to_float(self.data.x[i], self.scale)
+            self.last_batch = (i, x)  # lets a loss find per-sample caches (distillation's teacher logits)
+            yield x, self.data.y[i]
