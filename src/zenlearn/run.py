@@ -87,8 +87,8 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
         verbose: Show progress. Defaults to True.
         splits: Already loaded data to use instead of loading `cfg.data`. Defaults to None.
         loss: Builds the training loss from the model (e.g. distillation). Defaults to the task loss.
-        evaluate_test: Evaluate the test split at the end (off while tuning on validation data, so that
-            the test set is never read). Defaults to True.
+        evaluate_test: Evaluate the test split at the end and write the report (which shows test errors);
+            off while tuning on validation data, so that the test set is never read. Defaults to True.
 
     Example:
         >>> summary = train_run(TrainConfig(data="mnist", model="mlp", epochs=1, out="runs/x"))  # doctest: +SKIP
@@ -162,7 +162,7 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
     if tb is not None:
         tb.write_hparams({f"{split}_{k}": v for split in ("val", "test") for k, v in (summary[split] or {}).items()})
         tb.close()
-    if cfg.report:
+    if cfg.report and evaluate_test:  # the report shows test-set errors: not while the test set is off limits
         from .report import write_report
 
         write_report(out, trainer=trainer, splits=splits)
