@@ -145,3 +145,27 @@ def test_runs_lists_newest_first(mlp_run, tmp_path, capsys):
     assert out[0].split()[:3] == ["modified", "kind", "data"]
     assert str(new) in out[1] and str(old) in out[2] and "accuracy 0." in out[1]
     assert main(["runs", str(tmp_path / "nope")]) == 2
+
+
+def test_distillation_report(tmp_path, data_dir):
+    from zenlearn import TrainConfig, train_run
+    from zenlearn.distill import DistillConfig
+    from zenlearn.distill_run import distill_run
+
+    teacher = tmp_path / "teacher"
+    train_run(TrainConfig(data="mnist", model="mlp", hidden=(48,), epochs=1, train_subset=1000, report=False,
+                          out=str(teacher)), verbose=False)
+    student = TrainConfig(data="mnist", model="mlp", hidden=(8,), epochs=1, train_subset=1000, out=str(tmp_path / "kd"))
+    s = distill_run(student, DistillConfig(teacher=str(teacher)), sweep={"temperature": (1.0, 4.0), "alpha": (0.5, 0.9)},
+                    verbose=False)
+    folder = tmp_path / "kd"
+    assert detect_kind(folder) == "distillation"
+    text = (folder / REPORT_FILE).read_text()  # written by distill_run itself
+    gap = s["student_scratch"]["test"]["errors"] - s["student_distilled"]["test"]["errors"]
+    assert f"<b>mlp (8)</b> student" in text and "<b>mlp (48)</b> teacher" in text
+    assert (f"removed {gap:,} test errors" if gap > 0 else f"added {-gap:,} test errors" if gap < 0 else "no change") in text
+    assert "Temperature × alpha sweep" in text and text.count("% ★") == 1
+    images, errors, title, shot = render(folder / REPORT_FILE, tmp_path)
+    assert errors == [] and len(images) >= 4 and all(done and w > 0 for done, w, _ in images), images
+    assert "distillation" in title
+    shutil.copy(shot, folder / "report-screenshot.png")

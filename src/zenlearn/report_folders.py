@@ -83,17 +83,121 @@ def comparison_sections(folder: Path, **_: Any) -> tuple[str, list[str]]:
 
 # ---------------------------------------------------------------- distillation (zenlearn distill)
 
+ROLES = {"teacher": "teacher", "student_scratch": "student from scratch (labels only)",
+         "student_distilled": "distilled student"}
+
+
 def distillation_sections(folder: Path, **_: Any) -> tuple[str, list[str]]:
-    """Title and sections of a distillation folder (teacher, student from scratch, distilled student)."""
+    """Title and sections of a distillation folder: teacher vs the student from scratch vs the distilled
+    student, their curves, and the T × alpha sweep heat-map when there was one."""
     s = read_json(folder / "summary.json")
-    roles = ("teacher", "student_scratch", "student_distilled")
-    rows = [[r, *(_metric(s[r], k) for k in ("accuracy", "loss", "params"))] for r in roles if isinstance(s.get(r), dict)]
-    out = [section("Teacher and students", table(rows, ["model", "test accuracy", "test loss", "parameters"]),
-                   sid="summary")]
-    rest = {k: v for k, v in s.items() if k not in roles}
-    if rest:
-        out.append(section("Details", kv_table(rest), sid="details"))
-    return f"distillation — {folder.name}", out
+    roles = [r for r in ROLES if isinstance(s.get(r), dict)]
+    d = s.get("student_distilled") or {}
+    out = [section("Summary", _distill_lead(s), _distill_table(s, roles, folder), sid="summary")]
+    short = {"teacher": "teacher", "student_scratch": "from scratch", "student_distilled": "distilled"}
+    accs = [(short[r], _metric(s[r], "accuracy")) for r in roles]
+    figs = []
+    if all(isinstance(a, float) for _, a in accs) and accs:
+        figs.append(img(plots.bars([n for n, _ in accs], [a for _, a in accs], None, "Test accuracy", "accuracy"),
+                        "test accuracy of teacher and students"))
+    curves = {r: _run_rows(folder, s[r].get("run")) for r in ("student_scratch", "student_distilled") if r in s}
+    if any(curves.values()):
+        ep = max((rows for rows in curves.values()), key=len)
+        epochs = [r["epoch"] for r in ep]
+        for col, title in (("val_accuracy", "Validation accuracy"), ("val_loss", "Validation loss")):
+            series = {ROLES[r]: [row.get(col) for row in rows] + [None] * (len(epochs) - len(rows))
+                      for r, rows in curves.items() if rows}
+            figs.append(img(plots.curves(epochs, series, title, col.replace("_", " ")), title))
+    if figs:
+        out.append(section("Plots", f'<div class="figs">{"".join(figs)}</div>', sid="plots"))
+    sel = s.get("selection")
+    if isinstance(sel, dict) and sel.get("val_accuracy"):
+        out.append(section("Temperature × alpha sweep", *_sweep(sel), sid="sweep"))
+    if s.get("splits"):
+        out.append(section("Data and the use of each split", kv_table(s["splits"]), sid="splits"))
+    if (folder / "distill.yaml").is_file():
+        import yaml
+
+        opts = yaml.safe_load((folder / "distill.yaml").read_text()) or {}
+        out.append(section("Distillation options", "<p class=muted>distill.yaml, as given (a sweep's choice is in the summary)</p>", kv_table(opts), sid="config"))
+    env = {**(s.get("environment") or {}), **{k: s[k] for k in ("device", "seed", "data") if k in s}}
+    if env:
+        out.append(section("Environment", kv_table(env), sid="environment"))
+    title = f"distillation: {d.get('model', '?')} student from {(s.get('teacher') or {}).get('model', '?')} teacher — {folder.name}"
+    return title, out
+
+
+def _distill_lead(s: dict[str, Any]) -> str:
+    t, sc, d = (s.get(r) or {} for r in ROLES)
+    hidden = lambda x: f" ({','.join(map(str, x['hidden']))})" if x.get("hidden") else ""  # noqa: E731
+    how = f"method <b>{esc(d.get('method', '?'))}</b>"
+    if d.get("method") == "kd":
+        how += f" (temperature {fmt(d.get('temperature'))}, alpha {fmt(d.get('alpha'))})"
+    text = (f"A <b>{esc(d.get('model'))}{esc(hidden(d))}</b> student ({fmt(d.get('params'))} parameters"
+            + (f", {s['compression_ratio']:.1f}× fewer than the teacher" if isinstance(s.get("compression_ratio"), float) else "")
+            + f") learned from a <b>{esc(t.get('model'))}{esc(hidden(t))}</b> teacher on <b>{esc(s.get('data', '?'))}</b> "
+            f"by {how}, and once more from the labels alone with identical settings.")
+    te, ts, td = (_metric(x, "errors") for x in (t, sc, d))
+    if isinstance(ts, int) and isinstance(td, int):
+        gap = ts - td
+        verdict = (f'<span class="good">distillation removed {gap:,} test errors</span>' if gap > 0 else
+                   f'<span class="bad">distillation added {-gap:,} test errors</span>' if gap < 0 else "no change in test errors")
+        text += (f" Test errors: teacher {fmt(te)}, student from scratch {ts:,}, distilled student {td:,} — {verdict}.")
+    return f'<p class="lead">{text}</p>'
+
+
+def _distill_table(s: dict[str, Any], roles: list[str], folder: Path) -> str:
+    cols = ["model", "hidden", "params", "val accuracy", "test accuracy", "test errors", "test loss",
+            "inference ms/sample", "train s", "epochs", "run folder"]
+    rows = []
+    for r in roles:
+        x = s[r]
+        v, t = x.get("val") or {}, x.get("test") or {}
+        rows.append([ROLES[r], x.get("model"), ",".join(map(str, x.get("hidden") or [])) or None, x.get("params"),
+                     v.get("accuracy"), t.get("accuracy"), t.get("errors"), t.get("loss"),
+                     x.get("inference_ms_per_sample"), x.get("train_seconds"), x.get("epochs"), _run_link(folder, x.get("run"))])
+    return table(rows, ["", *cols])
+
+
+def _resolve_run(folder: Path, run: Any) -> Path | None:
+    if not run:
+        return None
+    for p in (Path(run), folder / str(run), folder.parent / str(run)):
+        if (p / "config.yaml").is_file():
+            return p
+    return None
+
+
+def _run_link(folder: Path, run: Any) -> Any:
+    p = _resolve_run(folder, run)
+    if p is not None and (p / "report.html").is_file():
+        try:
+            return Link(str((p / "report.html").resolve().relative_to(folder.resolve())), str(run))
+        except ValueError:
+            return Link((p / "report.html").resolve().as_uri(), str(run))
+    return run
+
+
+def _run_rows(folder: Path, run: Any) -> list[dict[str, Any]]:
+    p = _resolve_run(folder, run)
+    return read_csv(p / "metrics.csv") if p is not None and (p / "metrics.csv").is_file() else []
+
+
+def _sweep(sel: dict[str, Any]) -> list[str]:
+    import numpy as np
+
+    ts, alphas = sel.get("temperature") or [], sel.get("alpha") or []
+    acc = np.array(sel["val_accuracy"], dtype=float)  # (len(ts), len(alphas))
+    chosen = sel.get("chosen") or {}
+    heat = img(plots.heatmap(acc, [f"T={t:g}" for t in ts], [f"{a:g}" for a in alphas],
+                             "Validation accuracy over temperature × alpha", "alpha (weight of the soft-target loss)",
+                             "temperature", "validation accuracy"), "temperature × alpha heat-map")
+    rows = [[f"T={t:g}", *[f"{100 * v:.2f}%" + (" ★" if (t, a) == (chosen.get("temperature"), chosen.get("alpha")) else "")
+                           for a, v in zip(alphas, r)]] for t, r in zip(ts, acc)]
+    note = (f"<p>Each cell is a distilled student trained with that setting and scored on the <b>validation</b> split; "
+            f"★ marks the setting chosen (temperature {fmt(chosen.get('temperature'))}, alpha {fmt(chosen.get('alpha'))}), "
+            f"which is the distilled student above. The test split was not used for the choice.</p>")
+    return [note, f'<div class="figs">{heat}<div>{table(rows, ["", *[f"alpha={a:g}" for a in alphas]])}</div></div>']
 
 
 def _metric(d: dict[str, Any], key: str) -> Any:
