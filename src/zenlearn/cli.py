@@ -77,8 +77,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     cfg = config_from_args(args)
     summary = train_run(cfg, verbose=not args.quiet)
-    if summary.get("rank", 0) != 0:  # torchrun: rank 0 reports for the group
-        return 0
     test, val = summary["test"], summary["val"]
     metric = "accuracy" if "accuracy" in test else "mae"
     line = f"test {metric} {test[metric]:.4f}  test loss {test['loss']:.4f}"
@@ -95,6 +93,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
     base = config_from_args(args, validate=False)  # each variant's config is validated by run_compare
     run_compare(base, parse_vary(args.vary or []), args.seeds, base.out, args.resume, metric=args.metric,
                 verbose=not args.quiet)
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from .reproduce import reproduce
+
+    budget = "quick" if args.quick else args.budget
+    reproduce(args.out, args.only, seeds=args.seeds, budget=budget, resume=args.resume, overwrite=args.overwrite,
+              data_dir=args.data_dir, device=args.device, verbose=not args.quiet)
     return 0
 
 
@@ -231,6 +238,24 @@ def build_parser() -> Parser:
     sp.add_argument("--resume", action="store_true", help="skip runs whose folder under --out is complete")
     sp.add_argument("--metric", default=None, metavar="COLUMN",
                     help="results column that picks the best variant [default: val_accuracy (val_mae), else test]")
+    sp.add_argument("--quiet", action="store_true", help="no progress output")
+
+    sp = add("reproduce", cmd_reproduce, "measure the survey's claims: models, activations, optimizers, augmentation "
+             "and distillation, each a normal compare/distill run, beside the published numbers; writes "
+             "results.md (+ results/*.png) and report.html into --out")
+    sp.add_argument("--out", required=True, metavar="DIR", help="output folder (run folders, results.md, report.html)")
+    sp.add_argument("--only", nargs="+", metavar="NAME",
+                    help="run only these experiments: models, activations, optimizers, augmentation, distillation")
+    sp.add_argument("--seeds", type=int, default=None, metavar="N", help="seeds per row [default: the budget's]")
+    sp.add_argument("--quick", action="store_true",
+                    help="the quick budget: ≤ 15 min on 2 CPU cores (fewer epochs, subsets; results.md states which)")
+    sp.add_argument("--budget", default="full", choices=["full", "quick", "tiny"],
+                    help="full (≈ 20 min on 2 CPU cores), quick (= --quick) or tiny (seconds; a smoke test whose "
+                         "numbers mean nothing) [default: full]")
+    sp.add_argument("--resume", action="store_true", help="reuse the finished runs under --out (same settings)")
+    sp.add_argument("--overwrite", action="store_true", help="redo runs whose folders exist under --out")
+    sp.add_argument("--data-dir", default=None, help="data folder [default: $ZENLEARN_DATA, else ~/.cache/zenlearn]")
+    sp.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train [default: auto]")
     sp.add_argument("--quiet", action="store_true", help="no progress output")
 
     sp = add("lr-find", cmd_lr_find, "sweep the LR exponentially over training batches; plot loss vs LR and "

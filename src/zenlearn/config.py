@@ -83,7 +83,7 @@ class TrainConfig:
     epochs: int = 5
     """Number of passes over the training set."""
     batch_size: int = 64
-    """Training batch size (the global batch: under torchrun the processes split it evenly)."""
+    """Training batch size."""
     momentum: float | None = None
     """Momentum factor (sgd, momentum, nesterov, rmsprop); default: the optimizer's (0.9 for momentum, nesterov)."""
     weight_decay: float | None = None
@@ -131,6 +131,9 @@ class TrainConfig:
     """Allow writing into an existing non-empty run folder."""
     report: bool = True
     """Write report.html (curves, confusion matrix, worst samples, model, timing) into the run folder at the end."""
+    grad_norms: bool = False
+    """Record each layer's weight-gradient L2 norm (first batch, then the mean of every epoch) in
+    RUN_DIR/grad_norms.csv: shows vanishing or exploding gradients."""
     tensorboard: bool = False
     """Also log loss, metrics, learning rate and hyper-parameters to RUN_DIR/tb/ for TensorBoard (needs
     pip install 'zenlearn[tensorboard]')."""

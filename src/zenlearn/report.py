@@ -133,16 +133,8 @@ def fmt(v: Any, digits: int = 4) -> str:
     return str(v)
 
 
-@dataclass(frozen=True)
-class Link:
-    """A table cell that links to a file beside the report (e.g. a run's own report.html)."""
-
-    href: str
-    text: str
-
-
 def table(rows: Sequence[Sequence[Any]], header: Sequence[str] | None = None) -> str:
-    """An HTML table; numbers are right-aligned and formatted with `fmt`; `Link` cells become links."""
+    """An HTML table; numbers are right-aligned and formatted with `fmt`."""
     out = ["<table>"]
     if header:
         out.append("<tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>")
@@ -150,9 +142,6 @@ def table(rows: Sequence[Sequence[Any]], header: Sequence[str] | None = None) ->
         cells = []
         for v in row:
             num = isinstance(v, (int, float)) and not isinstance(v, bool)
-            if isinstance(v, Link):
-                cells.append(f'<td><a href="{esc(v.href)}">{esc(v.text)}</a></td>')
-                continue
             cells.append(f'<td class="n">{esc(fmt(v))}</td>' if num else f"<td>{esc(fmt(v))}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
     return "\n".join(out + ["</table>"])
@@ -216,7 +205,13 @@ def _lazy(module: str, name: str) -> Callable[..., tuple[str, list[str]]]:
     return build
 
 
+def _is_reproduction(folder: Path) -> bool:
+    return (folder / "reproduce.json").is_file()
+
+
 # Most specific first: a distillation folder may also hold run-like files.
+REPORTS.add("reproduction", FolderKind(_is_reproduction, _lazy("reproduce_report", "reproduction_sections")),
+            "reproduce.json: the survey's claims measured (zenlearn reproduce)")
 REPORTS.add("distillation", FolderKind(_is_distillation, _lazy("report_folders", "distillation_sections")),
             "summary.json with teacher / student_scratch / student_distilled")
 REPORTS.add("comparison", FolderKind(_is_comparison, _lazy("report_folders", "comparison_sections")),
