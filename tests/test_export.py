@@ -53,6 +53,19 @@ def test_export_cnn(tmp_path):
     assert _check_with_onnxruntime(str(tmp_path / "cnn.onnx"), run, 5) <= 1e-4
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("model,data,extra", [
+    ("gru", "mnist1d", {"hidden_size": 16, "num_layers": 2}),
+    ("lstm", "sine", {"hidden_size": 16}),
+    ("rnn", "mnist1d", {"hidden_size": 16, "bidirectional": True}),
+])
+def test_export_recurrent(tmp_path, model, data, extra):
+    run = _tiny_run(tmp_path, model, data, **extra)
+    r = export_run(run, out=tmp_path / f"{model}.onnx", samples=64)
+    assert r["max_abs_diff"] <= 1e-4
+    assert _check_with_onnxruntime(str(tmp_path / f"{model}.onnx"), run, 3) <= 1e-4
+
+
 def test_export_over_tolerance_writes_nothing(mlp_run, tmp_path, capsys):
     dest = tmp_path / "strict.onnx"
     code = main(["export", str(mlp_run), "--out", str(dest), "--tolerance", "0", "--samples", "50"])

@@ -43,7 +43,8 @@ def test_report_param_table_matches_model(mlp_run):
     assert f"{total:,} parameters" in text and "25,120" in text  # 784*32 + 32 in net.1
 
 
-def test_report_renders_in_headless_chromium(mlp_run, tmp_path):
+def render(html_file, tmp_path):
+    """Open `html_file` in headless Chromium: ([complete, naturalWidth, alt] per <img>, errors, title, screenshot)."""
     assert CHROMIUM, "chromium not found; install Debian's chromium package (.ci/run does)"
     playwright = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]' installs playwright")
     errors: list[str] = []
@@ -56,19 +57,42 @@ def test_report_renders_in_headless_chromium(mlp_run, tmp_path):
             page.on("console", lambda m: errors.append(m.text) if m.type in ("error", "warning") else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
-            page.goto((mlp_run / REPORT_FILE).as_uri(), wait_until="load")
-            widths = page.eval_on_selector_all("img", "els => els.map(e => [e.complete, e.naturalWidth, e.alt])")
+            page.goto(html_file.as_uri(), wait_until="load")
+            images = page.eval_on_selector_all("img", "els => els.map(e => [e.complete, e.naturalWidth, e.alt])")
             title = page.title()
-            shot = tmp_path / "report.png"
+            shot = tmp_path / (html_file.parent.name + "-screenshot.png")
             page.screenshot(path=str(shot), full_page=True)
         finally:
             browser.close()
+    return images, errors, title, shot
+
+
+def test_report_renders_in_headless_chromium(mlp_run, tmp_path):
+    images, errors, title, shot = render(mlp_run / REPORT_FILE, tmp_path)
     assert errors == []
-    assert len(widths) >= 5 and all(done and w > 0 for done, w, _ in widths), widths
+    assert len(images) >= 5 and all(done and w > 0 for done, w, _ in images), images
     assert "mlp on mnist" in title
     w, h = _png_size(shot.read_bytes())
     assert w == 1280 and h > 2000  # the whole page, not just the first screen
     shutil.copy(shot, mlp_run.parent / "report-screenshot.png")  # kept beside the run for a human look
+
+
+def test_comparison_report(tmp_path, data_dir):
+    from zenlearn import TrainConfig
+    from zenlearn.compare import run_compare
+
+    base = TrainConfig(data="mnist", model="mlp", hidden=(16,), epochs=2, train_subset=300, report=False)
+    res = run_compare(base, {"optimizer": ["sgd", "adam"]}, seeds=2, out=tmp_path / "cmp", verbose=False)
+    path = write_report(res.out)
+    assert detect_kind(res.out) == "comparison"
+    text = path.read_text()
+    assert "2</b> variants × <b>2</b> seeds of <b>mlp</b> on <b>mnist</b>, varying optimizer" in text
+    assert f"★ optimizer={res.best.split('=')[1]}" in text and "± " in text
+    assert text.count("<tr>") >= 1 + 2 + 1 + 4  # header+2 variants, header+4 runs
+    images, errors, title, shot = render(path, tmp_path)
+    assert errors == [] and len(images) >= 2 and all(done and w > 0 for done, w, _ in images), images
+    assert "comparison" in title
+    shutil.copy(shot, res.out / "report-screenshot.png")
 
 
 def test_report_command_rebuilds(mlp_run, tmp_path, capsys):
@@ -121,3 +145,27 @@ def test_runs_lists_newest_first(mlp_run, tmp_path, capsys):
     assert out[0].split()[:3] == ["modified", "kind", "data"]
     assert str(new) in out[1] and str(old) in out[2] and "accuracy 0." in out[1]
     assert main(["runs", str(tmp_path / "nope")]) == 2
+
+
+def test_distillation_report(tmp_path, data_dir):
+    from zenlearn import TrainConfig, train_run
+    from zenlearn.distill import DistillConfig
+    from zenlearn.distill_run import distill_run
+
+    teacher = tmp_path / "teacher"
+    train_run(TrainConfig(data="mnist", model="mlp", hidden=(48,), epochs=1, train_subset=1000, report=False,
+                          out=str(teacher)), verbose=False)
+    student = TrainConfig(data="mnist", model="mlp", hidden=(8,), epochs=1, train_subset=1000, out=str(tmp_path / "kd"))
+    s = distill_run(student, DistillConfig(teacher=str(teacher)), sweep={"temperature": (1.0, 4.0), "alpha": (0.5, 0.9)},
+                    verbose=False)
+    folder = tmp_path / "kd"
+    assert detect_kind(folder) == "distillation"
+    text = (folder / REPORT_FILE).read_text()  # written by distill_run itself
+    gap = s["student_scratch"]["test"]["errors"] - s["student_distilled"]["test"]["errors"]
+    assert f"<b>mlp (8)</b> student" in text and "<b>mlp (48)</b> teacher" in text
+    assert (f"removed {gap:,} test errors" if gap > 0 else f"added {-gap:,} test errors" if gap < 0 else "no change") in text
+    assert "Temperature × alpha sweep" in text and text.count("% ★") == 1
+    images, errors, title, shot = render(folder / REPORT_FILE, tmp_path)
+    assert errors == [] and len(images) >= 4 and all(done and w > 0 for done, w, _ in images), images
+    assert "distillation" in title
+    shutil.copy(shot, folder / "report-screenshot.png")

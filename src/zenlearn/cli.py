@@ -77,6 +77,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     cfg = config_from_args(args)
     summary = train_run(cfg, verbose=not args.quiet)
+    if summary.get("rank", 0) != 0:  # torchrun: rank 0 reports for the group
+        return 0
     test, val = summary["test"], summary["val"]
     metric = "accuracy" if "accuracy" in test else "mae"
     line = f"test {metric} {test[metric]:.4f}  test loss {test['loss']:.4f}"

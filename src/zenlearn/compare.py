@@ -184,6 +184,10 @@ def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | 
     for v in manifest["variants"]:
         v["runs"] = [{k: r[k] for k in ("seed", "status", "run_dir", "error")} for r in rows if r["variant"] == v["name"]]
     write_text(out / "compare.json", json.dumps(manifest, indent=2, default=str))
+    if base.report:  # the comparison's own report.html (tables, bands over seeds, links to each run's report)
+        from .report import write_report
+
+        write_report(out)
     if verbose:
         print(table)
         print(f"comparison folder: {out}")

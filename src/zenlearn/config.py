@@ -83,7 +83,7 @@ class TrainConfig:
     epochs: int = 5
     """Number of passes over the training set."""
     batch_size: int = 64
-    """Training batch size."""
+    """Training batch size (the global batch: under torchrun the processes split it evenly)."""
     momentum: float | None = None
     """Momentum factor (sgd, momentum, nesterov, rmsprop); default: the optimizer's (0.9 for momentum, nesterov)."""
     weight_decay: float | None = None

@@ -121,6 +121,10 @@ def distill_run(student: TrainConfig, cfg: DistillConfig, *, sweep: dict[str, tu
     summary["selection"] = {k: v for k, v in selection.items() if k != "text"} if selection else None
     summary.update(data=student.data, seed=student.seed, device=str(device), environment=environment())
     write_text(out / "summary.json", json.dumps(summary, indent=2))
+    if student.report:  # teacher vs students, curves and the T x alpha heat-map in one page
+        from .report import write_report
+
+        write_report(out)
     return {**summary, "out": str(out)}
 
 

@@ -148,7 +148,8 @@ def bars(labels: Sequence[str], means: Sequence[float], errs: Sequence[float] | 
     plt = _plt()
     fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(labels) + 1.5), 3.4))
     ax.bar(range(len(labels)), means, yerr=errs, capsize=4, color="#4c72b0")
-    ax.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 4 else 0, ha="right" if len(labels) > 4 else "center")
+    tilt = len(labels) > 4 or sum(map(len, labels)) > 36  # long labels would overlap
+    ax.set_xticks(range(len(labels)), labels, rotation=30 if tilt else 0, ha="right" if tilt else "center")
     lo = min(m - (e or 0) for m, e in zip(means, errs or [0] * len(means)))
     hi = max(m + (e or 0) for m, e in zip(means, errs or [0] * len(means)))
     pad = max((hi - lo) * 0.5, 1e-3)

@@ -133,8 +133,16 @@ def fmt(v: Any, digits: int = 4) -> str:
     return str(v)
 
 
+@dataclass(frozen=True)
+class Link:
+    """A table cell that links to a file beside the report (e.g. a run's own report.html)."""
+
+    href: str
+    text: str
+
+
 def table(rows: Sequence[Sequence[Any]], header: Sequence[str] | None = None) -> str:
-    """An HTML table; numbers are right-aligned and formatted with `fmt`."""
+    """An HTML table; numbers are right-aligned and formatted with `fmt`; `Link` cells become links."""
     out = ["<table>"]
     if header:
         out.append("<tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>")
@@ -142,6 +150,9 @@ def table(rows: Sequence[Sequence[Any]], header: Sequence[str] | None = None) ->
         cells = []
         for v in row:
             num = isinstance(v, (int, float)) and not isinstance(v, bool)
+            if isinstance(v, Link):
+                cells.append(f'<td><a href="{esc(v.href)}">{esc(v.text)}</a></td>')
+                continue
             cells.append(f'<td class="n">{esc(fmt(v))}</td>' if num else f"<td>{esc(fmt(v))}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
     return "\n".join(out + ["</table>"])

@@ -24,6 +24,7 @@ from .callbacks import Callback, CSVLogger, EarlyStopping, GradientNorms
 from .checkpoint import load_weights, rng_state, save_checkpoint, save_weights
 from .config import TrainConfig, dump_yaml, load_yaml
 from .data import BatchLoader, DataSpec, Splits, load_splits
+from .distributed import init_distributed
 from .errors import UsageError
 from .metrics import mean_baseline_mse
 from .models import build_model, model_summary
@@ -66,9 +67,12 @@ class EpochCheckpoint(Callback):
         save_checkpoint(self.path, {**self.trainer.state_dict(), "rng": rng_state(), "config": self.cfg.to_dict()})
 
 
-def make_loaders(cfg: TrainConfig, splits: Splits) -> tuple[BatchLoader, BatchLoader | None, BatchLoader]:
+def make_loaders(cfg: TrainConfig, splits: Splits, rank: int = 0,
+                 world_size: int = 1) -> tuple[BatchLoader, BatchLoader | None, BatchLoader]:
+    """Loaders of a run; with data parallelism each rank gets its shard and batch_size / world_size."""
     s = splits.spec.scale
-    train = BatchLoader(splits.train, cfg.batch_size, scale=s, shuffle=True, seed=cfg.seed)
+    train = BatchLoader(splits.train, cfg.batch_size // world_size, scale=s, shuffle=True, seed=cfg.seed,
+                        rank=rank, world_size=world_size)
     val = BatchLoader(splits.val, cfg.eval_batch_size, scale=s) if splits.val is not None else None
     test = BatchLoader(splits.test, cfg.eval_batch_size, scale=s)
     return train, val, test
@@ -104,27 +108,33 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
         from .tblog import require_tensorboard
 
         require_tensorboard()
-    out = prepare_out(Path(cfg.out) if cfg.out else default_out(cfg), cfg.overwrite)
+    dist = init_distributed(device, cfg.batch_size)  # torchrun: join the group; else one rank
+    device, main = dist.device or device, dist.is_main
+    out = dist.on_main(lambda: prepare_out(Path(cfg.out) if cfg.out else default_out(cfg), cfg.overwrite))
+    verbose = verbose and main
     cfg = cfg.replace(out=str(out), lr=resolve_lr(cfg))  # config.yaml records the LR actually used
-    write_text(out / "config.yaml", dump_yaml(cfg))
+    if main:  # only rank 0 writes the run folder
+        write_text(out / "config.yaml", dump_yaml(cfg))
     seed_everything(cfg.seed)
     if splits is None:
         splits = load_splits(cfg.data, root=cfg.data_dir, val_split=cfg.val_split, seed=cfg.seed,
                              train_subset=cfg.train_subset, device=device)
-    write_text(out / "data.json", json.dumps(asdict(splits.spec), indent=2))
+    if main:
+        write_text(out / "data.json", json.dumps(asdict(splits.spec), indent=2))
     model = build_model(cfg, splits.spec)
     if verbose:
         print(f"{cfg.model} on {cfg.data} ({len(splits.train)} train, {len(splits.val) if splits.val else 0} val, "
               f"{len(splits.test)} test) on {device}\n{model_summary(model)}", flush=True)
+    model = dist.wrap(model)
     optimizer = build_optimizer(cfg, model)
-    train, val, test = make_loaders(cfg, splits)
+    train, val, test = make_loaders(cfg, splits, dist.rank, dist.world_size)
     loss_fn = loss(model, train, device) if loss is not None else None
     extra = [p for p in getattr(loss_fn, "parameters", lambda: ())() if p.requires_grad]
     if extra:  # e.g. a hint regressor that trains with the model
         optimizer.add_param_group({"params": extra})
-    callbacks: list[Callback] = [CSVLogger(out / "metrics.csv", METRIC_COLUMNS[splits.spec.task]), EpochCheckpoint(out / "checkpoint.pt", cfg)]
+    callbacks: list[Callback] = [CSVLogger(out / "metrics.csv", METRIC_COLUMNS[splits.spec.task]), EpochCheckpoint(out / "checkpoint.pt", cfg)] if main else []
     tb = None
-    if cfg.tensorboard:
+    if cfg.tensorboard and main:
         from .tblog import TensorBoard
 
         tb = TensorBoard(out / "tb", cfg.to_dict())
@@ -139,7 +149,8 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
     t0 = time.perf_counter()
     history = trainer.fit(train, val, cfg.epochs, verbose=verbose)
     wall = time.perf_counter() - t0
-    save_weights(trainer.model, out / "model.safetensors")
+    if main:
+        save_weights(trainer.model, out / "model.safetensors")
     train_seconds = sum(e["train_seconds"] for e in history.epochs)
     summary = {
         "test": _strip(trainer.evaluate(test, batch_size=cfg.eval_batch_size)) if evaluate_test else None,
@@ -148,6 +159,7 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
         "wall_seconds": wall,
         "samples_per_second": len(history.epochs) * len(splits.train) / max(train_seconds, 1e-9),
         "params": sum(p.numel() for p in model.parameters()),
+        "world_size": dist.world_size,
         "epochs": len(history.epochs),
         "data": {"name": cfg.data, "train": len(splits.train), "val": len(splits.val) if splits.val is not None else 0,
                  "test": len(splits.test), "task": splits.spec.task},
@@ -160,6 +172,9 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
     if splits.spec.task == "regression":  # test loss is the MSE; compare it with predicting the mean
         summary["mse"] = summary["test"]["mse"] = summary["test"]["loss"]
         summary["baseline_mse"] = mean_baseline_mse(splits.train.y, splits.test.y)
+    dist.close()
+    if not main:
+        return {**summary, "out": str(out), "rank": dist.rank}
     write_text(out / "summary.json", json.dumps(summary, indent=2))
     if tb is not None:
         tb.write_hparams({f"{split}_{k}": v for split in ("val", "test") for k, v in (summary[split] or {}).items()})

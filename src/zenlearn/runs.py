@@ -27,8 +27,8 @@ def list_runs(root: str | Path = "runs") -> list[dict[str, Any]]:
     root = Path(root)
     if not root.is_dir():
         raise UsageError(f"{root} is not a folder; pass the folder that holds your run folders (default: runs)")
-    candidates = [root, *sorted(p for p in root.iterdir() if p.is_dir())]
-    candidates += [q for p in candidates[1:] for q in sorted(p.iterdir()) if q.is_dir()]
+    candidates = [root, *sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink())]
+    candidates += [q for p in candidates[1:] for q in sorted(p.iterdir()) if q.is_dir() and not q.is_symlink()]
     found = []
     for folder in candidates:
         kind = next((e.name for e in REPORTS if e.obj.detect(folder)), None)
@@ -60,6 +60,22 @@ def _describe(folder: Path, kind: str) -> dict[str, Any]:
                    train_seconds=summary.get("train_seconds"))
         if not summary:
             row["kind"] = "run (unfinished)"
+    elif kind == "distillation":  # the distilled student's figures
+        d = summary.get("student_distilled") or {}
+        test = d.get("test") or {}
+        row.update(data=summary.get("data"), model=d.get("model"), epochs=d.get("epochs"), metric="accuracy",
+                   test=test.get("accuracy"), test_loss=test.get("loss"), train_seconds=d.get("train_seconds"))
+    elif kind == "comparison" and (folder / "compare.json").is_file():  # the best variant's mean test figures
+        from .report import read_csv
+
+        try:
+            base = json.loads((folder / "compare.json").read_text()).get("base_config") or {}
+        except (OSError, ValueError):
+            base = {}
+        best = next((r for r in read_csv(folder / "summary.csv") if str(r.get("best")).lower() == "true"), {})
+        metric = "accuracy" if "test_accuracy_mean" in best else "mae" if "test_mae_mean" in best else None
+        row.update(data=base.get("data"), model=base.get("model"), epochs=base.get("epochs"), metric=metric,
+                   test=best.get(f"test_{metric}_mean") if metric else None, test_loss=best.get("test_loss_mean"))
     return row
 
 

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from .callbacks import Callback
 from .data import ArrayData, BatchLoader
+from .distributed import all_reduce_sum
 from .errors import TrainingError, UsageError
 from .metrics import batch_stats, finish_stats, task_loss
 
@@ -188,6 +189,7 @@ class Trainer:
             self._emit("on_batch_end", step, logs)
             if self.stop_training:
                 break
+        stats = all_reduce_sum(stats)  # data parallel: sums over every rank's shard (identity in one process)
         self._check_finite(stats[0], epoch, None)
         train_seconds = time.perf_counter() - t0
         logs.update(finish_stats(self.task, stats))
