@@ -17,7 +17,7 @@ _EXPORTS = {
     "MODELS": "models", "MLP": "models", "SeedCNN": "models", "build_model": "models",
     "ACTIVATIONS": "activations", "get_activation": "activations", "OPTIMIZERS": "optim",
     "build_optimizer": "optim", "DATASETS": "data", "load_splits": "data", "BatchLoader": "data",
-    "train_run": "run", "load_run": "run", "evaluate_run": "run",
+    "Augment": "augment", "AUGMENTATIONS": "augment", "train_run": "run", "load_run": "run", "evaluate_run": "run",
 }
 __all__ = ["__version__", *_EXPORTS]
 

@@ -21,6 +21,7 @@ LISTABLE = {  # `zenlearn list NAME` → module and registry
     "optimizers": ("zenlearn.optim", "OPTIMIZERS"),
     "schedules": ("zenlearn.schedules", "SCHEDULES"),
     "distillation": ("zenlearn.distill", "DISTILL_METHODS"),
+    "augmentations": ("zenlearn.augment", "AUGMENTATIONS"),
 }
 
 

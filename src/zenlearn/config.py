@@ -37,6 +37,10 @@ class TrainConfig:
     """Fraction of the training set held out for validation, in [0, 1)."""
     train_subset: int | None = None
     """Use only the first N training samples after the split (a seeded random subset); default: all."""
+    augment: str | None = None
+    """Augment training batches on the device: a preset (mnist, cifar, imagenet; see `zenlearn list
+    augmentations`) and/or Keras ImageDataGenerator options, e.g. "rotation_range=45,zoom_range=0.2,
+    horizontal_flip=true" or "mnist,rotation_range=5"; seeded from --seed; default: none."""
 
     # --- model ---
     model: str = "seed-cnn"
@@ -364,6 +368,9 @@ def _range_problems(c: TrainConfig) -> list[str]:
          f"early_stopping must be >= 1 epochs, got {c.early_stopping}")
     need(c.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {c.precision!r}")
     need(c.device in DEVICES, f"device must be one of {', '.join(DEVICES)}, got {c.device!r}")
+    from .augment import spec_problems
+
+    p += spec_problems(c.augment)
     # Names are checked against the registries (imported here, not at CLI start-up).
     from .activations import ACTIVATIONS
     from .data import DATASETS

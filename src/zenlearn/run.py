@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from .atomic import write_text
+from .augment import Augment
 from .callbacks import Callback, CSVLogger, EarlyStopping, GradientNorms
 from .checkpoint import load_weights, rng_state, save_checkpoint, save_weights
 from .config import TrainConfig, dump_yaml, load_yaml
@@ -76,6 +77,16 @@ def make_loaders(cfg: TrainConfig, splits: Splits, rank: int = 0,
     val = BatchLoader(splits.val, cfg.eval_batch_size, scale=s) if splits.val is not None else None
     test = BatchLoader(splits.test, cfg.eval_batch_size, scale=s)
     return train, val, test
+
+
+def training_augment(cfg: TrainConfig, spec: DataSpec) -> Augment | None:
+    """The `--augment` pipeline (seeded from the run seed), or None; only image data can be augmented."""
+    if not cfg.augment or cfg.augment.strip().lower() in ("none", "off"):
+        return None
+    if spec.kind != "image" or len(spec.input_shape) != 3:
+        raise UsageError(f"--augment works on images (C, H, W); dataset {spec.name!r} gives {spec.kind} samples "
+                         f"of shape {spec.input_shape}; drop --augment")
+    return Augment.from_spec(cfg.augment, seed=cfg.seed)
 
 
 LossFactory = Callable[[nn.Module, BatchLoader, torch.device], LossFn]
@@ -145,7 +156,8 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
         callbacks.append(EarlyStopping("val_loss" if val is not None else "loss", cfg.early_stopping))
     trainer = Trainer(model, optimizer, task=splits.spec.task, device=device, precision=cfg.precision,
                       callbacks=callbacks, scheduler=build_schedule(cfg, optimizer, len(train)),
-                      scheduler_interval="step", clip_grad_norm=cfg.clip_grad, loss_fn=loss_fn)
+                      scheduler_interval="step", clip_grad_norm=cfg.clip_grad, loss_fn=loss_fn,
+                      augment=training_augment(cfg, splits.spec))
     t0 = time.perf_counter()
     history = trainer.fit(train, val, cfg.epochs, verbose=verbose)
     wall = time.perf_counter() - t0
