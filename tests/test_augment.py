@@ -325,3 +325,18 @@ def test_bad_augment_spec_is_a_config_error():
 
     with pytest.raises(UsageError, match="unknown option 'rotate'"):
         TrainConfig(augment="rotate=5").validate()
+
+
+def test_cli_augment_writes_a_grid_png(tmp_path, data_dir, capsys):
+    from PIL import Image
+
+    from zenlearn.cli import main
+
+    out = tmp_path / "grid.png"
+    assert main(["augment", "--data", "mnist", "--augment", "mnist", "--out", str(out), "--samples", "5",
+                 "--rows", "3"]) == 0
+    im = Image.open(out)
+    assert im.size == (5 * (84 + 2) + 2, 4 * (84 + 2) + 2)  # 28 px cells upscaled x3, originals + 3 rows
+    assert main(["augment", "--augment", "rotation=3", "--out", str(tmp_path / "x.png")]) == 2
+    assert "unknown option 'rotation'" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()

@@ -171,6 +171,40 @@ def cmd_distill(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_augment(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import torch
+
+    from .augment import Augment
+    from .data import FolderSplits, load_splits, to_float
+    from .preview import image_grid, write_png
+
+    for name in ("samples", "rows"):
+        if getattr(args, name) < 1:
+            raise UsageError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    out = Path(args.out)
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a folder; pass a file name such as grid.png")
+    aug = Augment.from_spec(args.augment, seed=args.seed)
+    options = {}
+    if args.data.startswith("folder:"):
+        image_size = coerce("image_size", field_types()["image_size"], args.image_size)
+        options = dict(image_size=image_size, color=args.color, workers=0)
+    splits = load_splits(args.data, root=args.data_dir, seed=args.seed, **options)
+    if isinstance(splits, FolderSplits):
+        x = next(iter(splits.loader(splits.train, args.samples, shuffle=True, seed=args.seed)))[0]
+    else:
+        if splits.spec.kind != "image":
+            raise UsageError(f"--data {args.data} holds {splits.spec.kind} samples, not images; nothing to augment")
+        idx = torch.randperm(len(splits.train), generator=torch.Generator().manual_seed(args.seed))[: args.samples]
+        x = to_float(splits.train.x[idx], splits.spec.scale)  # (N, C, H, W)
+    write_png(out, image_grid([x] + [aug(x) for _ in range(args.rows)]))
+    print(f"wrote {out}: top row {len(x)} originals from {args.data}, then {args.rows} rows augmented with "
+          f"{args.augment!r}")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     import importlib
 
@@ -304,6 +338,18 @@ def build_parser() -> Parser:
                     "chosen setting once")
     add_config_flags(sp, skip=("model",))
     sp.add_argument("--quiet", action="store_true", help="no progress output")
+
+    sp = add("augment", cmd_augment, "write a PNG grid of training images and augmented versions of them")
+    sp.add_argument("--data", default="mnist", help="dataset name or folder:PATH [default: mnist]")
+    sp.add_argument("--augment", required=True, metavar="SPEC",
+                    help="preset (mnist, cifar, imagenet) and/or key=value options, as for `train --augment`")
+    sp.add_argument("--out", default="augment.png", metavar="FILE.png", help="grid to write [default: augment.png]")
+    sp.add_argument("--samples", type=int, default=8, help="images per row [default: 8]")
+    sp.add_argument("--rows", type=int, default=4, help="rows of augmented draws below the originals [default: 4]")
+    sp.add_argument("--seed", type=int, default=0, help="picks the images and seeds the augmentation [default: 0]")
+    sp.add_argument("--data-dir", default=None, help="data folder [default: $ZENLEARN_DATA, else ~/.cache/zenlearn]")
+    sp.add_argument("--image-size", default=None, metavar="H,W", help="folder images: size [default: first image's]")
+    sp.add_argument("--color", default="rgb", choices=["rgb", "grayscale"], help="folder images [default: rgb]")
 
     sp = add("list", cmd_list, "list registered names with descriptions")
     sp.add_argument("what", nargs="?", metavar="|".join(LISTABLE))

@@ -37,6 +37,16 @@ class TrainConfig:
     """Fraction of the training set held out for validation, in [0, 1)."""
     train_subset: int | None = None
     """Use only the first N training samples after the split (a seeded random subset); default: all."""
+    image_size: tuple[int, ...] | None = None
+    """Image folders: H,W every image is resized to (also at predict time); default: the first image's size."""
+    color: str = "rgb"
+    """Image folders: rgb (3 channels) or grayscale (1)."""
+    class_mode: str = "categorical"
+    """Image folders: categorical (one label per class folder) or binary (exactly two class folders)."""
+    workers: int | None = None
+    """Image folders: processes decoding images in parallel (0: in the main process); default: min(4, CPUs)."""
+    skip_bad_images: bool = False
+    """Image folders: skip unreadable images (counted in summary.json) instead of stopping with an error."""
     augment: str | None = None
     """Augment training batches on the device: a preset (mnist, cifar, imagenet; see `zenlearn list
     augmentations`) and/or Keras ImageDataGenerator options, e.g. "rotation_range=45,zoom_range=0.2,
@@ -368,6 +378,11 @@ def _range_problems(c: TrainConfig) -> list[str]:
          f"early_stopping must be >= 1 epochs, got {c.early_stopping}")
     need(c.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {c.precision!r}")
     need(c.device in DEVICES, f"device must be one of {', '.join(DEVICES)}, got {c.device!r}")
+    need(c.color in ("rgb", "grayscale"), f"color must be rgb or grayscale, got {c.color!r}")
+    need(c.class_mode in ("categorical", "binary"), f"class_mode must be categorical or binary, got {c.class_mode!r}")
+    need(c.image_size is None or (len(c.image_size) == 2 and min(c.image_size) >= 1),
+         f"image_size must be H,W (two integers >= 1), got {','.join(map(str, c.image_size or ()))}")
+    need(c.workers is None or c.workers >= 0, f"workers must be >= 0, got {c.workers}")
     from .augment import spec_problems
 
     p += spec_problems(c.augment)

@@ -24,7 +24,7 @@ from .augment import Augment
 from .callbacks import Callback, CSVLogger, EarlyStopping, GradientNorms
 from .checkpoint import load_weights, rng_state, save_checkpoint, save_weights
 from .config import TrainConfig, dump_yaml, load_yaml
-from .data import BatchLoader, DataSpec, Splits, load_splits
+from .data import BatchLoader, DataSpec, FolderSplits, Splits, load_splits
 from .distributed import init_distributed
 from .errors import UsageError
 from .metrics import mean_baseline_mse
@@ -68,9 +68,26 @@ class EpochCheckpoint(Callback):
         save_checkpoint(self.path, {**self.trainer.state_dict(), "rng": rng_state(), "config": self.cfg.to_dict()})
 
 
-def make_loaders(cfg: TrainConfig, splits: Splits, rank: int = 0,
-                 world_size: int = 1) -> tuple[BatchLoader, BatchLoader | None, BatchLoader]:
+def open_splits(cfg: TrainConfig, device: torch.device | str = "cpu") -> Splits | FolderSplits:
+    """The run's dataset split into train / val / test (image folders: file lists that stream)."""
+    options = {}
+    if cfg.data.partition(":")[0] == "folder":
+        options = dict(image_size=cfg.image_size, color=cfg.color, class_mode=cfg.class_mode, workers=cfg.workers,
+                       skip_bad_images=cfg.skip_bad_images)
+    return load_splits(cfg.data, root=cfg.data_dir, val_split=cfg.val_split, seed=cfg.seed,
+                       train_subset=cfg.train_subset, device=device, **options)
+
+
+def make_loaders(cfg: TrainConfig, splits: Splits | FolderSplits, rank: int = 0,
+                 world_size: int = 1) -> tuple[Any, Any, Any]:
     """Loaders of a run; with data parallelism each rank gets its shard and batch_size / world_size."""
+    if isinstance(splits, FolderSplits):
+        if world_size > 1:
+            raise UsageError("image folders (--data folder:PATH) stream from one process; train them without "
+                             "data parallelism (one process / GPU)")
+        return (splits.loader(splits.train, cfg.batch_size, shuffle=True, seed=cfg.seed),
+                splits.loader(splits.val, cfg.eval_batch_size) if splits.val is not None else None,
+                splits.loader(splits.test, cfg.eval_batch_size))
     s = splits.spec.scale
     train = BatchLoader(splits.train, cfg.batch_size // world_size, scale=s, shuffle=True, seed=cfg.seed,
                         rank=rank, world_size=world_size)
@@ -128,8 +145,7 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
         write_text(out / "config.yaml", dump_yaml(cfg))
     seed_everything(cfg.seed)
     if splits is None:
-        splits = load_splits(cfg.data, root=cfg.data_dir, val_split=cfg.val_split, seed=cfg.seed,
-                             train_subset=cfg.train_subset, device=device)
+        splits = open_splits(cfg, device)
     if main:
         write_text(out / "data.json", json.dumps(asdict(splits.spec), indent=2))
     model = build_model(cfg, splits.spec)
@@ -184,6 +200,8 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
     if splits.spec.task == "regression":  # test loss is the MSE; compare it with predicting the mean
         summary["mse"] = summary["test"]["mse"] = summary["test"]["loss"]
         summary["baseline_mse"] = mean_baseline_mse(splits.train.y, splits.test.y)
+    if isinstance(splits, FolderSplits):
+        summary["skipped_images"] = len(splits.skipped)
     dist.close()
     if not main:
         return {**summary, "out": str(out), "rank": dist.rank}
@@ -236,12 +254,18 @@ def evaluate_run(run_dir: str | Path, split: str = "test", data_dir: str | None 
     if split not in ("test", "val"):
         raise UsageError(f"--split must be test or val, got {split!r}")
     cfg, spec, trainer = load_run(run_dir)
-    splits = load_splits(cfg.data, root=data_dir or cfg.data_dir, val_split=cfg.val_split, seed=cfg.seed,
-                         train_subset=cfg.train_subset)
+    if data_dir:
+        cfg = cfg.replace(data_dir=data_dir)
+    if cfg.data.startswith("folder:"):
+        cfg = cfg.replace(image_size=list(spec.input_shape[1:]))  # the size the model was trained at
+    splits = open_splits(cfg)
     data = splits.test if split == "test" else splits.val
     if data is None:
         raise UsageError(f"the run was trained with val_split 0, so it has no validation split")
-    loader = BatchLoader(data, cfg.eval_batch_size, scale=spec.scale)
+    if isinstance(splits, FolderSplits):
+        loader: Any = splits.loader(data, cfg.eval_batch_size)
+    else:
+        loader = BatchLoader(data, cfg.eval_batch_size, scale=spec.scale)
     return _strip(trainer.evaluate(loader, batch_size=cfg.eval_batch_size))
 
 

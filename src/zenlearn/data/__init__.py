@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
+from ..errors import UsageError
 from ..registry import Registry
 from .arrays import ArrayData, BatchLoader, DataSpec, Splits, split, subset, to_float
+from .folder import FolderLoader, FolderSplits, load_folder
 from .mnist import fashion_mnist, mnist
 from .mnist1d import mnist1d
 from .sine import sine
@@ -23,6 +25,8 @@ DATASETS.add("mnist1d", mnist1d, "MNIST-1D (Greydanus 2020): 4k train / 1k test 
              "generated locally, no download", aliases=("mnist-1d",))
 DATASETS.add("sine", sine, "the survey's RNN task: 5 steps x 2 features of a random sine wave, predict the next "
              "value at every step (regression, MSE); 10k / 2k, generated")
+DATASETS.add("folder", load_folder, "your images, one sub-folder per class (or train/ val/ test/): --data folder:PATH; "
+             "streamed from disk (--image-size, --color, --class-mode, --skip-bad-images)", streaming=True)
 
 
 def data_dir(explicit: str | None = None) -> Path:
@@ -32,8 +36,12 @@ def data_dir(explicit: str | None = None) -> Path:
 
 
 def load_splits(name: str, *, root: str | None = None, val_split: float = 0.1, seed: int = 0,
-                train_subset: int | None = None, device: torch.device | str = "cpu") -> Splits:
+                train_subset: int | None = None, device: torch.device | str = "cpu",
+                **folder_options: Any) -> Splits | FolderSplits:
     """Load dataset `name`, split off validation deterministically, move everything to `device`.
+
+    `folder:PATH` datasets are not loaded but scanned: they come back as `FolderSplits` (file lists that
+    stream through a `FolderLoader`), and `folder_options` go to `load_folder`.
 
     Args:
         name: Registered dataset name (see `DATASETS.names()`).
@@ -42,6 +50,7 @@ def load_splits(name: str, *, root: str | None = None, val_split: float = 0.1, s
         seed: Seed of the split and of the subset. Defaults to 0.
         train_subset: Keep only this many training samples. Defaults to all.
         device: Device the tensors live on. Defaults to "cpu".
+        **folder_options: `image_size`, `color`, `class_mode`, `workers`, `skip_bad_images` for folders.
 
     Example:
         >>> s = load_splits("mnist", val_split=0.1)  # doctest: +SKIP
@@ -49,6 +58,10 @@ def load_splits(name: str, *, root: str | None = None, val_split: float = 0.1, s
         (54000, 6000, 10000)
     """
     kind, _, arg = name.partition(":")
+    if DATASETS.entry(kind).meta.get("streaming"):
+        if not arg:
+            raise UsageError(f"--data {kind}:PATH needs the folder's path, e.g. --data {kind}:photos")
+        return DATASETS.get(kind)(arg, val_split=val_split, seed=seed, train_subset=train_subset, **folder_options)
     loader = DATASETS.get(kind)
     train, test, spec = loader(data_dir(root), arg) if arg else loader(data_dir(root))
     train, val = split(train, val_split, seed)
@@ -57,5 +70,5 @@ def load_splits(name: str, *, root: str | None = None, val_split: float = 0.1, s
     return Splits(spec, train.to(device), val.to(device) if val is not None else None, test.to(device))
 
 
-__all__ = ["DATASETS", "ArrayData", "BatchLoader", "DataSpec", "Splits", "data_dir", "load_splits", "split",
+__all__ = ["DATASETS", "ArrayData", "BatchLoader", "DataSpec", "FolderLoader", "FolderSplits", "Splits", "data_dir", "load_splits", "split",
            "subset", "to_float"]

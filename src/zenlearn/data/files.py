@@ -14,8 +14,9 @@ from .arrays import DataSpec, to_float
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 
 
-def read_image(path: Path, shape: tuple[int, ...]) -> Tensor:
-    """One image as a uint8 (C, H, W) tensor, converted to C channels and resized to (H, W)."""
+def decode_image(path: str | Path, shape: tuple[int, ...]) -> np.ndarray:
+    """One image file as a uint8 (C, H, W) array: converted to C channels (1: grayscale, 3: RGB) and
+    resized to (H, W) with bilinear filtering. Raises `UsageError` naming the file if it cannot be read."""
     from PIL import Image, UnidentifiedImageError
 
     c, h, w = shape
@@ -24,11 +25,15 @@ def read_image(path: Path, shape: tuple[int, ...]) -> Tensor:
             im = im.convert("L" if c == 1 else "RGB")
             if im.size != (w, h):
                 im = im.resize((w, h), Image.BILINEAR)
-            arr = np.asarray(im, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, ValueError) as e:
+            arr = np.array(im, dtype=np.uint8)  # a writable copy
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
         raise UsageError(f"{path}: cannot read image ({e}); pass a valid PNG/JPEG/BMP file") from None
-    t = torch.from_numpy(arr.copy())
-    return t.unsqueeze(0) if c == 1 else t.permute(2, 0, 1)  # (C, H, W)
+    return arr[None] if c == 1 else arr.transpose(2, 0, 1)  # (C, H, W)
+
+
+def read_image(path: Path, shape: tuple[int, ...]) -> Tensor:
+    """One image as a uint8 (C, H, W) tensor, converted to C channels and resized to (H, W)."""
+    return torch.from_numpy(np.ascontiguousarray(decode_image(path, shape)).copy())
 
 
 def read_inputs(path: str | Path, spec: DataSpec) -> Tensor:
