@@ -126,7 +126,9 @@ def test_png_folder_trains_end_to_end_and_predicts_one_of_its_files(tmp_path, ca
     assert code == 0, capsys.readouterr().err
     assert set(os.listdir(tmp_path)) == before | {"run"}
     assert sorted(os.listdir(run)) == ["checkpoint.pt", "config.yaml", "data.json", "metrics.csv",
-                                       "model.safetensors", "summary.json"]
+                                       "model.safetensors", "report.html", "summary.json"]
+    report = (run / "report.html").read_text()
+    assert "Errors on the test set" in report and "predictions unavailable" not in report
     summary = json.loads((run / "summary.json").read_text())
     assert summary["data"]["train"] + summary["data"]["val"] == 82 and summary["skipped_images"] == 0
     assert summary["test"]["accuracy"] >= 0.8

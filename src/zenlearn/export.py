@@ -100,14 +100,12 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", *, out: str | Path | None
     if samples < 1:
         raise UsageError(f"--samples must be >= 1, got {samples}")
     _require()
-    from .data import BatchLoader, load_splits
-    from .run import load_run
+    from .run import eval_loader, load_run, reopen_splits
 
     cfg, spec, trainer = load_run(run_dir)
     model = getattr(trainer.model, "module", trainer.model).cpu().eval()
-    splits = load_splits(cfg.data, root=data_dir or cfg.data_dir, val_split=cfg.val_split, seed=cfg.seed,
-                         train_subset=cfg.train_subset)
-    x, _ = next(iter(BatchLoader(splits.test, samples, scale=spec.scale)))  # (N, *input_shape) real test samples
+    splits = reopen_splits(cfg, spec, data_dir)
+    x, _ = next(iter(eval_loader(splits, splits.test, samples)))  # (N, *input_shape) real test samples
     x = x.cpu()
     out = Path(out) if out else Path(run_dir) / "model.onnx"
     with tempfile.TemporaryDirectory() as tmp:

@@ -49,19 +49,21 @@ def _predictions(folder: Path, trainer: Any, splits: Any, data_dir: str | None) 
     """Test-set outputs of the final model, or {"error": why} when the model or data cannot be loaded."""
     import torch
 
-    from .data import BatchLoader, load_splits
-    from .run import load_run
+    from .data import FolderSplits
+    from .run import eval_loader, load_run
 
     try:
         if trainer is None:
-            cfg, spec, trainer = load_run(folder)
+            cfg, trainer_spec, trainer = load_run(folder)
         else:
             from .config import TrainConfig, load_yaml
 
             cfg = TrainConfig.from_dict(load_yaml(folder / "config.yaml"))
+            trainer_spec = splits.spec if splits is not None else load_run(folder)[1]
         if splits is None:
-            splits = load_splits(cfg.data, root=data_dir or cfg.data_dir, val_split=cfg.val_split, seed=cfg.seed,
-                                 train_subset=cfg.train_subset)
+            from .run import reopen_splits
+
+            splits = reopen_splits(cfg, trainer_spec, data_dir)
     except UsageError as e:
         return {"error": str(e)}
     spec = splits.spec
@@ -70,14 +72,19 @@ def _predictions(folder: Path, trainer: Any, splits: Any, data_dir: str | None) 
     was = model.training
     model.eval()
     outs = []
+    folder_data = isinstance(splits, FolderSplits)
+    test = eval_loader(splits, splits.test, 1000)
+    ys = []
     with torch.inference_mode():
-        for x, _ in BatchLoader(splits.test, 1000, scale=spec.scale):
+        for x, yb in test:
             outs.append(model(x.to(device)).float().cpu())
+            ys.append(yb.cpu())
     model.train(was)
     logits = torch.cat(outs)
-    y = splits.test.y.cpu()
-    x_raw = splits.test.x
-    train_y = splits.train.y.cpu()
+    y = torch.cat(ys)
+    # image folders stream: the few images the report shows are decoded on demand
+    x_raw = splits.images(splits.test) if folder_data else splits.test.x
+    train_y = torch.tensor(splits.train.labels) if folder_data else splits.train.y.cpu()
     return {"logits": logits, "y": y, "x_raw": x_raw, "scale": spec.scale, "spec": spec, "train_y": train_y}
 
 

@@ -78,6 +78,22 @@ def open_splits(cfg: TrainConfig, device: torch.device | str = "cpu") -> Splits 
                        train_subset=cfg.train_subset, device=device, **options)
 
 
+def reopen_splits(cfg: TrainConfig, spec: DataSpec, data_dir: str | None = None) -> Splits | FolderSplits:
+    """A finished run's splits again (from `data_dir` if given; image folders at the trained size)."""
+    if data_dir:
+        cfg = cfg.replace(data_dir=data_dir)
+    if cfg.data.startswith("folder:"):
+        cfg = cfg.replace(image_size=list(spec.input_shape[1:]))
+    return open_splits(cfg)
+
+
+def eval_loader(splits: Splits | FolderSplits, data: Any, batch_size: int) -> Any:
+    """An unshuffled loader over `data` (one split of `splits`)."""
+    if isinstance(splits, FolderSplits):
+        return splits.loader(data, batch_size)
+    return BatchLoader(data, batch_size, scale=splits.spec.scale)
+
+
 def make_loaders(cfg: TrainConfig, splits: Splits | FolderSplits, rank: int = 0,
                  world_size: int = 1) -> tuple[Any, Any, Any]:
     """Loaders of a run; with data parallelism each rank gets its shard and batch_size / world_size."""
@@ -254,18 +270,11 @@ def evaluate_run(run_dir: str | Path, split: str = "test", data_dir: str | None 
     if split not in ("test", "val"):
         raise UsageError(f"--split must be test or val, got {split!r}")
     cfg, spec, trainer = load_run(run_dir)
-    if data_dir:
-        cfg = cfg.replace(data_dir=data_dir)
-    if cfg.data.startswith("folder:"):
-        cfg = cfg.replace(image_size=list(spec.input_shape[1:]))  # the size the model was trained at
-    splits = open_splits(cfg)
+    splits = reopen_splits(cfg, spec, data_dir)
     data = splits.test if split == "test" else splits.val
     if data is None:
         raise UsageError(f"the run was trained with val_split 0, so it has no validation split")
-    if isinstance(splits, FolderSplits):
-        loader: Any = splits.loader(data, cfg.eval_batch_size)
-    else:
-        loader = BatchLoader(data, cfg.eval_batch_size, scale=spec.scale)
+    loader = eval_loader(splits, data, cfg.eval_batch_size)
     return _strip(trainer.evaluate(loader, batch_size=cfg.eval_batch_size))
 
 

@@ -59,9 +59,32 @@ class FolderSplits:
     skipped: set[str] = field(default_factory=set)
     """Files that could not be decoded and were skipped (with `skip_bad_images`)."""
 
+    def images(self, files: ImageFiles) -> "ImagesOnDemand":
+        """`files` (minus skipped ones) as an indexable uint8 image array, decoded only when indexed."""
+        kept = [i for i, p in enumerate(files.paths) if p not in self.skipped]
+        return ImagesOnDemand(files.take(kept), self.spec.input_shape)
+
     def loader(self, files: ImageFiles, batch_size: int, *, shuffle: bool = False, seed: int = 0) -> "FolderLoader":
         return FolderLoader(files, batch_size, self.spec.input_shape, shuffle=shuffle, seed=seed,
                             workers=self.workers, skip_bad_images=self.skip_bad_images, skipped=self.skipped)
+
+
+class ImagesOnDemand:
+    """`x[idx]` → uint8 (n, C, H, W) tensor of those files, decoded on access (reports pick a few test
+    images without loading the whole split)."""
+
+    device = torch.device("cpu")
+
+    def __init__(self, files: ImageFiles, shape: tuple[int, ...]) -> None:
+        self.files, self.shape = files, tuple(shape)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, idx: Tensor | list[int]) -> Tensor:
+        idx = idx.tolist() if isinstance(idx, Tensor) else list(idx)
+        arrays, bad = decode_batch([self.files.paths[i] for i in idx], self.shape)
+        return torch.from_numpy(arrays)
 
 
 def list_images(folder: Path) -> list[Path]:
