@@ -63,19 +63,20 @@ def test_published_anchors_are_the_papers_numbers():
 @pytest.mark.parametrize("name", SUITE.names())
 def test_each_experiment_runs_on_the_tiny_budget(name, tmp_path, data_dir, one_thread):
     out = tmp_path / "repro"
-    res = reproduce(out, [name], budget="tiny", verbose=False)
+    seeds = 2 if name == "optimizers" else 1  # the LR-grid run is seed 0; seed 1 runs in final/
+    res = reproduce(out, [name], budget="tiny", seeds=seeds, verbose=False)
     exp = SUITE.get(name)
     (rec,) = res["experiments"]
     assert [r["label"] for r in rec["rows"]] == row_labels(exp)
     for row in rec["rows"]:
-        assert row["failed"] == [] and row["seeds"] == [0]
-        assert len(row["values"][exp.metric]) == 1 and row["stats"][exp.metric]["mean"] is not None
+        assert row["failed"] == [] and row["seeds"] == list(range(seeds))
+        assert len(row["values"][exp.metric]) == seeds and row["stats"][exp.metric]["mean"] is not None
         assert row["curves"] and row["curves"][0]["loss"]
     assert json.loads((out / "reproduce.json").read_text())["experiments"][0]["name"] == name
     md = (out / "results.md").read_text()
     assert exp.title in md and "Where zenlearn's measurement disagrees, and why." in md
     table_rows = [ln for ln in md.splitlines() if ln.startswith("| ") and "mean ± std" not in ln]
-    assert table_rows and not any("±" in ln for ln in table_rows)  # one seed: no spread is claimed
+    assert table_rows and any("±" in ln for ln in table_rows) == (seeds > 1)  # one seed: no spread is claimed
     assert (out / f"results/{name}-final.png").read_bytes()[:4] == b"\x89PNG"
     html = (out / "report.html").read_text()
     assert htmllib.escape(exp.title) in html and "data:image/png;base64," in html
@@ -86,6 +87,7 @@ def test_each_experiment_runs_on_the_tiny_budget(name, tmp_path, data_dir, one_t
         assert (out / "results/activations-grad-norms.png").is_file()
     if name == "optimizers":
         assert all(r["lr"] in SUITE.get(name).comparisons[i].lr_grid for i, r in enumerate(rec["rows"]))
+        assert (out / "optimizers/sgd/lr-grid/results.csv").is_file() and (out / "optimizers/sgd/final/results.csv").is_file()
     if name == "distillation":
         assert all(isinstance(r["values"]["errors"][0], float) for r in rec["rows"])
 

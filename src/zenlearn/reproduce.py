@@ -150,21 +150,37 @@ def run_experiment(exp: Experiment, budget: Budget, steps: list[tuple[Comparison
     rows: list[dict[str, Any]] = []
     for comp, cfg in steps:
         where = folder / slug(comp.name or "compare")
-        if comp.lr_grid:  # DeepOBS: pick the rate on the validation split with one seed, then rerun every seed
-            grid = run_compare(cfg, {"lr": list(lr_points(comp.lr_grid, budget.lr_points))}, [cfg.seed],
-                               where / "lr-grid", resume,
-                               metric="val_accuracy", verbose=verbose)
-            best = next(s for s in grid.summary if s["best"])
-            lr = float(best["lr"])
-            res = run_compare(cfg.replace(lr=lr), {}, seeds, where / "final", resume, verbose=verbose)
-            row = rows_of(res, comp, folder)[0]
-            row.update(lr=lr, lr_grid=[{"lr": float(s["lr"]), "val_accuracy": s.get("val_accuracy_mean")}
-                                       for s in grid.summary])
-            rows.append(row)
+        if comp.lr_grid:
+            rows.append(run_lr_grid(comp, cfg, budget, seeds, where, folder, resume, verbose))
         else:
             res = run_compare(cfg, dict(comp.vary), seeds, where, resume, verbose=verbose)
             rows += rows_of(res, comp, folder)
     return rows
+
+
+def run_lr_grid(comp: Comparison, cfg: TrainConfig, budget: Budget, seeds: int, where: Path, folder: Path,
+                resume: bool, verbose: bool) -> dict[str, Any]:
+    """DeepOBS' protocol: pick the LR on the validation split (one seed per grid point), then add seeds at that LR.
+
+    The grid's run at the chosen LR is the first seed (selection used its validation split only, never the
+    test split); the other seeds run as a second comparison in `final/`.
+    """
+    grid = run_compare(cfg, {"lr": list(lr_points(comp.lr_grid, budget.lr_points))}, [cfg.seed], where / "lr-grid",
+                       resume, metric="val_accuracy", verbose=verbose)
+    best = next((s for s in grid.summary if s["best"]), None)
+    if best is None:  # every grid point failed
+        row = rows_of(grid, comp, folder)[0]
+        row["label"] = comp.name
+        return row
+    lr = float(best["lr"])
+    row = new_row(comp.name, where, folder)
+    _add_rows(row, grid, [r for r in grid.rows if r["variant"] == best["variant"]])
+    if seeds > 1:
+        final = run_compare(cfg.replace(lr=lr), {}, list(range(cfg.seed + 1, cfg.seed + seeds)), where / "final",
+                            resume, verbose=verbose)
+        _add_rows(row, final, final.rows)
+    row.update(lr=lr, lr_grid=[{"lr": float(s["lr"]), "val_accuracy": s.get("val_accuracy_mean")} for s in grid.summary])
+    return row
 
 
 def slug(text: str) -> str:
@@ -201,15 +217,19 @@ def rows_of(res: Any, comp: Comparison, folder: Path) -> list[dict[str, Any]]:
     """One row per variant of a `CompareResult`: per-seed metrics, curves and gradient norms."""
     rows = []
     for v in res.variants:
-        runs = [r for r in res.rows if r["variant"] == v.name]
-        ok = [r for r in runs if r["status"] != "failed"]
-        dirs = [res.out / r["run_dir"] for r in ok]
         row = new_row(label_of(comp, v.values), res.out, folder)
-        row["failed"] = [f"seed {r['seed']}: {r['error']}" for r in runs if r["status"] == "failed"]
-        for r, d in zip(ok, dirs):
-            add_run(row, d, r["seed"], {k: r.get(k) for k in ("test_accuracy", "val_accuracy", "test_loss", "train_seconds")})
+        _add_rows(row, res, [r for r in res.rows if r["variant"] == v.name])
         rows.append(row)
     return rows
+
+
+def _add_rows(row: dict[str, Any], res: Any, runs: list[dict[str, Any]]) -> None:
+    """Add a comparison's result rows (one per seed) to a suite row; failures are listed, not averaged."""
+    row["failed"] += [f"seed {r['seed']}: {r['error']}" for r in runs if r["status"] == "failed"]
+    for r in runs:
+        if r["status"] != "failed":
+            add_run(row, res.out / r["run_dir"], r["seed"],
+                    {k: r.get(k) for k in ("test_accuracy", "val_accuracy", "test_loss", "train_seconds")})
 
 
 def new_row(label: str, where: Path, folder: Path) -> dict[str, Any]:

@@ -78,7 +78,8 @@ def experiment_blocks(i: int, exp: dict[str, Any], plots: dict[str, str]) -> lis
     for c in exp["comparisons"]:
         parts = [x for x in (_settings(c["overrides"]) if c["overrides"] else "",
                              f"vary {_settings(c['vary'])}" if c["vary"] else "",
-                             f"LR grid {', '.join(f'{x:g}' for x in c['lr_grid'])} (picked on validation, 1 seed)"
+                             f"LR grid {', '.join(f'{x:g}' for x in c['lr_grid'])} (picked on the validation split with the first "
+                             f"seed; that run is the first seed of the row)"
                              if c["lr_grid"] else "") if x]
         setting.append(f"{c['name'] or 'compare'}: {'; '.join(parts) or 'the base'}")
     if exp.get("distill"):
@@ -131,8 +132,7 @@ def _pair_text(exp: dict[str, Any], metric: str, p: dict[str, Any]) -> str:
     if p["result"] == "not measured":
         return f"{p['better']} vs {p['worse']}: not measured"
     k = 100.0 if "accuracy" in metric else 1.0
-    fmt = (lambda x: f"{x * k:.2f}") if k == 100 or metric in ("train_loss", "test_loss") else \
-        (lambda x: f"{x:.3g}")
+    fmt = (lambda x: f"{x * k:.2f}") if k == 100 else (lambda x: f"{x:.4g}")
     rel = {"holds": ("<" if metric in ("train_loss", "errors", "test_loss") else ">"), "fails": "vs"}[p["result"]]
     noise = ", within noise" if p.get("within_noise") else ""
     return f"{p['better']} {fmt(p['a'])} {rel} {p['worse']} {fmt(p['b'])}{noise}"
