@@ -1,0 +1,228 @@
+"""Training speed on CPU: zenlearn vs Keras 3 vs the idiomatic PyTorch loop, side by side in one run.
+
+For each workload every framework trains the survey's model on the same arrays, one epoch at a time,
+alternating frameworks (the order rotates each round) so that machine noise hits all of them alike.
+Throughput is samples / median epoch time; the final metric is taken after the last epoch. Then the
+whole-process wall time of `zenlearn train … --epochs 1` vs the Keras script, and the fast MNIST recipe
+(`examples/mnist-fast.yaml`, 3 seeds) against Keras' 5-epoch survey recipe measured above.
+
+Usage (install the peers first: `pip install -e '.[bench]'`):
+
+    ZENLEARN_DATA=../shared/datasets python benchmarks/train_speed.py            # everything
+    python benchmarks/train_speed.py --workloads cnn,mlp --epochs 2                # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import contenders  # noqa: E402
+
+MODEL = {"cnn": "seed-cnn", "mlp": "mlp", "lstm": "lstm"}
+
+
+class Worker:
+    """One contender in its own process; `call("epoch")` returns that epoch's wall seconds."""
+
+    def __init__(self, kind: str, workload: str, data_file: str, options: dict) -> None:
+        ctx = mp.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=contenders.serve, args=(child, kind, workload, data_file, options),
+                                daemon=True)
+        self.proc.start()
+        self._answer()
+
+    def _answer(self):
+        status, value = self.conn.recv()
+        if status != "ok":
+            raise SystemExit(f"contender failed: {value}")
+        return value
+
+    def call(self, cmd: str):
+        self.conn.send(cmd)
+        return self._answer()
+
+    def close(self) -> None:
+        self.conn.send("stop")
+        self.proc.join(timeout=30)
+
+
+def export_arrays(workload: str, args: argparse.Namespace, folder: Path) -> tuple[Path, dict, int, str]:
+    """zenlearn's split of the workload's data as the float arrays a Keras / torch-loop user holds."""
+    import torch  # noqa: F401  (the parent only prepares data; it trains nothing)
+
+    from zenlearn.data import load_splits
+
+    data = "mnist" if workload in ("cnn", "mlp") else args.seq_data
+    splits = load_splits(data, root=args.data_dir, val_split=0.1, seed=0, train_subset=args.subset)
+    arrays = {}
+    for key, part in (("", splits.train), ("t", splits.test)):
+        x = part.x.float().mul(splits.spec.scale).numpy()
+        if splits.spec.kind == "image":
+            x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # (N, C, H, W) -> (N, H, W, C), as Keras wants
+        arrays["x" + key], arrays["y" + key] = x, part.y.numpy()
+    path = folder / f"{workload}.npz"
+    np.savez(path, **arrays)
+    options = {"data": data, "model": MODEL[workload], "batch_size": 64, "lr": 1e-3, "device": "cpu",
+               "val_split": 0.1, "seed": 0, "train_subset": args.subset, "data_dir": args.data_dir}
+    if workload == "lstm":
+        options.update(args.lstm_options)
+    metric = "test accuracy" if splits.spec.task == "classification" else "test MSE"
+    return path, options, len(splits.train), metric
+
+
+def throughput_workload(workload: str, args: argparse.Namespace) -> dict:
+    """Alternate epochs of every contender on `workload`; samples/s (median epoch) and the final metric."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data_file, options, n_train, metric = export_arrays(workload, args, Path(tmp))
+        specs = {"keras": ("keras", {}), "torch-loop": ("torch-loop", {}), "zenlearn": ("zenlearn", options)}
+        if workload == "cnn":
+            specs["zenlearn-bf16"] = ("zenlearn", {**options, "precision": "bf16"})
+        workers = {name: Worker(kind, workload, str(data_file), opts) for name, (kind, opts) in specs.items()}
+    names = list(workers)
+    seconds: dict[str, list[float]] = {n: [] for n in names}
+    try:
+        for r in range(args.epochs):
+            order = names[r % len(names):] + names[: r % len(names)]
+            for n in order:
+                seconds[n].append(workers[n].call("epoch"))
+            print(f"  {workload} epoch {r + 1}: " + "  ".join(f"{n} {seconds[n][-1]:.2f}s" for n in names), flush=True)
+        result = {"samples": n_train, "epochs": args.epochs, "metric_name": metric, "contenders": {}}
+        for n in names:
+            result["contenders"][n] = {"samples_per_s": n_train / statistics.median(seconds[n]),
+                                       "epoch_seconds": seconds[n], "total_seconds": sum(seconds[n]),
+                                       "metric": workers[n].call("metric")}
+    finally:
+        for w in workers.values():
+            w.close()
+    return result
+
+
+def cli_workload(args: argparse.Namespace) -> dict:
+    """Whole-process wall time: `zenlearn train … --epochs 1` vs the Keras script, alternating."""
+    env = {**os.environ, "ZENLEARN_DATA": str(args.data_dir or os.environ.get("ZENLEARN_DATA", ""))}
+    zl = [sys.executable, "-m", "zenlearn", "train", "--data", "mnist", "--model", "seed-cnn", "--epochs", "1",
+          "--batch-size", "64", "--val-split", "0.1", "--quiet", "--overwrite"]
+    ks = [sys.executable, str(HERE / "keras_survey.py"), "--workload", "cnn", "--epochs", "1"]
+    times: dict[str, list[float]] = {"keras": [], "zenlearn": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.repeats):
+            for name in (("keras", "zenlearn") if r % 2 == 0 else ("zenlearn", "keras")):
+                cmd = ks if name == "keras" else zl + ["--out", str(Path(tmp) / "run")]
+                t0 = time.perf_counter()
+                proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+                times[name].append(time.perf_counter() - t0)
+                if proc.returncode != 0:
+                    raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
+            print(f"  cli round {r + 1}: keras {times['keras'][-1]:.2f}s  zenlearn {times['zenlearn'][-1]:.2f}s",
+                  flush=True)
+    help_t = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "zenlearn", "--help"], env=env, capture_output=True, check=True)
+        help_t.append(time.perf_counter() - t0)
+    return {"seconds": times, "median": {k: statistics.median(v) for k, v in times.items()},
+            "help_seconds": statistics.median(help_t)}
+
+
+def fast_workload(args: argparse.Namespace) -> dict:
+    """The fast recipe, 3 seeds, timed in-process from config to test accuracy (data loading included)."""
+    from zenlearn import TrainConfig
+    from zenlearn.config import load_yaml
+    from zenlearn.run import train_run
+
+    base = TrainConfig.from_dict(load_yaml(ROOT / "examples" / "mnist-fast.yaml"))
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in range(args.fast_seeds):
+            cfg = base.replace(seed=seed, out=str(Path(tmp) / f"s{seed}"), data_dir=args.data_dir, device="cpu")
+            t0 = time.perf_counter()
+            s = train_run(cfg, verbose=False)
+            runs.append({"seed": seed, "seconds": time.perf_counter() - t0, "test_accuracy": s["test"]["accuracy"],
+                         "train_seconds": s["train_seconds"]})
+            print(f"  fast recipe seed {seed}: {runs[-1]['test_accuracy']:.4f} in {runs[-1]['seconds']:.2f}s", flush=True)
+    return {"runs": runs, "mean_accuracy": statistics.mean(r["test_accuracy"] for r in runs),
+            "mean_seconds": statistics.mean(r["seconds"] for r in runs)}
+
+
+def report(results: dict, args: argparse.Namespace) -> None:
+    import torch
+
+    print("\n## Results (" + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()) + f", torch {torch.__version__}, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f})\n")
+    for w in contenders.WORKLOADS:
+        if w not in results:
+            continue
+        r = results[w]
+        c = r["contenders"]
+        print(f"### {w}: {r['samples']} samples/epoch, batch 64, Adam, {r['epochs']} epochs (median epoch)\n")
+        print(f"| contender | samples/s | vs keras | vs torch-loop | {r['metric_name']} after {r['epochs']} epochs |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for n, v in c.items():
+            sps = v["samples_per_s"]
+            print(f"| {n} | {sps:,.0f} | {sps / c['keras']['samples_per_s']:.2f}x | "
+                  f"{sps / c['torch-loop']['samples_per_s']:.2f}x | {v['metric']:.4f} |")
+        print()
+    if "cli" in results:
+        m = results["cli"]["median"]
+        print(f"### whole process, survey CNN, 1 epoch (median of {args.repeats})\n")
+        print(f"keras script {m['keras']:.2f}s, zenlearn train {m['zenlearn']:.2f}s: "
+              f"{m['keras'] / m['zenlearn']:.2f}x; `zenlearn --help` {results['cli']['help_seconds']:.2f}s\n")
+    if "fast" in results:
+        f = results["fast"]
+        print(f"### fast recipe (examples/mnist-fast.yaml, {len(f['runs'])} seeds)\n")
+        line = f"mean test accuracy {f['mean_accuracy']:.4f}, mean {f['mean_seconds']:.2f}s per run (config to test accuracy)"
+        if "cnn" in results:
+            k = results["cnn"]["contenders"]["keras"]
+            keras_5 = sum(k["epoch_seconds"][:5]) if len(k["epoch_seconds"]) >= 5 else None
+            if keras_5:
+                line += f"; Keras survey recipe, 5 epochs: {keras_5:.1f}s -> 1/{keras_5 / f['mean_seconds']:.1f}"
+        print(line + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--workloads", default="cnn,mlp,lstm,cli,fast", help="comma separated: cnn,mlp,lstm,cli,fast")
+    p.add_argument("--epochs", type=int, default=5, help="alternated epochs per contender (median taken)")
+    p.add_argument("--repeats", type=int, default=3, help="alternated process runs for the cli workload")
+    p.add_argument("--fast-seeds", type=int, default=3, help="seeds of the fast recipe")
+    p.add_argument("--data-dir", default=None, help="dataset folder; default $ZENLEARN_DATA")
+    p.add_argument("--subset", type=int, default=None, help="train on this many samples only (quick checks)")
+    p.add_argument("--seq-data", default="sine", help="dataset of the LSTM workload")
+    p.add_argument("--json", default=None, help="also write the raw results here")
+    args = p.parse_args(argv)
+    args.lstm_options = {"hidden": (100,)}
+    results = {}
+    for w in args.workloads.split(","):
+        print(f"[{w}]", flush=True)
+        if w in contenders.WORKLOADS:
+            results[w] = throughput_workload(w, args)
+        elif w == "cli":
+            results[w] = cli_workload(args)
+        elif w == "fast":
+            results[w] = fast_workload(args)
+        else:
+            p.error(f"unknown workload {w!r}; choose from cnn,mlp,lstm,cli,fast")
+    report(results, args)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
