@@ -181,9 +181,10 @@ class Zenlearn:
         from zenlearn.data import BatchLoader, load_splits
         from zenlearn.models import build_model
         from zenlearn.optim import build_optimizer
-        from zenlearn.train import Trainer
+        from zenlearn.train import Trainer, set_threads
 
         cfg = TrainConfig.from_dict(options)
+        set_threads(cfg.threads)  # as `zenlearn train` does
         splits = load_splits(cfg.data, root=cfg.data_dir, val_split=cfg.val_split, seed=cfg.seed,
                              train_subset=cfg.train_subset)
         torch.manual_seed(cfg.seed)

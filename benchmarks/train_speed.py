@@ -79,7 +79,8 @@ def export_arrays(workload: str, args: argparse.Namespace, folder: Path) -> tupl
     path = folder / f"{workload}.npz"
     np.savez(path, **arrays)
     options = {"data": data, "model": MODEL[workload], "batch_size": 64, "lr": 1e-3, "device": "cpu",
-               "val_split": 0.1, "seed": 0, "train_subset": args.subset, "data_dir": args.data_dir}
+               "val_split": 0.1, "seed": 0, "train_subset": args.subset, "data_dir": args.data_dir,
+               "threads": args.threads}
     if workload == "lstm":
         options.update(args.lstm_options)
     metric = "test accuracy" if splits.spec.task == "classification" else "test MSE"
@@ -117,7 +118,9 @@ def cli_workload(args: argparse.Namespace) -> dict:
     """Whole-process wall time: `zenlearn train … --epochs 1` vs the Keras script, alternating."""
     env = {**os.environ, "ZENLEARN_DATA": str(args.data_dir or os.environ.get("ZENLEARN_DATA", ""))}
     zl = [sys.executable, "-m", "zenlearn", "train", "--data", "mnist", "--model", "seed-cnn", "--epochs", "1",
-          "--batch-size", "64", "--val-split", "0.1", "--quiet", "--overwrite"]
+          "--batch-size", "64", "--val-split", "0.1", "--no-report", "--quiet", "--overwrite"]
+    if args.threads is not None:
+        zl += ["--threads", str(args.threads)]
     ks = [sys.executable, str(HERE / "keras_survey.py"), "--workload", "cnn", "--epochs", "1"]
     times: dict[str, list[float]] = {"keras": [], "zenlearn": []}
     with tempfile.TemporaryDirectory() as tmp:
@@ -204,9 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", default=None, help="dataset folder; default $ZENLEARN_DATA")
     p.add_argument("--subset", type=int, default=None, help="train on this many samples only (quick checks)")
     p.add_argument("--seq-data", default="sine", help="dataset of the LSTM workload")
+    p.add_argument("--threads", type=int, default=0,
+                   help="zenlearn's --threads (0: one per idle core; -1: torch's default); peers keep their defaults")
     p.add_argument("--json", default=None, help="also write the raw results here")
     args = p.parse_args(argv)
-    args.lstm_options = {"hidden": (100,)}
+    args.threads = None if args.threads < 0 else args.threads
+    args.lstm_options = {"hidden_size": 100, "head": "step"}
     results = {}
     for w in args.workloads.split(","):
         print(f"[{w}]", flush=True)

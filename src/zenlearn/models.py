@@ -365,3 +365,6 @@ def model_summary(model: nn.Module) -> str:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     lines += ["-" * (width + 27), f"total params: {total:,} (trainable {trainable:,})"]
     return "\n".join(lines)
+
+
+from . import fastcnn  # noqa: E402,F401  (registers fast-cnn; kept in its own module)

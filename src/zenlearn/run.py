@@ -31,7 +31,7 @@ from .metrics import mean_baseline_mse
 from .models import build_model, model_summary
 from .optim import build_optimizer, resolve_lr
 from .schedules import build_schedule
-from .train import LossFn, Trainer, resolve_device
+from .train import LossFn, Trainer, resolve_device, set_threads
 
 METRIC_COLUMNS = {"classification": ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"],
                   "regression": ["epoch", "loss", "mae", "val_loss", "val_mae", "lr", "seconds"]}
@@ -159,6 +159,7 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
     cfg = cfg.replace(out=str(out), lr=resolve_lr(cfg))  # config.yaml records the LR actually used
     if main:  # only rank 0 writes the run folder
         write_text(out / "config.yaml", dump_yaml(cfg))
+    set_threads(cfg.threads)
     seed_everything(cfg.seed)
     if splits is None:
         splits = open_splits(cfg, device)
@@ -189,7 +190,7 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
     trainer = Trainer(model, optimizer, task=splits.spec.task, device=device, precision=cfg.precision,
                       callbacks=callbacks, scheduler=build_schedule(cfg, optimizer, len(train)),
                       scheduler_interval="step", clip_grad_norm=cfg.clip_grad, loss_fn=loss_fn,
-                      augment=training_augment(cfg, splits.spec))
+                      augment=training_augment(cfg, splits.spec), label_smoothing=cfg.label_smoothing)
     t0 = time.perf_counter()
     history = trainer.fit(train, val, cfg.epochs, verbose=verbose)
     wall = time.perf_counter() - t0
