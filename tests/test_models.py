@@ -18,8 +18,8 @@ def test_every_model_builds_or_says_why(name, spec):
     cfg = TrainConfig(model=name, hidden=(16,), channels=(4, 8), hidden_size=8)
     try:
         model = build_model(cfg, spec)
-    except UsageError as e:  # only the seed-cnn (images, classification) may refuse
-        assert name == "seed-cnn" and "seed-cnn" in str(e)
+    except UsageError as e:  # only the image classifiers (seed-cnn, fast-cnn) may refuse
+        assert name in ("seed-cnn", "fast-cnn") and name in str(e)
         return
     x = torch.randn(3, *spec.input_shape)
     want = (3, 5, 1) if spec.per_step else (3, 10)
