@@ -121,7 +121,7 @@ def cli_workload(args: argparse.Namespace) -> dict:
           "--batch-size", "64", "--val-split", "0.1", "--no-report", "--quiet", "--overwrite"]
     if args.threads is not None:
         zl += ["--threads", str(args.threads)]
-    ks = [sys.executable, str(HERE / "keras_survey.py"), "--workload", "cnn", "--epochs", "1"]
+    ks = [sys.executable, str(HERE / "keras_survey.py"), "--epochs", "1"]
     times: dict[str, list[float]] = {"keras": [], "zenlearn": []}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.repeats):
