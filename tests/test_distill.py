@@ -97,6 +97,20 @@ def test_kd_teacher_logits_come_from_the_cache_only_for_unaugmented_batches():
             assert torch.allclose(kd.teacher_logits(shifted), teacher(shifted), atol=1e-6)
 
 
+def test_kd_logit_cache_is_shared_only_for_the_same_teacher_and_samples():
+    teacher, student = _pair()
+    data = ArrayData(torch.randint(0, 256, (40, 6), dtype=torch.uint8), torch.randint(0, 3, (40,)))
+    loader = BatchLoader(data, 16, scale=1 / 255)
+    a = KD(teacher, student, DistillConfig(teacher="t"), loader=loader)
+    b = KD(teacher, student, DistillConfig(teacher="t", temperature=8), loader=loader)
+    assert b.cache is a.cache  # the next sweep candidate reuses the teacher pass
+    other, _ = _pair()
+    with torch.no_grad():
+        other[1].weight.add_(1.0)
+    c = KD(other, student, DistillConfig(teacher="t"), loader=loader)
+    assert c.cache is not a.cache and not torch.allclose(c.cache, a.cache)
+
+
 def test_hint_layer_names_are_checked():
     teacher, student = _pair()
     with pytest.raises(UsageError, match=r"hint: the student has no module 'nope'; choose one of: 0, 1, 2, 3"):
@@ -178,7 +192,7 @@ def test_sweep_never_reads_the_test_split_and_tests_each_model_once(tmp_path, te
     assert (sel["temperature"][best[1]], sel["alpha"][best[2]]) == (s["student_distilled"]["temperature"],
                                                                     s["student_distilled"]["alpha"])
     assert s["student_distilled"]["val"]["accuracy"] == pytest.approx(best[0])
-    for f in ("sweep.csv", "sweep.json", "sweep.png", "summary.json", "distill.yaml"):
+    for f in ("sweep.csv", "sweep.json", "sweep.png", "summary.json", "distill.yaml", "report.html"):
         assert (out / f).is_file(), f
     assert (out / "sweep.png").read_bytes()[:4] == b"\x89PNG"
     assert len((out / "sweep.csv").read_text().splitlines()) == 3

@@ -7,6 +7,7 @@ teacher (eval mode, no gradients) on the same — possibly augmented — inputs 
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable, Sequence
 
 import torch
@@ -19,6 +20,7 @@ from .errors import UsageError
 from .registry import Registry
 
 SWEEPABLE = ("temperature", "alpha")
+_LOGITS: dict[str, tuple[Any, Any, float, Tensor]] = {}  # the last teacher-logit cache, checked by identity
 
 
 # ---------------------------------------------------------------- pure losses
@@ -128,8 +130,13 @@ class KD:
     @torch.no_grad()
     def _all_logits(self, loader: BatchLoader) -> Tensor:
         data, dev = loader.data, next(self.teacher.parameters()).device
+        hit = _LOGITS.get("last")
+        if hit is not None and hit[0]() is self.teacher and hit[1]() is data.x and hit[2] == loader.scale:
+            return hit[3]  # same teacher, same samples: e.g. the next candidate of a sweep
         plain = BatchLoader(data, 1000, scale=loader.scale)
-        return torch.cat([self.teacher(x.to(dev)).float() for x, _ in plain])
+        logits = torch.cat([self.teacher(x.to(dev)).float() for x, _ in plain])  # (N, K)
+        _LOGITS["last"] = (weakref.ref(self.teacher), weakref.ref(data.x), loader.scale, logits)
+        return logits
 
     def teacher_logits(self, inputs: Tensor) -> Tensor:
         """The frozen teacher's logits for `inputs` (B, K), from the cache when they are the loader's batch."""
