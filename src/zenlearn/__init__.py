@@ -14,10 +14,11 @@ _EXPORTS = {
     "TrainConfig": "config", "Registry": "registry", "ZenlearnError": "errors", "UsageError": "errors",
     "TrainingError": "errors", "Trainer": "train", "History": "train", "Callback": "callbacks",
     "EarlyStopping": "callbacks", "ModelCheckpoint": "callbacks", "CSVLogger": "callbacks",
-    "MODELS": "models", "MLP": "models", "SeedCNN": "models", "build_model": "models",
-    "ACTIVATIONS": "activations", "get_activation": "activations", "OPTIMIZERS": "optim",
+    "MODELS": "models", "MLP": "models", "CNN": "models", "RNN": "models", "SeedCNN": "models", "build_model": "models",
+    "ACTIVATIONS": "activations", "get_activation": "activations", "plot_activations": "activations", "OPTIMIZERS": "optim",
     "build_optimizer": "optim", "DATASETS": "data", "load_splits": "data", "BatchLoader": "data",
     "Augment": "augment", "AUGMENTATIONS": "augment", "train_run": "run", "load_run": "run", "evaluate_run": "run",
+    "run_quickstart": "quickstart",
 }
 __all__ = ["__version__", *_EXPORTS]
 

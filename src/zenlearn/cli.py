@@ -247,6 +247,35 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quickstart(args: argparse.Namespace) -> int:
+    from .quickstart import RECIPES, format_table, run_quickstart
+
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    bad = [m for m in models if m not in RECIPES]
+    if bad or not models:
+        raise UsageError(f"--models: expected a comma-separated subset of {','.join(RECIPES)}, got {args.models!r}")
+    if args.seeds < 1:
+        raise UsageError(f"--seeds: expected an integer >= 1, got {args.seeds}")
+    print(f"MNIST-1D quick start: {', '.join(models)} (generated locally, no download); run folders under {args.out}",
+          flush=True)
+    rows = run_quickstart(args.out, models=models, seeds=args.seeds, overwrite=args.overwrite,
+                          verbose=not args.quiet, device=args.device)
+    print(format_table(rows))
+    return 0
+
+
+def cmd_plot_activations(args: argparse.Namespace) -> int:
+    from .activations import ACTIVATIONS, plot_activations
+
+    names = [ACTIVATIONS.entry(n).name for n in args.names.split(",") if n.strip()] if args.names else None
+    if args.lo >= args.hi:
+        raise UsageError(f"--lo/--hi: expected --lo < --hi, got {args.lo} and {args.hi}; swap or change them")
+    path = plot_activations(args.out, names, lo=args.lo, hi=args.hi, negative_slope=args.negative_slope,
+                            elu_alpha=args.elu_alpha)
+    print(f"wrote {path} ({len(names or ACTIVATIONS.names())} activations, each with its derivative)")
+    return 0
+
+
 # ---------------------------------------------------------------- parser and entry point
 
 def build_parser() -> Parser:
@@ -350,6 +379,23 @@ def build_parser() -> Parser:
     sp.add_argument("--data-dir", default=None, help="data folder [default: $ZENLEARN_DATA, else ~/.cache/zenlearn]")
     sp.add_argument("--image-size", default=None, metavar="H,W", help="folder images: size [default: first image's]")
     sp.add_argument("--color", default="rgb", choices=["rgb", "grayscale"], help="folder images [default: rgb]")
+
+    sp = add("quickstart", cmd_quickstart, "train logistic regression, MLP, CNN and GRU on MNIST-1D (offline, a few "
+                                           "minutes on 2 CPU cores) and compare with the published accuracies")
+    sp.add_argument("--out", default="runs/quickstart", help="parent of the run folders [default: runs/quickstart]")
+    sp.add_argument("--models", default="logreg,mlp,cnn,gru", help="subset to train [default: logreg,mlp,cnn,gru]")
+    sp.add_argument("--seeds", type=int, default=1, help="seeds per model; >1 reports mean ± std [default: 1]")
+    sp.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="[default: auto]")
+    sp.add_argument("--overwrite", action="store_true", help="replace existing run folders")
+    sp.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+
+    sp = add("plot-activations", cmd_plot_activations, "write a PNG of every activation and its derivative")
+    sp.add_argument("--out", default="activations.png", help="PNG file to write [default: activations.png]")
+    sp.add_argument("--names", default=None, help="comma-separated activations [default: all registered]")
+    sp.add_argument("--negative-slope", type=float, default=None, help="leaky_relu slope [default: 0.01]")
+    sp.add_argument("--elu-alpha", type=float, default=None, help="elu alpha [default: 1.0]")
+    sp.add_argument("--lo", type=float, default=-4.0, help="left end of the x range [default: -4]")
+    sp.add_argument("--hi", type=float, default=4.0, help="right end of the x range [default: 4]")
 
     sp = add("list", cmd_list, "list registered names with descriptions")
     sp.add_argument("what", nargs="?", metavar="|".join(LISTABLE))
