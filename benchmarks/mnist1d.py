@@ -7,7 +7,8 @@ k3 s2 p1, 25→25 k3 s2 p1, relu, linear 125→10; bidirectional GRU, hidden 6, 
 outputs 480→10). Its timer covers the 6000 training steps only (the original's periodic test
 evaluation is left out, which makes the reference faster, not slower). zenlearn trains its quickstart
 recipes (`zenlearn.quickstart.RECIPES`, chosen on the validation split) through `train_run`, timed by
-the run's own `train_seconds`. Both report test accuracy; each figure is the mean ± std over the seeds.
+the run's own `train_seconds`. Both report test accuracy; each figure is the mean ± std over the seeds,
+and the two sides alternate seed by seed.
 
     python benchmarks/mnist1d.py                      # 3 seeds, all four models
     python benchmarks/mnist1d.py --models cnn,gru --seeds 1 --threads 1
@@ -117,8 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in models:
-            ref = [train_reference(name, data, s) for s in range(a.seeds)]
-            zen = [train_zenlearn(name, s, tmp) for s in range(a.seeds)]
+            ref, zen = [], []
+            for s in range(a.seeds):  # alternate, so that a change in machine load hits both sides alike
+                ref.append(train_reference(name, data, s))
+                zen.append(train_zenlearn(name, s, tmp))
             (ra, rs), (rt, _) = mean_std([r[0] for r in ref]), mean_std([r[1] for r in ref])
             (za, zs), (zt, _) = mean_std([z[0] for z in zen]), mean_std([z[1] for z in zen])
             rows.append({"model": name, "reference_accuracy": ra, "reference_std": rs, "reference_seconds": rt,

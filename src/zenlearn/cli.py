@@ -248,6 +248,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_quickstart(args: argparse.Namespace) -> int:
+    import time
+
     from .quickstart import RECIPES, format_table, run_quickstart
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -256,9 +258,10 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
         raise UsageError(f"--models: expected a comma-separated subset of {','.join(RECIPES)}, got {args.models!r}")
     if args.seeds < 1:
         raise UsageError(f"--seeds: expected an integer >= 1, got {args.seeds}")
-    print(f"MNIST-1D quick start: {', '.join(models)} (generated locally, no download); run folders under {args.out}",
+    out = args.out or time.strftime("runs/quickstart-%Y%m%d-%H%M%S")
+    print(f"MNIST-1D quick start: {', '.join(models)} (generated locally, no download); run folders under {out}",
           flush=True)
-    rows = run_quickstart(args.out, models=models, seeds=args.seeds, overwrite=args.overwrite,
+    rows = run_quickstart(out, models=models, seeds=args.seeds, overwrite=args.overwrite,
                           verbose=not args.quiet, device=args.device)
     print(format_table(rows))
     return 0
@@ -382,7 +385,7 @@ def build_parser() -> Parser:
 
     sp = add("quickstart", cmd_quickstart, "train logistic regression, MLP, CNN and GRU on MNIST-1D (offline, a few "
                                            "minutes on 2 CPU cores) and compare with the published accuracies")
-    sp.add_argument("--out", default="runs/quickstart", help="parent of the run folders [default: runs/quickstart]")
+    sp.add_argument("--out", default=None, help="parent of the run folders [default: runs/quickstart-<time>]")
     sp.add_argument("--models", default="logreg,mlp,cnn,gru", help="subset to train [default: logreg,mlp,cnn,gru]")
     sp.add_argument("--seeds", type=int, default=1, help="seeds per model; >1 reports mean ± std [default: 1]")
     sp.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="[default: auto]")
