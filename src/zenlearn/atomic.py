@@ -10,9 +10,13 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any, Callable, Iterator, NoReturn
 
-from .errors import TrainingError
+from .errors import TrainingError, UsageError
+
+TMP_SUFFIX = ".tmp"
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 @contextmanager
@@ -24,9 +28,13 @@ def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
         ...     f.write("epoch,loss\\n")
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+    except OSError as e:
+        _raise_write_error(path, e)
+    try:
+        os.fchmod(fd, _mode_for(path))  # mkstemp makes 0600 files; give the final file normal permissions
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
@@ -35,13 +43,36 @@ def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
         _fsync_dir(path.parent)
     except OSError as e:
         _unlink(tmp)
-        if e.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise TrainingError(f"no space left on the device while writing {path}; free some disk space "
-                                f"and run again (the previous {path.name} is intact)") from e
-        raise
+        _raise_write_error(path, e)
     except BaseException:
         _unlink(tmp)
         raise
+
+
+def _raise_write_error(path: Path, e: OSError) -> NoReturn:
+    """A full disk is a `TrainingError` (exit 1); a place we may not write to is a `UsageError` (exit 2)."""
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        raise TrainingError(f"no space left on the device while writing {path}; free some disk space and "
+                            f"run again (the previous {path.name}, if any, is intact)") from e
+    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR):
+        raise UsageError(f"cannot write {path} ({e.strerror}); choose a folder you can write to") from e
+    raise e
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_UMASK
+
+
+def clean_temp_files(folder: str | Path) -> list[Path]:
+    """Delete leftovers of writes that a crash interrupted (`.NAME.*.tmp` in `folder`); returns them."""
+    folder = Path(folder)
+    stale = [p for p in folder.glob(f".*{TMP_SUFFIX}") if p.is_file()] if folder.is_dir() else []
+    for p in stale:
+        _unlink(str(p))
+    return stale
 
 
 def write_text(path: str | Path, text: str) -> None:

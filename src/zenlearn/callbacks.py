@@ -74,6 +74,15 @@ class EarlyStopping(Callback):
                 self.trainer.stop_training = True
                 self.stopped_epoch = epoch
 
+    def state_dict(self) -> dict[str, Any]:
+        """What a resumed run needs to stop at the same epoch with the same best weights."""
+        return {"best": self.best, "wait": self.wait, "best_epoch": self.best_epoch,
+                "best_state": self.best_state, "stopped_epoch": self.stopped_epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.wait, self.best_epoch = float(state["best"]), int(state["wait"]), int(state["best_epoch"])
+        self.best_state, self.stopped_epoch = state["best_state"], state["stopped_epoch"]
+
     def on_train_end(self, logs: dict[str, Any]) -> None:
         if self.restore_best_weights and self.best_state is not None and self.stopped_epoch is not None:
             self.trainer.model.load_state_dict(self.best_state)
@@ -130,6 +139,12 @@ class CSVLogger(Callback):
         w.writeheader()
         w.writerows(self.rows)
         write_text(self.path, buf.getvalue())
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rows": [dict(r) for r in self.rows]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rows = [dict(r) for r in state["rows"]]
 
 
 class ProgressBar(Callback):

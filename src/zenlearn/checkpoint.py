@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import pickle
 import random
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .atomic import write_bytes, write_with
+from .atomic import write_bytes
 from .errors import UsageError
 
 
@@ -61,8 +62,14 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 def save_checkpoint(path: str | Path, ckpt: dict[str, Any]) -> None:
-    """Write a checkpoint dict (tensors, numbers, strings, lists, dicts only) atomically."""
-    write_with(path, lambda f: torch.save(ckpt, f))
+    """Write a checkpoint dict (tensors, numbers, strings, lists, dicts only) atomically.
+
+    It is serialized in memory first, so a failing write (a full disk) is always a plain `OSError` for
+    `atomic_open` to report, and the previous checkpoint stays intact.
+    """
+    buf = io.BytesIO()
+    torch.save(ckpt, buf)
+    write_bytes(path, buf.getvalue())
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -58,17 +58,22 @@ def add_fields(g: Any, cls: type, skip: Sequence[str] = ()) -> None:
 
 def config_from_args(args: argparse.Namespace, validate: bool = True, **overrides: Any) -> TrainConfig:
     """Defaults ← `--config` YAML ← flags given on the command line ← `overrides`; then validated."""
+    cfg = TrainConfig.from_dict({**given_options(args), **overrides}, source="options")
+    return cfg.validate() if validate else cfg
+
+
+def given_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Only the options the user gave: the `--config` file's keys, then the flags on the command line."""
     merged: dict[str, Any] = {}
     if getattr(args, "config", None):
-        merged.update(TrainConfig.from_dict(load_yaml(args.config), source=f"--config {args.config}").to_dict())
-        merged = {k: v for k, v in merged.items()}
+        yaml_d = load_yaml(args.config)
+        TrainConfig.from_dict(yaml_d, source=f"--config {args.config}")  # names and types checked here
+        merged.update(yaml_d)
     flags = {k: getattr(args, k) for k in field_names() if hasattr(args, k)}
     for k, v in flags.items():
         coerce(k, field_types()[k], v)  # errors name the flag
     merged.update(flags)
-    merged.update(overrides)
-    cfg = TrainConfig.from_dict(merged, source="options")
-    return cfg.validate() if validate else cfg
+    return merged
 
 
 # ---------------------------------------------------------------- commands
@@ -76,8 +81,13 @@ def config_from_args(args: argparse.Namespace, validate: bool = True, **override
 def cmd_train(args: argparse.Namespace) -> int:
     from .run import train_run
 
-    cfg = config_from_args(args)
-    summary = train_run(cfg, verbose=not args.quiet)
+    if args.resume:
+        from .resume import resume_config
+
+        cfg = resume_config(args.resume, given_options(args))
+    else:
+        cfg = config_from_args(args)
+    summary = train_run(cfg, verbose=not args.quiet, resume=bool(args.resume))
     if summary.get("rank", 0) != 0:  # torchrun: rank 0 reports for the group
         return 0
     test, val = summary["test"], summary["val"]
@@ -295,6 +305,10 @@ def build_parser() -> Parser:
     sp = add("train", cmd_train, "train a model; writes a run folder (config, metrics, weights, summary)")
     add_config_flags(sp)
     sp.add_argument("--quiet", action="store_true", help="no progress output")
+    sp.add_argument("--resume", metavar="RUN_DIR", default=None,
+                    help="continue the interrupted run in RUN_DIR from its checkpoint.pt, with its saved config "
+                         "(flags may change only --epochs, --data-dir, --device, --eval-batch-size, "
+                         "--checkpoint-every, --deterministic); ends bit-identical to an uninterrupted CPU run")
 
     sp = add("compare", cmd_compare, "train every combination of --vary values x --seeds (each a run folder); "
              "writes results.csv, summary.csv (mean ± std), plots and compare.json into --out")
@@ -424,9 +438,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"zenlearn: error: {e}", file=sys.stderr)
         return e.exit_code
-    except KeyboardInterrupt:
-        print("zenlearn: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:  # resume.Interrupted says where it stopped and how to continue
+        print(f"zenlearn: {str(e) or 'interrupted'}", file=sys.stderr)
+        return getattr(e, "exit_code", 130)
     except Exception as e:  # noqa: BLE001 - the CLI never shows a traceback unless asked
         if debug:
             raise

@@ -156,6 +156,12 @@ class TrainConfig:
     tensorboard: bool = False
     """Also log loss, metrics, learning rate and hyper-parameters to RUN_DIR/tb/ for TensorBoard (needs
     pip install 'zenlearn[tensorboard]')."""
+    checkpoint_every: int | None = None
+    """Also write checkpoint.pt every N optimizer steps inside an epoch (it is always written at the end of
+    each epoch), so `--resume` loses at most N steps; default: epoch ends only."""
+    deterministic: bool = False
+    """Use PyTorch's deterministic algorithms (and deterministic cuDNN); fails on ops that have none. CPU
+    runs with the same seed are identical without it; on GPU it makes them repeatable."""
 
     def validate(self) -> "TrainConfig":
         """Check types, ranges and names; raise one `UsageError` listing every problem."""
@@ -374,7 +380,7 @@ def _range_problems(c: TrainConfig) -> list[str]:
     need(c.hidden_size >= 1, f"hidden_size must be >= 1, got {c.hidden_size}")
     need(c.num_layers >= 1, f"num_layers must be >= 1, got {c.num_layers}")
     need(c.head in HEADS, f"head must be one of {', '.join(HEADS)}, got {c.head!r}")
-    need(c.lr is None or c.lr > 0, f"lr must be > 0, got {c.lr}")
+    need(c.lr is None or 0 < c.lr < float("inf"), f"lr must be > 0 and finite, got {c.lr}")
     need(c.clip_grad is None or c.clip_grad > 0, f"clip_grad must be > 0, got {c.clip_grad}")
     need(c.epochs >= 1, f"epochs must be >= 1, got {c.epochs}")
     need(c.batch_size >= 1, f"batch_size must be >= 1, got {c.batch_size}")
@@ -383,6 +389,8 @@ def _range_problems(c: TrainConfig) -> list[str]:
     need(c.threads is None or c.threads >= 0, f"threads must be >= 0 (0: auto), got {c.threads}")
     need(c.early_stopping is None or c.early_stopping >= 1,
          f"early_stopping must be >= 1 epochs, got {c.early_stopping}")
+    need(c.checkpoint_every is None or c.checkpoint_every >= 1,
+         f"checkpoint_every must be >= 1 steps, got {c.checkpoint_every}")
     need(c.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {c.precision!r}")
     need(c.device in DEVICES, f"device must be one of {', '.join(DEVICES)}, got {c.device!r}")
     need(c.color in ("rgb", "grayscale"), f"color must be rgb or grayscale, got {c.color!r}")

@@ -7,6 +7,7 @@ epoch), `checkpoint.pt` (resumable, every epoch), `model.safetensors` (final wei
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import random
@@ -19,10 +20,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .atomic import write_text
+from .atomic import clean_temp_files, write_text
 from .augment import Augment
 from .callbacks import Callback, CSVLogger, EarlyStopping, GradientNorms
-from .checkpoint import load_weights, rng_state, save_checkpoint, save_weights
+from .checkpoint import load_weights, save_weights
 from .config import TrainConfig, dump_yaml, load_yaml
 from .data import BatchLoader, DataSpec, FolderSplits, Splits, load_splits
 from .distributed import init_distributed
@@ -30,6 +31,8 @@ from .errors import UsageError
 from .metrics import mean_baseline_mse
 from .models import build_model, model_summary
 from .optim import build_optimizer, resolve_lr
+from .resume import (CHECKPOINT, RunCheckpoint, StopSignals, clear_run_files, deterministic_mode,
+                     read_resume_state, restore)
 from .schedules import build_schedule
 from .train import LossFn, Trainer, resolve_device, set_threads
 
@@ -48,24 +51,24 @@ def default_out(cfg: TrainConfig) -> Path:
     return Path("runs") / f"{cfg.data.replace(':', '-').replace('/', '_')}-{cfg.model}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def prepare_out(out: Path, overwrite: bool) -> Path:
-    """Create the run folder; an existing non-empty one needs `overwrite`."""
+def prepare_out(out: Path, overwrite: bool, create: bool = True) -> Path:
+    """Create the run folder (with `create`, else only check); an existing non-empty one needs `overwrite`."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; choose a folder path")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise UsageError(f"--out {out} already holds files; pass --overwrite to replace them or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
+        raise UsageError(f"--out {out} already holds files; pass --overwrite to replace them, --resume {out} to "
+                         f"continue an interrupted run, or choose another --out")
+    if not create:
+        return out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"--out {out}: cannot create the folder ({e.strerror}); choose a path you can "
+                         f"write to") from None
     return out
 
 
-class EpochCheckpoint(Callback):
-    """Write `checkpoint.pt` (trainer state, RNG states, config) at the end of every epoch."""
-
-    def __init__(self, path: Path, cfg: TrainConfig) -> None:
-        self.path, self.cfg = path, cfg
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
-        save_checkpoint(self.path, {**self.trainer.state_dict(), "rng": rng_state(), "config": self.cfg.to_dict()})
+EpochCheckpoint = RunCheckpoint  # the name this callback had before mid-epoch checkpoints
 
 
 def open_splits(cfg: TrainConfig, device: torch.device | str = "cpu") -> Splits | FolderSplits:
@@ -127,7 +130,7 @@ LossFactory = Callable[[nn.Module, BatchLoader, torch.device], LossFn]
 
 
 def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None = None,
-              loss: LossFactory | None = None, evaluate_test: bool = True) -> dict[str, Any]:
+              loss: LossFactory | None = None, evaluate_test: bool = True, resume: bool = False) -> dict[str, Any]:
     """Train `cfg` into its run folder and return the summary (also written to `summary.json`).
 
     Args:
@@ -137,6 +140,9 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
         loss: Builds the training loss from the model (e.g. distillation). Defaults to the task loss.
         evaluate_test: Evaluate the test split at the end and write the report (which shows test errors);
             off while tuning on validation data, so that the test set is never read. Defaults to True.
+        resume: Continue the interrupted run in `cfg.out` from its `checkpoint.pt` (see
+            `resume.resume_config` for building `cfg`); the result is the same as an uninterrupted run.
+            Defaults to False.
 
     Example:
         >>> summary = train_run(TrainConfig(data="mnist", model="mlp", epochs=1, out="runs/x"))  # doctest: +SKIP
@@ -154,17 +160,15 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
         require_tensorboard()
     dist = init_distributed(device, cfg.batch_size)  # torchrun: join the group; else one rank
     device, main = dist.device or device, dist.is_main
-    out = dist.on_main(lambda: prepare_out(Path(cfg.out) if cfg.out else default_out(cfg), cfg.overwrite))
     verbose = verbose and main
+    out = dist.on_main(lambda: prepare_out(Path(cfg.out) if cfg.out else default_out(cfg), cfg.overwrite or resume,
+                                           create=False))  # checked only: bad input must not create it
+    ckpt = read_resume_state(out, cfg) if resume else None
     cfg = cfg.replace(out=str(out), lr=resolve_lr(cfg))  # config.yaml records the LR actually used
-    if main:  # only rank 0 writes the run folder
-        write_text(out / "config.yaml", dump_yaml(cfg))
     set_threads(cfg.threads)
     seed_everything(cfg.seed)
     if splits is None:
         splits = open_splits(cfg, device)
-    if main:
-        write_text(out / "data.json", json.dumps(asdict(splits.spec), indent=2))
     model = build_model(cfg, splits.spec)
     if verbose:
         print(f"{cfg.model} on {cfg.data} ({len(splits.train)} train, {len(splits.val) if splits.val else 0} val, "
@@ -176,7 +180,8 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
     extra = [p for p in getattr(loss_fn, "parameters", lambda: ())() if p.requires_grad]
     if extra:  # e.g. a hint regressor that trains with the model
         optimizer.add_param_group({"params": extra})
-    callbacks: list[Callback] = [CSVLogger(out / "metrics.csv", METRIC_COLUMNS[splits.spec.task]), EpochCheckpoint(out / "checkpoint.pt", cfg)] if main else []
+    signals = StopSignals() if main else None
+    callbacks: list[Callback] = [CSVLogger(out / "metrics.csv", METRIC_COLUMNS[splits.spec.task])] if main else []
     tb = None
     if cfg.tensorboard and main:
         from .tblog import TensorBoard
@@ -187,12 +192,24 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
         callbacks.append(GradientNorms(out / "grad_norms.csv"))
     if cfg.early_stopping:
         callbacks.append(EarlyStopping("val_loss" if val is not None else "loss", cfg.early_stopping))
+    if main:
+        callbacks.append(RunCheckpoint(out / CHECKPOINT, cfg, cfg.checkpoint_every, signals))  # last: sees the stop flag
     trainer = Trainer(model, optimizer, task=splits.spec.task, device=device, precision=cfg.precision,
                       callbacks=callbacks, scheduler=build_schedule(cfg, optimizer, len(train)),
                       scheduler_interval="step", clip_grad_norm=cfg.clip_grad, loss_fn=loss_fn,
                       augment=training_augment(cfg, splits.spec), label_smoothing=cfg.label_smoothing)
+    if ckpt is not None:
+        restore(trainer, ckpt, out / CHECKPOINT)
+    if main:  # bad input (names, data, shapes, a mismatched checkpoint) was refused above: now write
+        prepare_out(out, cfg.overwrite or resume)
+        clean_temp_files(out)  # half-written files of a killed run
+        if ckpt is None:
+            clear_run_files(out)  # a fresh start: no stale checkpoint can be resumed with this config
+        write_text(out / "config.yaml", dump_yaml(cfg))
+        write_text(out / "data.json", json.dumps(asdict(splits.spec), indent=2))
     t0 = time.perf_counter()
-    history = trainer.fit(train, val, cfg.epochs, verbose=verbose)
+    with signals or contextlib.nullcontext(), deterministic_mode(cfg.deterministic):
+        history = trainer.fit(train, val, cfg.epochs, verbose=verbose)
     wall = time.perf_counter() - t0
     if main:
         save_weights(trainer.model, out / "model.safetensors")

@@ -88,7 +88,11 @@ class Trainer:
         self.history = History()
         self.epoch = 0          # epochs completed
         self.global_step = 0    # optimizer steps taken
+        self.batch_in_epoch = 0  # batches of the current epoch done (0 between epochs)
         self.stop_training = False
+        self._epoch_stats: Tensor | None = None  # running (loss, correct, count) sums of the current epoch
+        self._epoch_logs: dict[str, Any] = {}
+        self._restored: dict[str, Any] | None = None  # callback states and stop flag, applied by `fit`
         self.scaler = torch.amp.GradScaler("cuda") if precision == "16" else None
         if precision not in ("32", "bf16", "16"):
             raise UsageError(f"precision must be one of 32, bf16, 16; got {precision!r}")
@@ -150,7 +154,7 @@ class Trainer:
         return outputs, loss
 
     def fit(self, train: Any, val: Any = None, epochs: int = 1, *, batch_size: int = 32, seed: int = 0,
-            verbose: bool = True, skip_batches: int = 0) -> History:
+            verbose: bool = True, skip_batches: int | None = None) -> History:
         """Train for `epochs` (continuing from `self.epoch`) and return the `History`.
 
         Args:
@@ -160,7 +164,8 @@ class Trainer:
             batch_size: Batch size when tensors are given. Defaults to 32.
             seed: Shuffle seed when tensors are given. Defaults to 0.
             verbose: Add a progress bar / one line per epoch. Defaults to True.
-            skip_batches: Batches of the first epoch already done (mid-epoch resume). Defaults to 0.
+            skip_batches: Batches of the first epoch already done (mid-epoch resume). Defaults to
+                `self.batch_in_epoch` (0, or what `load_state_dict` restored).
         """
         train = self._loader(train, batch_size, shuffle=True, seed=seed)
         val = self._loader(val, batch_size, shuffle=False) if val is not None else None
@@ -173,6 +178,9 @@ class Trainer:
         self.stop_training = False
         logs: dict[str, Any] = {}
         self._emit("on_train_begin", logs)
+        self._apply_restored()
+        if skip_batches is None:
+            skip_batches = self.batch_in_epoch
         try:
             while self.epoch < epochs and not self.stop_training:
                 logs = self._run_epoch(train, val, skip_batches)
@@ -183,19 +191,25 @@ class Trainer:
 
     def _run_epoch(self, train: Any, val: Any, skip_batches: int) -> dict[str, Any]:
         epoch = self.epoch
-        logs: dict[str, Any] = {"lr": self.optimizer.param_groups[0]["lr"]}  # type: ignore[union-attr]
+        if skip_batches > 0 and self._epoch_stats is not None:
+            # mid-epoch resume: carry on with the interrupted epoch's running sums and logs
+            logs, stats = dict(self._epoch_logs), self._epoch_stats.to(self.device)
+        else:
+            logs = {"lr": self.optimizer.param_groups[0]["lr"]}  # type: ignore[union-attr]
+            stats = torch.zeros(3, dtype=torch.float64, device=self.device)
+        self._epoch_logs, self._epoch_stats = logs, stats
         self._emit("on_epoch_begin", epoch, logs)
         if hasattr(train, "set_epoch"):
             train.set_epoch(epoch, skip_batches)
         self.model.train()
-        stats = torch.zeros(3, dtype=torch.float64, device=self.device)
         t0 = time.perf_counter()
-        for step, (x, y) in enumerate(train):
+        for step, (x, y) in enumerate(train, start=skip_batches):
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
             if self.augment is not None:
                 x = self.augment(x)
             outputs, loss = self.train_step(x, y)
             stats += batch_stats(self.task, outputs.detach().float(), y, loss)
+            self.batch_in_epoch = step + 1
             if (step + 1) % NAN_CHECK_EVERY == 0:
                 self._check_finite(stats[0], epoch, step)
             self._emit("on_batch_end", step, logs)
@@ -217,9 +231,15 @@ class Trainer:
         if hasattr(self.scheduler, "epoch_end"):  # per-batch schedules that also watch the epoch's metrics
             self.scheduler.epoch_end(logs)
         self.epoch += 1
+        self.batch_in_epoch, self._epoch_stats, self._epoch_logs = 0, None, {}
         self.history.epochs.append(dict(logs))
         self._emit("on_epoch_end", epoch, logs)
         return logs
+
+    def check_finite(self) -> None:
+        """Raise `TrainingError` if the current epoch's running loss is NaN/Inf (syncs with the device)."""
+        if self._epoch_stats is not None:
+            self._check_finite(self._epoch_stats[0], self.epoch, self.batch_in_epoch - 1)
 
     def _check_finite(self, loss_sum: Tensor, epoch: int, step: int | None) -> None:
         if not math.isfinite(float(loss_sum)):
@@ -258,16 +278,27 @@ class Trainer:
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:
-        """Model, optimizer, scheduler, scaler, epoch, step and history as one plain dict."""
+        """Model, optimizer, scheduler, scaler, epoch, step, history, the running sums of an unfinished
+        epoch, the augmentation's generator, a stateful loss (e.g. a hint regressor) and stateful
+        callbacks, as one plain dict."""
+        mid = self.batch_in_epoch > 0 and self._epoch_stats is not None
         return {
             "model": getattr(self.model, "module", self.model).state_dict(),
             "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None,
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "epoch": self.epoch, "global_step": self.global_step, "history": self.history.epochs,
+            "batch_in_epoch": self.batch_in_epoch if mid else 0,
+            "epoch_stats": self._epoch_stats.detach().cpu().clone() if mid else None,  # type: ignore[union-attr]
+            "epoch_logs": dict(self._epoch_logs) if mid else None,
+            "augment": _augment_state(self.augment),
+            "loss_fn": self.loss_fn.state_dict() if hasattr(self.loss_fn, "state_dict") else None,
+            "callbacks": {type(cb).__name__: cb.state_dict() for cb in self.callbacks if hasattr(cb, "state_dict")},
+            "stop_training": bool(self.stop_training),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned; callback states and the stop flag take effect in `fit`."""
         getattr(self.model, "module", self.model).load_state_dict(state["model"])
         if self.optimizer is not None and state.get("optimizer") is not None:
             self.optimizer.load_state_dict(state["optimizer"])
@@ -277,6 +308,41 @@ class Trainer:
             self.scaler.load_state_dict(state["scaler"])
         self.epoch, self.global_step = int(state["epoch"]), int(state["global_step"])
         self.history = History(state.get("history"))
+        self.batch_in_epoch = int(state.get("batch_in_epoch") or 0)
+        self._epoch_stats = state.get("epoch_stats") if self.batch_in_epoch else None
+        self._epoch_logs = dict(state.get("epoch_logs") or {})
+        if state.get("augment") is not None:
+            _set_augment_state(self.augment, state["augment"])
+        if state.get("loss_fn") is not None and hasattr(self.loss_fn, "load_state_dict"):
+            self.loss_fn.load_state_dict(state["loss_fn"])  # e.g. a distillation hint regressor
+        self._restored = {"callbacks": state.get("callbacks") or {}, "stop": bool(state.get("stop_training"))}
+
+    def _apply_restored(self) -> None:
+        # After on_train_begin (which resets callbacks), so restored callback states win.
+        if self._restored is None:
+            return
+        for cb in self.callbacks:
+            if hasattr(cb, "load_state_dict") and type(cb).__name__ in self._restored["callbacks"]:
+                cb.load_state_dict(self._restored["callbacks"][type(cb).__name__])
+        self.stop_training = self._restored["stop"]
+        self._restored = None
+
+
+def _augment_state(augment: Any) -> Any:
+    """The augmentation's random state: its `state_dict()`, or its `generator`'s state."""
+    if augment is None:
+        return None
+    if hasattr(augment, "state_dict"):
+        return augment.state_dict()
+    g = getattr(augment, "generator", None)
+    return {"generator": g.get_state()} if isinstance(g, torch.Generator) else None
+
+
+def _set_augment_state(augment: Any, state: Any) -> None:
+    if hasattr(augment, "load_state_dict"):
+        augment.load_state_dict(state)
+    elif isinstance(getattr(augment, "generator", None), torch.Generator):
+        augment.generator.set_state(state["generator"])
 
 
 def resolve_device(device: str | torch.device) -> torch.device:

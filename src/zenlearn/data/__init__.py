@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -63,11 +64,21 @@ def load_splits(name: str, *, root: str | None = None, val_split: float = 0.1, s
             raise UsageError(f"--data {kind}:PATH needs the folder's path, e.g. --data {kind}:photos")
         return DATASETS.get(kind)(arg, val_split=val_split, seed=seed, train_subset=train_subset, **folder_options)
     loader = DATASETS.get(kind)
+    _check_argument(kind, loader, arg)
     train, test, spec = loader(data_dir(root), arg) if arg else loader(data_dir(root))
     train, val = split(train, val_split, seed)
     if train_subset is not None:
         train = subset(train, train_subset, seed)
     return Splits(spec, train.to(device), val.to(device) if val is not None else None, test.to(device))
+
+
+def _check_argument(kind: str, loader: Loader, arg: str) -> None:
+    """`--data NAME:ARG` only for datasets that take an argument, and always for those that need one."""
+    params = list(inspect.signature(loader).parameters.values())[1:]
+    if arg and not params:
+        raise UsageError(f"--data {kind}:{arg}: dataset {kind!r} takes no ':ARGUMENT'; use --data {kind}")
+    if not arg and params and params[0].default is inspect.Parameter.empty:
+        raise UsageError(f"--data {kind}: dataset {kind!r} needs an argument, --data {kind}:{params[0].name.upper()}")
 
 
 __all__ = ["DATASETS", "ArrayData", "BatchLoader", "DataSpec", "FolderLoader", "FolderSplits", "Splits", "data_dir", "load_splits", "split",

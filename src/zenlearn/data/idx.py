@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import struct
 import urllib.request
@@ -38,7 +39,7 @@ def parse_idx(raw: bytes, name: str = "IDX data") -> np.ndarray:
     if len(raw) < header:
         raise UsageError(f"{name}: truncated IDX header ({len(raw)} bytes); replace it with the official file")
     dims = struct.unpack(f">{ndim}I", raw[4:header])
-    expected = int(np.prod(dims)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize  # Python ints: a crafted header cannot overflow
     if len(raw) - header != expected:
         raise UsageError(f"{name}: IDX data is {len(raw) - header} bytes, header {dims} says {expected} "
                          f"(truncated or corrupt); replace it with the official file")
