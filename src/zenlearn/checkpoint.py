@@ -34,7 +34,7 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
         raise UsageError(f"weights file {path} not found; train a run first or pass the right RUN_DIR")
     try:
         state = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as e:
+    except (SafetensorError, OSError, ValueError, KeyError, TypeError, MemoryError) as e:
         raise UsageError(f"{path}: not a valid safetensors file ({e}); retrain or restore it") from None
     try:
         _unwrap(model).load_state_dict(state)
@@ -78,11 +78,20 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise UsageError(f"checkpoint {path} not found; nothing to resume from")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise UsageError(f"{path}: not a loadable zenlearn checkpoint ({first[:200]}); it may be corrupt "
-                         f"or unsafe, and was not loaded") from None
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        unsafe = [ln.strip() for ln in str(e).splitlines() if "GLOBAL" in ln or "global" in ln]
+        what = unsafe[0] if unsafe else str(e).strip().splitlines()[-1][:200]
+        raise UsageError(f"{path}: refused to load: it holds more than tensors and plain values ({what}); "
+                         f"such a file can run code, so nothing in it was run — use a checkpoint written by "
+                         f"zenlearn") from None
+    except Exception as e:  # noqa: BLE001 - a truncated or garbled file fails in many ways inside torch
+        first = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+        raise UsageError(f"{path}: not a loadable zenlearn checkpoint ({type(e).__name__}: {first}); it is "
+                         f"corrupt or truncated — restore it, or start again with --overwrite") from None
+    if not isinstance(ckpt, dict):
+        raise UsageError(f"{path}: holds a {type(ckpt).__name__}, not a zenlearn checkpoint dict")
+    return ckpt
 
 
 def _numpy_state() -> list[Any]:
