@@ -21,7 +21,7 @@ from zenlearn.resume import StopSignals, resume_config
 
 KILLRUN = Path(__file__).with_name("killrun.py")
 TINY = ["--model", "mlp", "--hidden", "32", "--epochs", "3", "--train-subset", "600", "--batch-size", "50",
-        "--checkpoint-every", "5", "--early-stopping", "5", "--quiet"]  # 12 steps per epoch, 36 in all
+        "--checkpoint-every", "5", "--early-stopping", "5", "--no-report", "--quiet"]  # 12 steps per epoch, 36 in all
 
 
 def zenlearn(*args, point=None):
@@ -207,7 +207,7 @@ def test_resume_keeps_the_run_definition_and_its_folder(tmp_path):
 
 
 def test_resume_without_a_checkpoint_starts_afresh_and_matches(tmp_path, data_dir):
-    a = train_run(TrainConfig(model="mlp", hidden=(16,), epochs=1, train_subset=300, val_split=0.1,
+    a = train_run(TrainConfig(model="mlp", hidden=(16,), epochs=1, train_subset=300, report=False,
                               out=str(tmp_path / "a")), verbose=False)
     run = tmp_path / "b"
     run.mkdir()
@@ -218,10 +218,9 @@ def test_resume_without_a_checkpoint_starts_afresh_and_matches(tmp_path, data_di
 
 
 def test_deterministic_flag_is_scoped_to_the_run(tmp_path, data_dir):
-    s1 = train_run(TrainConfig(model="mlp", hidden=(16,), epochs=1, train_subset=300, deterministic=True,
-                               out=str(tmp_path / "d")), verbose=False)
-    s2 = train_run(TrainConfig(model="mlp", hidden=(16,), epochs=1, train_subset=300, out=str(tmp_path / "n")),
-                   verbose=False)
+    tiny = dict(model="mlp", hidden=(16,), epochs=1, train_subset=300, report=False)
+    s1 = train_run(TrainConfig(**tiny, deterministic=True, out=str(tmp_path / "d")), verbose=False)
+    s2 = train_run(TrainConfig(**tiny, out=str(tmp_path / "n")), verbose=False)
     assert not torch.are_deterministic_algorithms_enabled()
     assert (tmp_path / "d" / "model.safetensors").read_bytes() == (tmp_path / "n" / "model.safetensors").read_bytes()
     assert s1["test"] == s2["test"]
