@@ -9,7 +9,6 @@ suite checks that against the file. The random calls are made in exactly the ref
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -127,31 +126,19 @@ def make_mnist1d(args: MNIST1DArgs = MNIST1DArgs()) -> dict[str, Any]:
             "templates": tpl}
 
 
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickler that can rebuild numpy arrays and nothing else (no code from the file runs)."""
-
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype")}
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f"global {module}.{name} is not allowed (only numpy arrays)")
-        if name == "_reconstruct":  # numpy 2 moved numpy.core to numpy._core
-            core = getattr(np, "_core", None) or np.core
-            return core.multiarray._reconstruct
-        return getattr(np, name)
-
-
 def load_mnist1d_pickle(path: str | Path) -> dict[str, Any]:
-    """Read the published `mnist1d_data.pkl` with an unpickler that allows only numpy array globals.
+    """Read the published `mnist1d_data.pkl` with `safe_pickle.load_pickle`: numpy arrays only, no code runs.
+
+    A file that names any other global is refused with a `UsageError`.
 
     Example:
         >>> d = load_mnist1d_pickle("datasets/mnist1d/mnist1d_data.pkl")  # doctest: +SKIP
         >>> d["x"].shape
         (4000, 40)
     """
-    with open(path, "rb") as f:
-        return _NumpyOnlyUnpickler(f).load()
+    from ..safe_pickle import load_pickle
+
+    return load_pickle(path)
 
 
 @lru_cache(maxsize=1)
