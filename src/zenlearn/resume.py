@@ -80,7 +80,7 @@ class StopSignals:
 class RunCheckpoint(Callback):
     """Write the run's resumable `checkpoint.pt` at every epoch end, every `every` steps, and on a stop signal.
 
-    The running loss is checked first, so a checkpoint never holds NaN/Inf weights.
+    The running loss and the weights are checked first, so a checkpoint never holds NaN/Inf weights.
 
     Args:
         path: Checkpoint file, e.g. "runs/x/checkpoint.pt".
@@ -95,6 +95,10 @@ class RunCheckpoint(Callback):
 
     def save(self) -> None:
         self.trainer.check_finite()
+        params = [p for p in self.trainer.model.parameters()]
+        if params and not bool(torch.stack([torch.isfinite(p).all() for p in params]).all()):
+            raise TrainingError(f"the weights became NaN/Inf in epoch {self.trainer.epoch + 1}; lower --lr or use "
+                                f"--clip-grad (the last good checkpoint is kept)")
         save_checkpoint(self.path, {**self.trainer.state_dict(), "rng": rng_state(), "config": self.cfg.to_dict()})
 
     def on_batch_end(self, step: int, logs: dict[str, Any]) -> None:

@@ -1,0 +1,244 @@
+"""Table of bad CLI invocations and config files: each exits 2 with one line on stderr, no traceback, no file lost.
+
+`docs/reliability.md` lists every case with the line it prints; regenerate it with
+`ZENLEARN_WRITE_DOCS=1 python -m pytest tests/test_bad_inputs.py`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import pickle
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from zenlearn import TrainConfig, train_run
+from zenlearn.cli import main
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
+BEGIN, END = "<!-- bad-inputs:begin -->", "<!-- bad-inputs:end -->"
+TINY = ["--model", "mlp", "--hidden", "16", "--epochs", "1", "--train-subset", "200", "--no-report", "--quiet"]
+
+# (id, argv, needle in the one-line message); {w} is a scratch folder holding the files made by `world`.
+CASES: list[tuple[str, list[str], str]] = [
+    # --- train: flags
+    ("epochs-not-a-number", ["train", "--epochs", "abc"], "option 'epochs' (--epochs) expects integer, got 'abc'"),
+    ("epochs-zero", ["train", "--epochs", "0"], "epochs must be >= 1, got 0"),
+    ("epochs-negative", ["train", "--epochs", "-3"], "epochs must be >= 1, got -3"),
+    ("epochs-fraction", ["train", "--epochs", "1.5"], "expects integer, got '1.5'"),
+    ("lr-zero", ["train", "--lr", "0"], "lr must be > 0"),
+    ("lr-text", ["train", "--lr", "fast"], "option 'lr' (--lr) expects number, got 'fast'"),
+    ("lr-nan", ["train", "--lr", "nan"], "lr must be > 0 and finite, got nan"),
+    ("lr-inf", ["train", "--lr", "inf"], "lr must be > 0 and finite, got inf"),
+    ("batch-size-zero", ["train", "--batch-size", "0"], "batch_size must be >= 1, got 0"),
+    ("batch-size-negative", ["train", "--batch-size", "-8"], "batch_size must be >= 1, got -8"),
+    ("eval-batch-size-zero", ["train", "--eval-batch-size", "0"], "eval_batch_size must be >= 1"),
+    ("val-split-one", ["train", "--val-split", "1"], "val_split must be in [0, 1), got 1.0"),
+    ("val-split-negative", ["train", "--val-split", "-0.1"], "val_split must be in [0, 1)"),
+    ("val-split-text", ["train", "--val-split", "ten%"], "option 'val_split' (--val-split) expects number"),
+    ("train-subset-zero", ["train", "--train-subset", "0"], "train_subset must be >= 1, got 0"),
+    ("hidden-zero", ["train", "--hidden", "0"], "hidden sizes must be >= 1, got 0"),
+    ("hidden-text", ["train", "--hidden", "a,b"], "option 'hidden' (--hidden) expects comma-separated integers"),
+    ("unknown-model", ["train", "--model", "resnet"], "unknown model 'resnet'; choose one of:"),
+    ("unknown-activation", ["train", "--activation", "swishy"], "unknown activation 'swishy'; choose one of:"),
+    ("unknown-optimizer", ["train", "--optimizer", "adamw2"], "unknown optimizer 'adamw2'; choose one of:"),
+    ("unknown-dataset", ["train", "--data", "cifar99"], "unknown dataset 'cifar99'; choose one of:"),
+    ("dataset-takes-no-argument", ["train", "--data", "mnist:extra"], "dataset 'mnist' takes no ':ARGUMENT'"),
+    ("unknown-device", ["train", "--device", "tpu"], "device must be one of auto, cpu, cuda"),
+    ("cuda-without-gpu", ["train", "--device", "cuda", "--model", "mlp"], "no CUDA GPU is available here"),
+    ("unknown-precision", ["train", "--precision", "8"], "precision must be one of 32, bf16, 16"),
+    ("fp16-on-cpu", ["train", "--precision", "16", "--device", "cpu", "--model", "mlp"], "needs a CUDA device"),
+    ("early-stopping-zero", ["train", "--early-stopping", "0"], "early_stopping must be >= 1 epochs"),
+    ("checkpoint-every-zero", ["train", "--checkpoint-every", "0"], "checkpoint_every must be >= 1 steps, got 0"),
+    ("seed-text", ["train", "--seed", "lucky"], "option 'seed' (--seed) expects integer, got 'lucky'"),
+    ("bool-flag-with-value", ["train", "--overwrite=yes"], "ignored explicit argument 'yes'"),
+    ("unknown-flag", ["train", "--bogus"], "unrecognized arguments: --bogus"),
+    ("unknown-command", ["nosuchcommand"], "invalid choice: 'nosuchcommand'"),
+    ("seed-cnn-on-sequences", ["train", "--data", "mnist1d", "--model", "seed-cnn", "--out", "{w}/new"],
+     "model 'seed-cnn' needs square images"),
+    # --- train: the run folder
+    ("out-not-empty", ["train", *TINY, "--out", "{w}/keep"], "already holds files; pass --overwrite"),
+    ("out-is-a-file", ["train", *TINY, "--out", "{w}/afile"], "is a file; choose a folder path"),
+    ("out-under-a-file", ["train", *TINY, "--out", "{w}/afile/run"], "cannot create the folder (Not a directory)"),
+    # --- data files
+    ("data-dir-missing", ["train", *TINY, "--data-dir", "{w}/nodata", "--out", "{w}/new"],
+     "dataset mnist: missing train-images-idx3-ubyte.gz"),
+    ("data-wrong-checksum", ["train", *TINY, "--data-dir", "{w}/baddata", "--out", "{w}/new"],
+     "(corrupt or not the official file)"),
+    ("data-truncated", ["train", *TINY, "--data-dir", "{w}/truncdata", "--out", "{w}/new"],
+     "(corrupt or not the official file)"),
+    # --- config files
+    ("config-missing", ["train", "--config", "{w}/nope.yaml"], "not found; pass the path of a YAML config file"),
+    ("config-bad-yaml", ["train", "--config", "{w}/bad.yaml"], "is not valid YAML"),
+    ("config-binary", ["train", "--config", "{w}/binary.yaml"], "is not valid YAML"),
+    ("config-a-list", ["train", "--config", "{w}/list.yaml"], "must hold a mapping of option: value, got list"),
+    ("config-unknown-key", ["train", "--config", "{w}/unknown.yaml"], "unknown option(s) 'learning_rate'"),
+    ("config-epochs-text", ["train", "--config", "{w}/epochs_text.yaml"], "expects integer, got 'many'"),
+    ("config-epochs-bool", ["train", "--config", "{w}/epochs_bool.yaml"], "expects integer, got True"),
+    ("config-hidden-mapping", ["train", "--config", "{w}/hidden_map.yaml"], "expects comma-separated integers"),
+    ("config-lr-list", ["train", "--config", "{w}/lr_list.yaml"], "expects number, got [1, 2]"),
+    ("config-out-of-range", ["train", "--config", "{w}/range.yaml"], "batch_size must be >= 1, got -1"),
+    ("config-model-number", ["train", "--config", "{w}/model_num.yaml"], "unknown model '3'"),
+    # --- resume
+    ("resume-missing-folder", ["train", "--resume", "{w}/nothing"], "not a folder"),
+    ("resume-not-a-run", ["train", "--resume", "{w}/keep"], "no config.yaml, so not a zenlearn run folder"),
+    ("resume-changed-lr", ["train", "--resume", "{w}/run", "--lr", "0.5"], "--lr 0.5 differs from the run's"),
+    ("resume-changed-model", ["train", "--resume", "{w}/run", "--model", "seed-cnn"],
+     "--model seed-cnn differs from the run's mlp"),
+    ("resume-other-out", ["train", "--resume", "{w}/run", "--out", "{w}/elsewhere"], "differs from --resume"),
+    ("resume-finished", ["train", "--resume", "{w}/run"], "the run finished all 1 epochs; nothing to resume"),
+    ("resume-fewer-epochs", ["train", "--resume", "{w}/twoepochs", "--epochs", "1"],
+     "--epochs 1 is fewer than the 2 epochs the run has done"),
+    ("resume-corrupt-checkpoint", ["train", "--resume", "{w}/corruptckpt"], "not a loadable zenlearn checkpoint"),
+    ("resume-malicious-checkpoint", ["train", "--resume", "{w}/evilckpt"], "refused to load"),
+    ("resume-checkpoint-other-model", ["train", "--resume", "{w}/otherckpt"],
+     "does not match this run's model/optimizer"),
+    # --- evaluate / predict / export / report / runs / list
+    ("evaluate-missing-run", ["evaluate", "{w}/nothing"], "is not a folder"),
+    ("evaluate-not-a-run", ["evaluate", "{w}/keep"], "has no config.yaml"),
+    ("evaluate-bad-split", ["evaluate", "{w}/run", "--split", "train"], "invalid choice: 'train'"),
+    ("evaluate-corrupt-weights", ["evaluate", "{w}/badweights"], "not a valid safetensors file"),
+    ("evaluate-weights-other-shape", ["evaluate", "{w}/othershape"], "weights do not match the model"),
+    ("evaluate-corrupt-data-json", ["evaluate", "{w}/baddatajson"], "data.json is corrupt"),
+    ("evaluate-corrupt-config", ["evaluate", "{w}/badconfig"], "is not valid YAML"),
+    ("predict-missing-file", ["predict", "{w}/run", "{w}/missing.png"], "input file"),
+    ("predict-corrupt-image", ["predict", "{w}/run", "{w}/corrupt.png"], "cannot read image"),
+    ("predict-unsupported-type", ["predict", "{w}/run", "{w}/notes.txt"], "unsupported input type .txt"),
+    ("predict-wrong-shape", ["predict", "{w}/run", "{w}/wrong.npy"], "does not fit the model's input (1, 28, 28)"),
+    ("predict-pickled-npy", ["predict", "{w}/run", "{w}/objects.npy"], "not a readable .npy array"),
+    ("predict-truncated-idx", ["predict", "{w}/run", "{w}/trunc-idx3-ubyte"], "truncated or corrupt"),
+    ("predict-no-files", ["predict", "{w}/run"], "the following arguments are required: FILE"),
+    ("export-missing-run", ["export", "{w}/nothing"], "is not a folder"),
+    ("export-bad-format", ["export", "{w}/run", "--format", "tflite"], "invalid choice: 'tflite'"),
+    ("report-missing-run", ["report", "{w}/nothing"], "{w}/nothing"),
+    ("list-unknown-kind", ["list", "widgets"], "unknown kind 'widgets'"),
+    # --- compare / lr-find
+    ("compare-bad-vary", ["compare", "--vary", "lr"], "--vary"),
+    ("compare-unknown-key", ["compare", "--vary", "learning_rate=0.1,0.2"], "learning_rate"),
+    ("compare-bad-value", ["compare", "--vary", "epochs=1,zero"], "expects integer"),
+    ("compare-seeds-zero", ["compare", "--vary", "lr=0.1,0.2", "--seeds", "0"], "seeds"),
+    ("lr-find-bad-range", ["lr-find", "--start-lr", "1", "--end-lr", "0.1"], "start"),
+    ("lr-find-steps-text", ["lr-find", "--steps", "many"], "invalid int value: 'many'"),
+    # --- distill
+    ("distill-no-teacher", ["distill", "--student", "mlp"], "the following arguments are required: --teacher"),
+    ("distill-missing-teacher", ["distill", "--teacher", "{w}/nothing", "--student", "mlp"], "is not a folder"),
+    ("distill-teacher-not-a-run", ["distill", "--teacher", "{w}/keep", "--student", "mlp"], "has no config.yaml"),
+    ("distill-temperature-zero", ["distill", "--teacher", "{w}/run", "--student", "mlp", "--temperature", "0"],
+     "temperature must be > 0"),
+    ("distill-alpha-above-1", ["distill", "--teacher", "{w}/run", "--student", "mlp", "--alpha", "2"],
+     "alpha must be in [0, 1], got 2.0"),
+    ("distill-unknown-student", ["distill", "--teacher", "{w}/run", "--student", "nonet"], "unknown model 'nonet'"),
+    ("distill-bad-sweep", ["distill", "--teacher", "{w}/run", "--student", "mlp", "--sweep", "T"],
+     "--sweep: expected KEY=V1,V2"),
+    ("distill-unknown-method", ["distill", "--teacher", "{w}/run", "--student", "mlp", "--method", "magic"],
+     "unknown distillation method 'magic'"),
+    ("distill-teacher-corrupt-weights", ["distill", "--teacher", "{w}/badweights", "--student", "mlp",
+                                         "--out", "{w}/new"], "not a valid safetensors file"),
+]
+
+RESULTS: dict[str, tuple[int, str]] = {}
+
+
+def _evil_checkpoint(path: Path) -> None:
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {path.parent / 'marker'}",))
+
+    torch.save({"model": Evil()}, path)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, data_dir):
+    """A finished run, run folders broken in every way, bad data folders, bad configs and bad input files."""
+    w = tmp_path_factory.mktemp("world")
+    run = w / "run"
+    train_run(TrainConfig(model="mlp", hidden=(16,), epochs=1, train_subset=200, report=False, out=str(run)),
+              verbose=False)
+    train_run(TrainConfig(model="mlp", hidden=(16,), epochs=2, train_subset=200, report=False,
+                          out=str(w / "twoepochs")), verbose=False)
+    (w / "twoepochs" / "summary.json").unlink()  # looks interrupted after its last epoch
+    (w / "keep").mkdir()
+    (w / "keep" / "precious.txt").write_text("do not lose me")
+    (w / "afile").write_text("a file, not a folder")
+    for name, edit in {
+        "badweights": lambda d: (d / "model.safetensors").write_bytes(b"\x00" * 40),
+        "othershape": lambda d: (d / "config.yaml").write_text((d / "config.yaml").read_text().replace(
+            "- 16", "- 17")),
+        "baddatajson": lambda d: (d / "data.json").write_text("{not json"),
+        "badconfig": lambda d: (d / "config.yaml").write_text("model: [unclosed"),
+        "corruptckpt": lambda d: ((d / "checkpoint.pt").write_bytes((d / "checkpoint.pt").read_bytes()[:999]),
+                                  (d / "summary.json").unlink()),
+        "evilckpt": lambda d: (_evil_checkpoint(d / "checkpoint.pt"), (d / "summary.json").unlink()),
+        "otherckpt": lambda d: ((d / "config.yaml").write_text((d / "config.yaml").read_text().replace(
+            "- 16", "- 17")), (d / "summary.json").unlink()),
+    }.items():
+        shutil.copytree(run, w / name)
+        edit(w / name)
+    src = data_dir / "mnist"
+    for folder, mangle in (("baddata", lambda b: b[:-1] + bytes([b[-1] ^ 1])), ("truncdata", lambda b: b[: len(b) // 2])):
+        (w / folder / "mnist").mkdir(parents=True)
+        for f in src.iterdir():
+            data = f.read_bytes()
+            (w / folder / "mnist" / f.name).write_bytes(mangle(data) if f.name.startswith("train-images") else data)
+    configs = {"bad.yaml": "epochs: [1, 2\n", "list.yaml": "- epochs\n- 3\n", "unknown.yaml": "learning_rate: 0.1\n",
+               "epochs_text.yaml": "epochs: many\n", "epochs_bool.yaml": "epochs: true\n",
+               "hidden_map.yaml": "hidden: {a: 1}\n", "lr_list.yaml": "lr: [1, 2]\n", "range.yaml": "batch_size: -1\n",
+               "model_num.yaml": "model: 3\n"}
+    for name, text in configs.items():
+        (w / name).write_text(text)
+    (w / "binary.yaml").write_bytes(b"\xff\xfe\x00garbage\x89")
+    (w / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 30)
+    (w / "notes.txt").write_text("hello")
+    np.save(w / "wrong.npy", np.zeros((3, 5, 5), np.float32))
+    np.save(w / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    (w / "trunc-idx3-ubyte").write_bytes(bytes([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0, 28]) + b"\x00" * 100)
+    (w / "cwd").mkdir()
+    return w
+
+
+def _snapshot(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.md5(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("case_id,argv,needle", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_exits_2_with_one_line(case_id, argv, needle, world, capsys, monkeypatch):
+    monkeypatch.chdir(world / "cwd")  # a default run folder would land here, and be noticed
+    before = _snapshot(world)
+    code = main([a.replace("{w}", str(world)) for a in argv])
+    out, err = capsys.readouterr()
+    RESULTS[case_id] = (code, err.strip().replace(str(world), "<tmp>"))
+    assert "Traceback" not in err and "Traceback" not in out
+    assert len(err.strip().splitlines()) == 1, err
+    assert code == 2, err
+    assert needle.replace("{w}", str(world)) in err
+    assert _snapshot(world) == before, "a bad input changed or removed files"  # nothing lost, nothing written
+    assert not (world / "marker").exists() and not any(world.glob("*/marker"))
+
+
+def test_at_least_50_cases():
+    assert len(CASES) >= 50 and len({c[0] for c in CASES}) == len(CASES)
+
+
+def test_reliability_doc_lists_every_case():
+    """docs/reliability.md holds the generated table; regenerate it when cases change (see module doc)."""
+    if os.environ.get("ZENLEARN_WRITE_DOCS") == "1":
+        if len(RESULTS) != len(CASES):
+            pytest.fail("run the whole table (no -k) to regenerate docs/reliability.md")
+        rows = ["| # | case | command | exit | stderr (one line) |", "| ---: | --- | --- | ---: | --- |"]
+        for i, (case_id, argv, _) in enumerate(CASES, 1):
+            code, line = RESULTS[case_id]
+            cmd = "zenlearn " + " ".join(a.replace("{w}", "<tmp>") for a in argv)
+            rows.append(f"| {i} | {case_id} | `{cmd}` | {code} | {line.replace('|', '&#124;')} |")
+        table = f"{BEGIN}\n{len(CASES)} bad inputs tried: {sum(c == 2 for c, _ in RESULTS.values())} exit 2, " \
+                f"0 tracebacks, 0 files changed or lost.\n\n" + "\n".join(rows) + f"\n{END}"
+        text = DOC.read_text()
+        DOC.write_text(text[: text.index(BEGIN)] + table + text[text.index(END) + len(END):])
+    text = DOC.read_text()
+    assert f"{len(CASES)} bad inputs tried" in text
+    missing = [c[0] for c in CASES if f"| {c[0]} |" not in text]
+    assert not missing, f"docs/reliability.md lacks {missing}; regenerate it (see tests/test_bad_inputs.py)"
