@@ -124,6 +124,12 @@ CASES: list[tuple[str, list[str], str]] = [
     ("compare-seeds-zero", ["compare", "--vary", "lr=0.1,0.2", "--seeds", "0"], "seeds"),
     ("lr-find-bad-range", ["lr-find", "--start-lr", "1", "--end-lr", "0.1"], "start"),
     ("lr-find-steps-text", ["lr-find", "--steps", "many"], "invalid int value: 'many'"),
+    # --- reproduce
+    ("reproduce-no-out", ["reproduce", "--only", "models"], "the following arguments are required: --out"),
+    ("reproduce-unknown-experiment", ["reproduce", "--out", "{w}/new", "--only", "nosuch"],
+     "--only: unknown experiment 'nosuch'"),
+    ("reproduce-seeds-zero", ["reproduce", "--out", "{w}/new", "--seeds", "0"], "--seeds must be >= 1, got 0"),
+    ("reproduce-bad-budget", ["reproduce", "--out", "{w}/new", "--budget", "huge"], "invalid choice: 'huge'"),
     # --- distill
     ("distill-no-teacher", ["distill", "--student", "mlp"], "the following arguments are required: --teacher"),
     ("distill-missing-teacher", ["distill", "--teacher", "{w}/nothing", "--student", "mlp"], "is not a folder"),

@@ -236,6 +236,14 @@ class GradientNorms(Callback):
     def _names(self) -> list[str]:
         return [name.removesuffix(".weight") for name, _ in self.layers]
 
+    def state_dict(self) -> dict[str, Any]:
+        """Rows so far and the unfinished epoch's sums, so a resumed run writes the same CSV."""
+        return {"rows": [dict(r) for r in self.rows], "sums": self.sums, "count": self.count, "first": self.first}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rows = [dict(r) for r in state["rows"]]
+        self.sums, self.count, self.first = state["sums"], int(state["count"]), bool(state["first"])
+
     def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
         if self.sums is None:
             return
