@@ -47,6 +47,19 @@ def test_every_budget_of_every_experiment_is_a_valid_config(name, budget):
     assert steps and all(cfg.report is False for _, cfg in steps)
 
 
+def test_commands_repeat_a_section_by_hand():
+    from zenlearn.compare import parse_vary
+    from zenlearn.reproduce import commands_for
+
+    exp = SUITE.get("augmentation")
+    cmds = commands_for(exp, plan(exp, "full", {"report": False}), 3)
+    assert len(cmds) == 4 and all(c.startswith("zenlearn compare ") and "--seeds 3" in c for c in cmds)
+    spec = cmds[0].split("--vary '")[1].split("'")[0]
+    assert parse_vary([spec])["augment"][0] is None and len(parse_vary([spec])["augment"]) == 3
+    exp = SUITE.get("optimizers")
+    assert "--vary lr=0.01,0.03,0.1" in commands_for(exp, plan(exp, "full", {}), 3)[0]
+
+
 def test_published_anchors_are_the_papers_numbers():
     acc = {k: a.value for k, a in SUITE.get("models").anchors.items()}
     assert acc == {"logistic": 0.32, "MLP": 0.68, "CNN": 0.94, "GRU": 0.91}

@@ -79,7 +79,9 @@ def reproduce(out: str | Path, only: Sequence[str] | None = None, *, seeds: int 
             print(f"== {name}: {exp.title} ({budget} budget, {n_seeds} seed{'s' * (n_seeds > 1)})", flush=True)
         t0 = time.perf_counter()
         rows = run_experiment(exp, budget_of(exp, budget), plans[name], n_seeds, out / name, resume, verbose)
-        result["experiments"].append(describe_experiment(exp, budget, n_seeds, rows, time.perf_counter() - t0))
+        record = describe_experiment(exp, budget, n_seeds, rows, time.perf_counter() - t0)
+        record["commands"] = commands_for(exp, plans[name], n_seeds)
+        result["experiments"].append(record)
         result["seconds"] = time.perf_counter() - t_all
         write_results(out, result)
     result["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -380,6 +382,54 @@ def machine() -> dict[str, Any]:
         pass
     return {**environment(), "cpu": cpu, "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
             else os.cpu_count(), "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
+
+
+SKIP_FLAGS = ("out", "overwrite", "report", "data_dir", "device", "seed")
+
+
+def cli_flags(cfg: TrainConfig) -> str:
+    """The `train`/`compare` flags that set `cfg` (fields that differ from the defaults; run-folder options left out)."""
+    import shlex
+
+    default = TrainConfig().to_dict()
+    flags = []
+    for k, v in cfg.to_dict().items():
+        if k in SKIP_FLAGS or v == default[k]:
+            continue
+        flag = "--" + k.replace("_", "-")
+        if isinstance(v, bool):
+            flags.append(flag if v else "--no-" + flag[2:])
+        else:
+            flags.append(f"{flag} {shlex.quote(_cli_value(v))}")
+    return " ".join(flags)
+
+
+def _cli_value(v: Any) -> str:
+    return ",".join(map(str, v)) if isinstance(v, (list, tuple)) else show(v)
+
+
+def commands_for(exp: Experiment, steps: list[tuple[Comparison, TrainConfig]], seeds: int) -> list[str]:
+    """Equivalent `zenlearn compare` / `train` / `distill` commands: rerun one section by hand, or on your data."""
+    import shlex
+
+    out = []
+    for comp, cfg in steps:
+        if exp.distill:
+            student = cfg.replace(**{k: list(v) if isinstance(v, tuple) else v for k, v in exp.distill["student"].items()})
+            opts = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in exp.distill["options"].items())
+            out.append(f"zenlearn compare {cli_flags(cfg)} --seeds {seeds} --out teacher")
+            out.append(f"zenlearn distill --teacher teacher/runs/base/seed-S --student {student.model} "
+                       f"{cli_flags(student.replace(model='seed-cnn'))} {opts} --seed S --out distill/seed-S")
+        elif comp.lr_grid:
+            grid = ",".join(f"{x:g}" for x in comp.lr_grid)
+            out.append(f"zenlearn compare {cli_flags(cfg)} --vary lr={grid} --out {slug(comp.name)}/lr-grid  "
+                       f"# then, at the best val_accuracy: --lr LR --seed 1 --seeds {seeds - 1}")
+        else:
+            vary = " ".join("--vary " + shlex.quote(f"{k}=" + (";" if any("," in _cli_value(v) for v in vs) else ",")
+                                                    .join(_cli_value(v) for v in vs)) for k, vs in comp.vary.items())
+            out.append(f"zenlearn compare {cli_flags(cfg)} {vary} --seeds {seeds} --out {slug(comp.name or 'compare')}"
+                       .replace("  ", " "))
+    return out
 
 
 def command_line(names: list[str], seeds: int | None, budget: str) -> str:

@@ -124,6 +124,9 @@ def experiment_blocks(i: int, exp: dict[str, Any], plots: dict[str, str]) -> lis
         b.append(("ul", items))
     b.append(("p", "Where zenlearn's measurement disagrees, and why.", ""))
     b.append(("ul", disagreements(exp)))
+    if exp.get("commands"):
+        b.append(("p", "The same runs by hand (or on your own data: change --data).", ""))
+        b.append(("ul", [f"`{c}`" for c in exp["commands"]]))
     b.append(("p", "Cost.", f"{exp['seconds'] / 60:.1f} min wall time for this section."))
     return b
 
