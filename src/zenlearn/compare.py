@@ -160,6 +160,7 @@ def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | 
     _check_plan(plan, out, resume, base.overwrite)
     out.mkdir(parents=True, exist_ok=True)
     manifest = _manifest(base, vary, seed_list, variants, out)
+    write_text(out / "compare.json", json.dumps({**manifest, "finished": None}, indent=2, default=str))
     rows: list[dict[str, Any]] = []
     for i, (variant, seed, cfg) in enumerate(plan, 1):
         row = _run_one(variant, seed, cfg, out, resume)

@@ -68,7 +68,8 @@ def lr_find(trainer: Any, train: Iterable, *, start_lr: float = 1e-7, end_lr: fl
         raise UsageError(f"lr-find: --steps must be >= 5, got {steps}")
     model, opt = trainer.model, trainer.optimizer
     saved = (copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict()), torch.get_rng_state(),
-             trainer.global_step, model.training, trainer.scheduler)
+             trainer.global_step, model.training, trainer.scheduler,
+             copy.deepcopy(trainer.scaler.state_dict()) if trainer.scaler is not None else None)
     trainer.scheduler = None  # the sweep sets the LR itself
     mult = (end_lr / start_lr) ** (1 / (steps - 1))
     lrs: list[float] = []
@@ -105,6 +106,8 @@ def lr_find(trainer: Any, train: Iterable, *, start_lr: float = 1e-7, end_lr: fl
         trainer.global_step = saved[3]
         model.train(saved[4])
         trainer.scheduler = saved[5]
+        if saved[6] is not None:
+            trainer.scaler.load_state_dict(saved[6])
     if len(lrs) < 3:
         raise UsageError(f"lr-find: the sweep stopped after {len(lrs)} steps ({stopped}); lower --start-lr")
     k = min(range(len(smoothed)), key=smoothed.__getitem__)
