@@ -58,13 +58,17 @@ def plot_curves(path: Path, curves: dict[str, list[dict[str, list[float]]]], col
     colors = _colors(len(curves))
     fig = _figure(5.2 * len(columns), 4.0 + 0.22 * math.ceil(len(curves) / 3))
     axes = fig.subplots(1, len(columns), squeeze=False)[0]
+    longest = 1
     for ax, col in zip(axes, columns):
-        for (name, runs), color in zip(curves.items(), colors):
+        for i, ((name, runs), color) in enumerate(zip(curves.items(), colors)):
             series = [r[col] for r in runs if r.get(col)]
             if not series:
                 continue
             n = min(len(s) for s in series)  # early-stopped runs end sooner: plot the common epochs
+            longest = max(longest, n)
             epochs = list(range(1, n + 1))
+            if n == 1:  # single points: spread the variants sideways so their error bars do not overlap
+                epochs = [1 + (i - (len(curves) - 1) / 2) * 0.3 / max(1, len(curves) - 1)]
             mean = [statistics.fmean(s[e] for s in series) for e in range(n)]
             std = [statistics.stdev([s[e] for s in series]) if len(series) > 1 else 0.0 for e in range(n)]
             label = f"{name} (n={len(series)})"
@@ -83,6 +87,11 @@ def plot_curves(path: Path, curves: dict[str, list[dict[str, list[float]]]], col
         ax.set_title(f"{_label(col)} (mean ± std over seeds)", fontsize=10)
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
+    for ax in axes:
+        if longest <= 20:
+            ax.set_xticks(range(1, longest + 1))
+        if longest == 1:
+            ax.set_xlim(0.7, 1.3)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=min(3, max(1, len(labels))), fontsize=8)
     _save(fig, path)
