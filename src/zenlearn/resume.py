@@ -59,6 +59,7 @@ class StopSignals:
     def __init__(self) -> None:
         self.signum: int | None = None
         self._previous: dict[int, Any] = {}
+        self._pid = os.getpid()
 
     def __enter__(self) -> "StopSignals":
         if threading.current_thread() is threading.main_thread():
@@ -72,6 +73,8 @@ class StopSignals:
         self._previous.clear()
 
     def _handle(self, signum: int, frame: Any) -> None:
+        if os.getpid() != self._pid:  # a forked worker (e.g. image decoding) inherited us: just exit
+            os._exit(128 + signum)
         if self.signum is not None:  # asked twice: stop now, without waiting for the batch to end
             raise KeyboardInterrupt
         self.signum = signum

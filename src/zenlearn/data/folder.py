@@ -12,6 +12,7 @@ a bounded number of batches in flight, so memory does not grow with the folder s
 from __future__ import annotations
 
 import multiprocessing as mp
+import signal
 import os
 import sys
 from collections import deque
@@ -286,7 +287,7 @@ class FolderLoader:
                 if batch is not None:
                     yield batch
             return
-        pool = _context().Pool(self.workers)
+        pool = _context().Pool(self.workers, initializer=_worker_init)
         try:
             pending: deque = deque()
 
@@ -323,6 +324,13 @@ class FolderLoader:
             arrays, labels = arrays[keep], labels[torch.from_numpy(keep)]
         x = torch.from_numpy(arrays).to(torch.float32).mul_(1 / 255)  # (B, C, H, W) in [0, 1]
         return x, labels
+
+
+def _worker_init() -> None:
+    # A forked worker inherits the run's SIGINT/SIGTERM handlers (which only set a "stop after this batch"
+    # flag); restore the defaults so that Pool.terminate() really ends it, and leave Ctrl-C to the parent.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _context() -> mp.context.BaseContext:
