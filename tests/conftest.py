@@ -9,7 +9,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets"
-os.environ.setdefault("ZENLEARN_DATA", str(DEFAULT_DATA))
+# Absolute, so that subprocesses started in another folder (examples, CLI runs) find the data too.
+os.environ["ZENLEARN_DATA"] = str(Path(os.environ.get("ZENLEARN_DATA") or DEFAULT_DATA).resolve())
 os.environ["ZENLEARN_OFFLINE"] = "1"  # tests never download
 
 
