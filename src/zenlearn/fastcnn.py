@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING
 
 from torch import Tensor, nn
 
-from .errors import UsageError
-from .models import MODELS
+from .models import MODELS, check_square_image_classifier
 
 if TYPE_CHECKING:
     from .config import TrainConfig
@@ -51,10 +50,5 @@ class FastCNN(nn.Module):
                  "channels, dense out; 99 % on MNIST in one epoch (examples/mnist-fast.yaml)",
                  aliases=("fast_cnn",))
 def _fast_cnn(cfg: "TrainConfig", spec: "DataSpec") -> nn.Module:
-    shape = spec.input_shape
-    if spec.kind != "image" or len(shape) != 3 or shape[1] != shape[2] or shape[1] < 8:
-        raise UsageError(f"model 'fast-cnn' needs square images (C, H, W) of at least 8x8, but dataset "
-                         f"{spec.name!r} gives samples of shape {shape}; pick an image dataset or --model mlp")
-    if spec.task != "classification":
-        raise UsageError(f"model 'fast-cnn' is a classifier; dataset {spec.name!r} is {spec.task}")
+    shape = check_square_image_classifier("fast-cnn", spec, min_side=8)
     return FastCNN(shape[0], spec.num_outputs, shape[1])

@@ -241,6 +241,16 @@ def output_shape(spec: "DataSpec") -> tuple[int, ...]:
     return (spec.input_shape[0], spec.num_outputs) if spec.per_step else (spec.num_outputs,)
 
 
+def check_square_image_classifier(name: str, spec: "DataSpec", min_side: int) -> tuple[int, ...]:
+    """Refuse data that is not square (C, H, W) images of at least `min_side`, or not classification."""
+    shape = spec.input_shape
+    if spec.kind != "image" or len(shape) != 3 or shape[1] != shape[2] or shape[1] < min_side:
+        raise UsageError(f"model {name!r} needs square images (C, H, W) of at least {min_side}x{min_side}, but "
+                         f"dataset {spec.name!r} gives samples of shape {shape}; pick an image dataset or --model mlp")
+    _classifier_only(name, spec)
+    return shape
+
+
 def _classifier_only(name: str, spec: "DataSpec") -> None:
     if spec.task != "classification":
         raise UsageError(f"model {name!r} is a classifier; dataset {spec.name!r} is {spec.task}")
@@ -249,11 +259,7 @@ def _classifier_only(name: str, spec: "DataSpec") -> None:
 @MODELS.register("seed-cnn", "the survey's CNN: 2 conv(3x3)+maxpool stages (32, 64), dense 64, dense out",
                  aliases=("seed_cnn",))
 def _seed_cnn(cfg: "TrainConfig", spec: "DataSpec") -> nn.Module:
-    shape = spec.input_shape
-    if spec.kind != "image" or len(shape) != 3 or shape[1] != shape[2] or shape[1] < 10:
-        raise UsageError(f"model 'seed-cnn' needs square images (C, H, W) of at least 10x10, but dataset "
-                         f"{spec.name!r} gives samples of shape {shape}; pick an image dataset or --model mlp")
-    _classifier_only("seed-cnn", spec)
+    shape = check_square_image_classifier("seed-cnn", spec, min_side=10)
     return SeedCNN(shape[0], spec.num_outputs, shape[1])
 
 
