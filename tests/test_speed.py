@@ -68,6 +68,16 @@ def test_fast_cnn_shapes_and_batch_norm():
     assert sum(isinstance(m, nn.BatchNorm2d) for m in model.modules()) == 3
 
 
+def test_fast_cnn_crop_equals_the_uncropped_net_on_the_cropped_image():
+    torch.manual_seed(0)
+    cropped, plain = FastCNN(crop=2).eval(), FastCNN(image_size=24, crop=0).eval()
+    plain.load_state_dict(cropped.state_dict())
+    x = torch.randn(4, 1, 28, 28)
+    torch.testing.assert_close(cropped(x), plain(x[:, :, 2:-2, 2:-2]))
+    with pytest.raises(ValueError, match="crop must leave a side of at least 8 pixels"):
+        FastCNN(image_size=10, crop=2)
+
+
 def test_fast_recipe_config_is_valid():
     cfg = TrainConfig.from_dict(load_yaml(os.path.join(ROOT, "examples", "mnist-fast.yaml"))).validate()
     assert (cfg.model, cfg.schedule, cfg.label_smoothing) == ("fast-cnn", "one-cycle", 0.1)
