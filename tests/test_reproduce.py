@@ -55,7 +55,7 @@ def test_commands_repeat_a_section_by_hand():
     cmds = commands_for(exp, plan(exp, "full", {"report": False}), 3)
     assert len(cmds) == 4 and all(c.startswith("zenlearn compare ") and "--seeds 3" in c for c in cmds)
     spec = cmds[0].split("--vary '")[1].split("'")[0]
-    assert parse_vary([spec])["augment"][0] is None and len(parse_vary([spec])["augment"]) == 3
+    assert parse_vary([spec])["augment"][0] is None and len(parse_vary([spec])["augment"]) == 4
     exp = SUITE.get("optimizers")
     assert "--vary lr=0.01,0.03,0.1" in commands_for(exp, plan(exp, "full", {}), 3)[0]
 
