@@ -72,6 +72,26 @@ def test_trainer_on_tensors_and_history():
     assert t.evaluate((x, y))["accuracy"] > 0.9
 
 
+def test_last_val_metrics_are_reused_only_while_the_weights_are_unchanged():
+    torch.manual_seed(0)
+    x, y = torch.randn(128, 2), torch.randint(0, 2, (128,))
+    model = nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+    t = Trainer(model, torch.optim.Adam(model.parameters(), 0.01), device="cpu")
+    assert t.last_val_metrics() is None  # nothing validated yet
+    t.fit((x, y), (x, y), epochs=2, batch_size=32, verbose=False)
+    cached = t.last_val_metrics()
+    again = t.evaluate((x, y), batch_size=32, prefix="val_")  # the fit's batches; eval leaves weights alone
+    assert cached == pytest.approx(again, rel=1e-12)
+    assert cached["val_accuracy"] == t.history.history["val_accuracy"][-1]
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    t.fit((x, y), epochs=3, batch_size=32, verbose=False)  # trains on: the cached score is stale
+    assert t.last_val_metrics() is None
+    t.fit((x, y), (x, y), epochs=4, batch_size=32, verbose=False)
+    assert t.last_val_metrics() is not None
+    model.load_state_dict(state)  # e.g. a best-weights restore
+    assert t.last_val_metrics() is None
+
+
 def test_nan_loss_stops_with_a_clear_message():
     model = nn.Linear(2, 2)
     t = Trainer(model, torch.optim.SGD(model.parameters(), lr=1.0), device="cpu")

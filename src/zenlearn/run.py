@@ -216,7 +216,8 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
     train_seconds = sum(e["train_seconds"] for e in history.epochs)
     summary = {
         "test": _strip(trainer.evaluate(test, batch_size=cfg.eval_batch_size)) if evaluate_test else None,
-        "val": _strip(trainer.evaluate(val, batch_size=cfg.eval_batch_size)) if val is not None else None,
+        "val": _strip(trainer.last_val_metrics() or trainer.evaluate(val, batch_size=cfg.eval_batch_size))
+        if val is not None else None,
         "train_seconds": train_seconds,
         "wall_seconds": wall,
         "samples_per_second": len(history.epochs) * len(splits.train) / max(train_seconds, 1e-9),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import time
 from typing import Any, Callable, Iterable, Sequence
@@ -89,6 +90,7 @@ class Trainer:
         self.epoch = 0          # epochs completed
         self.global_step = 0    # optimizer steps taken
         self.batch_in_epoch = 0  # batches of the current epoch done (0 between epochs)
+        self._val_seen: tuple[tuple[int, ...], dict[str, float]] | None = None  # (weights' versions, val metrics)
         self.stop_training = False
         self._epoch_stats: Tensor | None = None  # running (loss, correct, count) sums of the current epoch
         self._epoch_logs: dict[str, Any] = {}
@@ -220,7 +222,9 @@ class Trainer:
         train_seconds = time.perf_counter() - t0
         logs.update(finish_stats(self.task, stats))
         if val is not None:
-            logs.update(self.evaluate(val, prefix="val_"))
+            val_logs = self.evaluate(val, prefix="val_")
+            logs.update(val_logs)
+            self._val_seen = (self._weights_version(), val_logs)
         logs["seconds"] = time.perf_counter() - t0
         logs["train_seconds"] = train_seconds
         if self.scheduler is not None and self.scheduler_interval == "epoch":
@@ -235,6 +239,18 @@ class Trainer:
         self.history.epochs.append(dict(logs))
         self._emit("on_epoch_end", epoch, logs)
         return logs
+
+    def _weights_version(self) -> tuple[int, ...]:
+        """Version counters of every parameter and buffer: each in-place write (an optimizer step, a batch-norm
+        statistics update, `load_state_dict`, a best-weights restore) increments one."""
+        return tuple(t._version for t in itertools.chain(self.model.parameters(), self.model.buffers()))
+
+    def last_val_metrics(self) -> dict[str, float] | None:
+        """The last epoch's validation metrics ("val_" names) if the weights have not changed since, else None:
+        lets a caller report the final validation score without evaluating the same weights twice."""
+        if self._val_seen is None or self._val_seen[0] != self._weights_version():
+            return None
+        return dict(self._val_seen[1])
 
     def check_finite(self) -> None:
         """Raise `TrainingError` if the current epoch's running loss is NaN/Inf (syncs with the device)."""
