@@ -143,3 +143,21 @@ def test_png_folder_trains_end_to_end_and_predicts_one_of_its_files(tmp_path, ca
     assert main(["predict", str(run), str(root / "vertical" / "000.png"), str(big)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert [ln.split("\t")[1] for ln in lines] == ["vertical", "vertical"]
+
+
+def test_distill_from_a_teacher_trained_on_an_image_folder(tmp_path):
+    """Streaming folders have no in-memory array to cache teacher logits on: the teacher runs per batch,
+    and val/test are read through the folder loader."""
+    from zenlearn.distill import DistillConfig
+    from zenlearn.distill_run import distill_run
+
+    root = make_folder(tmp_path / "imgs", per_class=20, size=16)
+    base = dict(data=f"folder:{root}", model="mlp", epochs=2, batch_size=8, workers=0, val_split=0.25,
+                image_size=(16, 16), color="grayscale", report=False, threads=1)
+    train_run(TrainConfig(**base, hidden=(32,), out=str(tmp_path / "teacher")), verbose=False)
+    summary = distill_run(TrainConfig(**base, hidden=(8,), out=str(tmp_path / "kd")),
+                          DistillConfig(teacher=str(tmp_path / "teacher"), temperature=4.0, alpha=0.9), verbose=False)
+    for role in ("teacher", "student_scratch", "student_distilled"):
+        assert summary[role]["test"]["samples"] == 10 and summary[role]["val"]["samples"] == 10
+    assert summary["test_error_gap"] == summary["student_scratch"]["test"]["errors"] - \
+        summary["student_distilled"]["test"]["errors"]

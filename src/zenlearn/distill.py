@@ -108,7 +108,8 @@ class KD:
         teacher: Trained model; frozen here.
         student: The model being trained (unused by kd; part of the method signature).
         cfg: Temperature and alpha.
-        loader: The training `BatchLoader`, for the cache. Defaults to None (no cache).
+        loader: The training loader; a `BatchLoader` (in-memory arrays) gets the cache, a streaming loader
+            (image folders) a teacher forward per batch. Defaults to None (no cache).
         device: Where the teacher runs. Defaults to "cpu".
         input_shape: Unused (the methods share one signature). Defaults to None.
 
@@ -124,7 +125,7 @@ class KD:
         self.teacher = freeze(teacher).to(device)
         self.temperature, self.alpha = cfg.temperature, cfg.alpha
         self.loader, self.cache = loader, None
-        if loader is not None and cfg.alpha > 0:
+        if isinstance(loader, BatchLoader) and cfg.alpha > 0:  # in-memory arrays; image folders stream instead
             self.cache = self._all_logits(loader)  # (N, K)
 
     @torch.no_grad()

@@ -21,10 +21,10 @@ from torch import nn
 
 from .atomic import write_text, write_with
 from .config import TrainConfig
-from .data import ArrayData, BatchLoader, DataSpec, Splits, load_splits
+from .data import ArrayData, DataSpec, Splits
 from .distill import DistillConfig, bind
 from .errors import UsageError
-from .run import environment, load_run, prepare_out, train_run
+from .run import environment, eval_loader, load_run, open_splits, prepare_out, train_run
 from .train import Trainer, resolve_device
 
 DATA_FIELDS = ("data", "val_split")
@@ -59,8 +59,7 @@ def distill_run(student: TrainConfig, cfg: DistillConfig, *, sweep: dict[str, tu
     device = resolve_device(student.device)
     t_cfg, t_spec, t_trainer = load_run(cfg.teacher, device=str(device))
     check_same_data(student, t_cfg, cfg.teacher)
-    splits = load_splits(student.data, root=student.data_dir, val_split=student.val_split, seed=t_cfg.seed,
-                         train_subset=student.train_subset, device=device)
+    splits = open_splits(student.replace(seed=t_cfg.seed), device=device)  # the teacher's split
     if splits.spec != t_spec:
         raise UsageError(f"the teacher {cfg.teacher} was trained on data prepared differently ({_diff(t_spec, splits.spec)}); "
                          f"distill from a teacher trained on the student's data")
@@ -144,17 +143,17 @@ def describe(trainer: Trainer, cfg: TrainConfig, splits: Splits, run: dict[str, 
     rec: dict[str, Any] = {"run": run_dir, "model": cfg.model, "hidden": list(cfg.hidden),
                            "params": sum(p.numel() for p in model.parameters())}
     if splits.val is not None:
-        rec["val"] = evaluate(trainer, splits.val, splits.spec, batch_size)
-    rec["test"] = evaluate(trainer, splits.test, splits.spec, batch_size)
+        rec["val"] = evaluate(trainer, splits, splits.val, batch_size)
+    rec["test"] = evaluate(trainer, splits, splits.test, batch_size)
     rec["inference_ms_per_sample"] = inference_ms_per_sample(model, splits.spec.input_shape, trainer.device)
     if run is not None:
         rec.update(train_seconds=run["train_seconds"], epochs=run["epochs"])
     return rec
 
 
-def evaluate(trainer: Trainer, data: ArrayData, spec: DataSpec, batch_size: int) -> dict[str, Any]:
-    """Loss, accuracy and the number of errors of `trainer.model` on `data`."""
-    m = trainer.evaluate(BatchLoader(data, batch_size, scale=spec.scale), batch_size=batch_size)
+def evaluate(trainer: Trainer, splits: Splits, data: ArrayData, batch_size: int) -> dict[str, Any]:
+    """Loss, accuracy and the number of errors of `trainer.model` on `data` (one split of `splits`)."""
+    m = trainer.evaluate(eval_loader(splits, data, batch_size), batch_size=batch_size)
     n = len(data)
     return {"loss": m["loss"], "accuracy": m["accuracy"], "errors": int(round((1 - m["accuracy"]) * n)), "samples": n}
 
