@@ -174,7 +174,7 @@ class TestSplitGuard(ArrayData):
 def test_sweep_never_reads_the_test_split_and_tests_each_model_once(tmp_path, teacher_dir, monkeypatch):
     out = tmp_path / "sweep"
     guards = []
-    real = distill_run_mod.load_splits
+    real = distill_run_mod.open_splits
 
     def guarded(*args, **kw):
         s = real(*args, **kw)
@@ -182,7 +182,7 @@ def test_sweep_never_reads_the_test_split_and_tests_each_model_once(tmp_path, te
         s.test = guards[-1]
         return s
 
-    monkeypatch.setattr(distill_run_mod, "load_splits", guarded)
+    monkeypatch.setattr(distill_run_mod, "open_splits", guarded)
     sweep = parse_sweep(["temperature=2,8", "alpha=0.5,0.9"])
     s = distill_run(_student(tmp_path, "sweep"), DistillConfig(teacher=str(teacher_dir)), sweep=sweep, verbose=False)
     assert guards[0].batches == 3  # teacher, scratch, distilled: one test pass each (one batch of 10000)
