@@ -145,6 +145,19 @@ CASES: list[tuple[str, list[str], str]] = [
      "unknown distillation method 'magic'"),
     ("distill-teacher-corrupt-weights", ["distill", "--teacher", "{w}/badweights", "--student", "mlp",
                                          "--out", "{w}/new"], "not a valid safetensors file"),
+    # --- quickstart, augment, plot-activations
+    ("quickstart-out-is-a-file", ["quickstart", "--out", "{w}/afile"], "--out {w}/afile is a file; choose a folder"),
+    ("quickstart-out-not-empty", ["quickstart", "--models", "mlp,logreg", "--out", "{w}/qs"],
+     "--out {w}/qs/logreg already holds files; pass --overwrite"),
+    ("quickstart-unknown-model", ["quickstart", "--models", "svm"], "--models: expected a comma-separated subset"),
+    ("augment-unknown-preset", ["augment", "--augment", "bogus"], "'bogus' is neither a preset"),
+    ("augment-bad-value", ["augment", "--augment", "rotation_range=abc"], "rotation_range must be a number >= 0"),
+    ("augment-samples-zero", ["augment", "--augment", "mnist", "--samples", "0"], "--samples must be >= 1, got 0"),
+    ("augment-out-is-a-folder", ["augment", "--augment", "mnist", "--out", "{w}/keep"], "is a folder; pass a file name"),
+    ("augment-sequence-data", ["augment", "--augment", "mnist", "--data", "mnist1d"], "holds sequence samples, not images"),
+    ("plot-activations-out-under-a-file", ["plot-activations", "--out", "{w}/afile/act.png"],
+     "{w}/afile is a file, not a folder; choose another path"),
+    ("plot-activations-out-is-a-folder", ["plot-activations", "--out", "{w}/keep"], "cannot write {w}/keep"),
 ]
 
 RESULTS: dict[str, tuple[int, str]] = {}
@@ -171,6 +184,8 @@ def world(tmp_path_factory, data_dir):
     (w / "keep").mkdir()
     (w / "keep" / "precious.txt").write_text("do not lose me")
     (w / "afile").write_text("a file, not a folder")
+    (w / "qs" / "logreg").mkdir(parents=True)
+    (w / "qs" / "logreg" / "notes.txt").write_text("an earlier run's notes")
     for name, edit in {
         "badweights": lambda d: (d / "model.safetensors").write_bytes(b"\x00" * 40),
         "othershape": lambda d: (d / "config.yaml").write_text((d / "config.yaml").read_text().replace(

@@ -54,6 +54,10 @@ def _raise_write_error(path: Path, e: OSError) -> NoReturn:
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
         raise TrainingError(f"no space left on the device while writing {path}; free some disk space and "
                             f"run again (the previous {path.name}, if any, is intact)") from e
+    if e.errno in (errno.EEXIST, errno.ENOTDIR):  # a file where a folder of the path should be
+        blocker = next((p for p in reversed(path.parents) if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            raise UsageError(f"cannot write {path}: {blocker} is a file, not a folder; choose another path") from e
     if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR):
         raise UsageError(f"cannot write {path} ({e.strerror}); choose a folder you can write to") from e
     raise e

@@ -67,13 +67,20 @@ def run_quickstart(out: str | Path = "runs/quickstart", *, models: list[str] | N
         >>> rows[0]["accuracy"] > 0.25  # doctest: +SKIP
         True
     """
-    from .run import train_run
+    from .errors import UsageError
+    from .run import prepare_out, train_run
 
+    names = models or list(RECIPES)
+    folders_of = {name: [Path(out) / (name if seeds == 1 else f"{name}-s{seed}") for seed in range(seeds)]
+                  for name in names}
+    if Path(out).exists() and not Path(out).is_dir():
+        raise UsageError(f"--out {out} is a file; choose a folder path")
+    for folder in (f for fs in folders_of.values() for f in fs):  # every folder checked before any training
+        prepare_out(folder, overwrite, create=False)
     rows = []
-    for name in models or list(RECIPES):
+    for name in names:
         accs, secs, folders = [], [], []
-        for seed in range(seeds):
-            folder = Path(out) / (name if seeds == 1 else f"{name}-s{seed}")
+        for seed, folder in enumerate(folders_of[name]):
             cfg = quickstart_config(name, seed=seed, out=folder, overwrite=overwrite, **overrides)
             summary = train_run(cfg.validate(), verbose=verbose)
             accs.append(summary["test"]["accuracy"])
