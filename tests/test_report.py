@@ -169,3 +169,28 @@ def test_distillation_report(tmp_path, data_dir):
     assert errors == [] and len(images) >= 4 and all(done and w > 0 for done, w, _ in images), images
     assert "distillation" in title
     shutil.copy(shot, folder / "report-screenshot.png")
+
+
+def test_regression_report_plots_predictions_against_targets(tmp_path, data_dir):
+    from zenlearn import TrainConfig, train_run
+
+    out = tmp_path / "sine"
+    train_run(TrainConfig(data="sine", model="lstm", hidden_size=16, head="step", epochs=1, train_subset=500,
+                          threads=1, out=str(out)), verbose=False)
+    text = (out / REPORT_FILE).read_text()
+    errors = text.split('<section id="errors">')[1].split("</section>")[0]
+    for needle in ("Predicted vs target, every test output", "target (solid) and prediction (dashed) per step",
+                   "Largest-error test samples (inputs)"):
+        assert needle in errors, needle
+    pngs = re.findall(r'src="data:image/png;base64,([^"]+)"', errors)
+    assert len(pngs) == 3 and all(min(_png_size(base64.b64decode(p))) > 50 for p in pngs)
+
+
+def test_pred_vs_target_keeps_at_most_max_points():
+    import numpy as np
+
+    from zenlearn import plots
+
+    t = np.linspace(0, 1, 20000)
+    png = plots.pred_vs_target(t, t + 0.01, max_points=100)
+    assert min(_png_size(png)) > 50

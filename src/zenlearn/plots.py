@@ -106,6 +106,53 @@ def sample_grid(x: np.ndarray, titles: Sequence[str], kind: str, *, cols: int = 
     return _png(fig)
 
 
+def pred_vs_target(target: np.ndarray, pred: np.ndarray, *, max_points: int = 5000) -> bytes:
+    """Scatter of predicted against target values (flattened; an evenly spaced subset above `max_points`)
+    with the y = x line that a perfect model would sit on."""
+    plt = _plt()
+    t, p = np.asarray(target, dtype=float).ravel(), np.asarray(pred, dtype=float).ravel()
+    if len(t) > max_points:
+        keep = np.linspace(0, len(t) - 1, max_points).astype(int)
+        t, p = t[keep], p[keep]
+    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    ax.scatter(t, p, s=4, alpha=0.35, linewidths=0)
+    lo, hi = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
+    ax.plot([lo, hi], [lo, hi], color="black", linewidth=0.8, label="y = x")
+    ax.set_xlabel("target")
+    ax.set_ylabel("predicted")
+    ax.set_title("Predicted vs target (test set)", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def sequence_fits(target: np.ndarray, pred: np.ndarray, titles: Sequence[str], *, cols: int = 8) -> bytes:
+    """One panel per sample: target (solid) and prediction (dashed) over time steps, first feature.
+
+    target, pred: (N, T) or (N, T, F) per-step regression outputs.
+    """
+    plt = _plt()
+    n = len(target)
+    cols = max(1, min(cols, n))
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.55 * cols, 1.4 * rows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i >= n:
+            ax.axis("off")
+            continue
+        t = target[i].reshape(target[i].shape[0], -1)[:, 0]
+        p = pred[i].reshape(pred[i].shape[0], -1)[:, 0]
+        ax.plot(t, linewidth=1.0, label="target")
+        ax.plot(p, linewidth=1.0, linestyle="--", label="predicted")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(titles[i], fontsize=7)
+        if i == 0:
+            ax.legend(fontsize=5, loc="best")
+    fig.tight_layout()
+    return _png(fig)
+
+
 def heatmap(values: np.ndarray, rows: Sequence[Any], cols: Sequence[Any], title: str, xlabel: str,
             ylabel: str, cbar: str) -> bytes:
     """Annotated heat-map of a 2-D table (e.g. accuracy over temperature × alpha)."""

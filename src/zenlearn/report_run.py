@@ -154,8 +154,16 @@ def _errors_section(pred: dict, spec_d: dict) -> str:
     if spec.task != "classification":
         err = (logits - y).abs().reshape(len(y), -1).mean(1)  # (N,) mean abs error per sample
         worst = err.argsort(descending=True)[:WORST]
-        grid = _grid(pred, worst, [f"MAE {float(err[i]):.3g}" for i in worst])
-        return section("Errors on the test set", "<h3>Largest-error test samples</h3>", grid, sid="errors")
+        titles = [f"MAE {float(err[i]):.3g}" for i in worst]
+        t_np, p_np = y.float().cpu().numpy(), logits.float().cpu().numpy()
+        parts = ["<h3>Predicted vs target, every test output</h3>",
+                 img(plots.pred_vs_target(t_np, p_np), "predicted vs target")]
+        if spec.per_step and t_np.ndim >= 2 and t_np.shape[1] > 1:
+            idx = worst.cpu().numpy()
+            parts += ["<h3>Largest-error test sequences: target (solid) and prediction (dashed) per step</h3>",
+                      img(plots.sequence_fits(t_np[idx], p_np[idx], titles), "worst test fits")]
+        parts += ["<h3>Largest-error test samples (inputs)</h3>", _grid(pred, worst, titles)]
+        return section("Errors on the test set", *parts, sid="errors")
     from .metrics import confusion_matrix
 
     k = spec.num_outputs
