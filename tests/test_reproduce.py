@@ -188,3 +188,15 @@ def test_existing_output_is_never_overwritten_silently(tmp_path, capsys):
 def test_python_api_rejects_an_unknown_budget(tmp_path):
     with pytest.raises(UsageError, match="--budget must be one of full, quick, tiny"):
         reproduce(tmp_path / "x", ["models"], budget="huge")
+
+
+def test_distillation_student_takes_the_budgets_own_options():
+    from zenlearn.reproduce import commands_for
+    from zenlearn.suite import SUITE, budget_of, student_options
+
+    exp = SUITE.get("distillation")
+    full = budget_of(exp, "full")
+    assert student_options(exp, full)["epochs"] == 10 and full.overrides["epochs"] == 20  # teacher 20, student 10
+    assert student_options(exp, budget_of(exp, "tiny")).get("epochs") is None  # the teacher's epochs
+    cmds = commands_for(exp, plan(exp, "full", {"report": False}), 2, full)
+    assert "--epochs 20" in cmds[0] and "--epochs 10" in cmds[1] and "--augment" not in cmds[1]

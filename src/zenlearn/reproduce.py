@@ -25,7 +25,7 @@ from .atomic import write_text
 from .compare import mean_std, run_compare, show
 from .config import TrainConfig
 from .errors import UsageError
-from .suite import BUDGETS, SUITE, Budget, Comparison, Experiment, budget_of, lr_points
+from .suite import BUDGETS, SUITE, Budget, Comparison, Experiment, budget_of, lr_points, student_options
 
 FORMAT = 1
 
@@ -80,7 +80,7 @@ def reproduce(out: str | Path, only: Sequence[str] | None = None, *, seeds: int 
         t0 = time.perf_counter()
         rows = run_experiment(exp, budget_of(exp, budget), plans[name], n_seeds, out / name, resume, verbose)
         record = describe_experiment(exp, budget, n_seeds, rows, time.perf_counter() - t0)
-        record["commands"] = commands_for(exp, plans[name], n_seeds)
+        record["commands"] = commands_for(exp, plans[name], n_seeds, budget_of(exp, budget))
         result["experiments"].append(record)
         result["seconds"] = time.perf_counter() - t_all
         write_results(out, result)
@@ -113,11 +113,10 @@ def write_results(out: Path, result: dict[str, Any]) -> None:
 
 # ---------------------------------------------------------------- configs
 
-def config_for(exp: Experiment, comp: Comparison, budget: Budget, common: dict[str, Any],
-               extra: dict[str, Any] | None = None) -> TrainConfig:
-    """Defaults ← experiment base ← comparison ← (student) extra ← budget ← budget per tag ← common options."""
-    merged = {**exp.base, **comp.overrides, **(extra or {}), **budget.overrides, **budget.per_tag.get(comp.tag, {}),
-              **common}
+def config_for(exp: Experiment, comp: Comparison, budget: Budget, common: dict[str, Any]) -> TrainConfig:
+    """Defaults ← experiment base ← comparison ← budget ← budget per tag ← common options (a distillation
+    student: that config ← `student_options`)."""
+    merged = {**exp.base, **comp.overrides, **budget.overrides, **budget.per_tag.get(comp.tag, {}), **common}
     return TrainConfig.from_dict({k: list(v) if isinstance(v, tuple) else v for k, v in merged.items()},
                                  source=f"experiment {exp.name!r}")
 
@@ -131,7 +130,8 @@ def plan(exp: Experiment, budget_name: str, common: dict[str, Any]) -> list[tupl
         variants = [cfg.replace(**{k: v}) for k, vs in comp.vary.items() for v in vs] or [cfg]
         variants += [cfg.replace(lr=lr) for lr in lr_points(comp.lr_grid, budget.lr_points)]
         if exp.distill:
-            variants.append(config_for(exp, comp, budget, common, dict(exp.distill["student"])))
+            variants.append(cfg.replace(**{k: list(v) if isinstance(v, tuple) else v
+                                           for k, v in student_options(exp, budget).items()}))
         for v in variants:
             try:
                 v.validate()
@@ -148,7 +148,7 @@ def run_experiment(exp: Experiment, budget: Budget, steps: list[tuple[Comparison
     """Every comparison of `exp` (normal compare / distill runs); returns one row per label."""
     if exp.distill:
         comp, cfg = steps[0]
-        return run_distillation(exp, comp, cfg, seeds, folder, resume, verbose)
+        return run_distillation(exp, comp, cfg, seeds, folder, resume, verbose, student_options(exp, budget))
     rows: list[dict[str, Any]] = []
     for comp, cfg in steps:
         where = folder / slug(comp.name or "compare")
@@ -270,7 +270,7 @@ def _grad_norms(run_dir: Path) -> dict[str, Any] | None:
 
 
 def run_distillation(exp: Experiment, comp: Comparison, cfg: TrainConfig, seeds: int, folder: Path, resume: bool,
-                     verbose: bool) -> list[dict[str, Any]]:
+                     verbose: bool, student_extra: dict[str, Any]) -> list[dict[str, Any]]:
     """A teacher comparison (one teacher per seed), then `zenlearn distill` from each teacher."""
     from .config import DistillConfig
     from .distill_run import distill_run
@@ -279,7 +279,6 @@ def run_distillation(exp: Experiment, comp: Comparison, cfg: TrainConfig, seeds:
     labels = DISTILL_LABELS
     rows = {role: new_row(label, folder / ("teacher" if role == "teacher" else "distill"), folder)
             for role, label in labels.items()}
-    student_extra = dict(exp.distill["student"])
     for t in teachers.rows:
         if t["status"] == "failed":
             rows["teacher"]["failed"].append(f"seed {t['seed']}: {t['error']}")
@@ -408,14 +407,16 @@ def _cli_value(v: Any) -> str:
     return ",".join(map(str, v)) if isinstance(v, (list, tuple)) else show(v)
 
 
-def commands_for(exp: Experiment, steps: list[tuple[Comparison, TrainConfig]], seeds: int) -> list[str]:
+def commands_for(exp: Experiment, steps: list[tuple[Comparison, TrainConfig]], seeds: int,
+                 budget: Budget | None = None) -> list[str]:
     """Equivalent `zenlearn compare` / `train` / `distill` commands: rerun one section by hand, or on your data."""
     import shlex
 
     out = []
     for comp, cfg in steps:
         if exp.distill:
-            student = cfg.replace(**{k: list(v) if isinstance(v, tuple) else v for k, v in exp.distill["student"].items()})
+            extra = student_options(exp, budget) if budget is not None else dict(exp.distill["student"])
+            student = cfg.replace(**{k: list(v) if isinstance(v, tuple) else v for k, v in extra.items()})
             opts = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in exp.distill["options"].items())
             out.append(f"zenlearn compare {cli_flags(cfg)} --seeds {seeds} --out teacher")
             out.append(f"zenlearn distill --teacher teacher/runs/base/seed-S --student {student.model} "
