@@ -18,6 +18,7 @@ LISTABLE = {  # `zenlearn list NAME` → module and registry
     "models": ("zenlearn.models", "MODELS"),
     "datasets": ("zenlearn.data", "DATASETS"),
     "activations": ("zenlearn.activations", "ACTIVATIONS"),
+    "inits": ("zenlearn.inits", "INITS"),
     "optimizers": ("zenlearn.optim", "OPTIMIZERS"),
     "schedules": ("zenlearn.schedules", "SCHEDULES"),
     "distillation": ("zenlearn.distill", "DISTILL_METHODS"),

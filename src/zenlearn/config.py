@@ -57,6 +57,10 @@ class TrainConfig:
     """Model name (see `zenlearn list models`)."""
     activation: str = "relu"
     """Hidden-layer activation for models that take one (see `zenlearn list activations`)."""
+    init: str = "default"
+    """Weight initialisation of Linear/Conv/RNN layers: default (PyTorch's), kaiming-uniform / kaiming-normal
+    (He, for ReLU-family nets), xavier-uniform / xavier-normal (Glorot, for tanh/sigmoid), orthogonal; Keras
+    names (he_uniform, glorot_uniform, …) work too (see `zenlearn list inits`)."""
     hidden: tuple[int, ...] = (256, 256)
     """Hidden layer sizes of the MLP (and of the cnn's dense head), comma separated (e.g. 256,256); empty
     for none."""
@@ -404,12 +408,13 @@ def _range_problems(c: TrainConfig) -> list[str]:
     # Names are checked against the registries (imported here, not at CLI start-up).
     from .activations import ACTIVATIONS
     from .data import DATASETS
+    from .inits import INITS
     from .models import MODELS
     from .optim import OPTIMIZERS, config_options, option_problems
     from .schedules import schedule_problems
 
     for reg, value in ((DATASETS, c.data.split(":", 1)[0]),
-                       (MODELS, c.model), (ACTIVATIONS, c.activation), (OPTIMIZERS, c.optimizer)):
+                       (MODELS, c.model), (ACTIVATIONS, c.activation), (OPTIMIZERS, c.optimizer), (INITS, c.init)):
         if value not in reg:
             p.append(f"unknown {reg.kind} {value!r}; choose one of: {', '.join(reg.names())}")
     return p + option_problems(c.optimizer, config_options(c)) + schedule_problems(c)

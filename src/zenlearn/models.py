@@ -327,14 +327,16 @@ MODELS.add("gru", _recurrent("gru"), "GRU (--hidden-size, --num-layers, --bidire
 
 
 def build_model(cfg: "TrainConfig", spec: "DataSpec") -> nn.Module:
-    """The model `cfg.model` sized for dataset `spec`, checked with one dummy forward pass.
+    """The model `cfg.model` sized for dataset `spec`, initialised as `cfg.init`, checked with one dummy forward pass.
 
     Example:
         >>> from zenlearn.config import TrainConfig; from zenlearn.data import DataSpec
         >>> build_model(TrainConfig(model="gru"), DataSpec("s", "classification", (40, 1), 10, kind="sequence"))
         RNN(...)  # doctest: +SKIP
     """
-    model = MODELS.get(cfg.model)(cfg, spec)
+    from .inits import initialize
+
+    model = initialize(MODELS.get(cfg.model)(cfg, spec), cfg.init)
     want = output_shape(spec)
     with torch.no_grad():
         was = model.training
