@@ -121,7 +121,7 @@ SUITE.add("models", Experiment(
                            "hidden": ()}),
         Comparison("GRU", {"model": "gru", "hidden_size": 6, "bidirectional": True, "head": "flatten"}),
     ),
-    budgets={"full": Budget(seeds=3, overrides={"epochs": 20}),
+    budgets={"full": Budget(seeds=3, overrides={"epochs": 60}),
              "quick": Budget(seeds=2, overrides={"epochs": 8}),
              "tiny": Budget(seeds=1, overrides={"epochs": 1, "train_subset": 200})},
     anchors={"logistic": Anchor("32 %", 0.32, _GREYDANUS), "MLP": Anchor("68 %", 0.68, _GREYDANUS),
