@@ -14,8 +14,9 @@ T = 20 makes 74. This script runs the same protocol with zenlearn, smaller:
    written to `<out>/results.json` and `<out>/results.md`.
 
 Run: `ZENLEARN_DATA=../shared/datasets python examples/distill_mnist.py --out runs/distill-mnist`
-(the numbers in docs/benchmarks.md come from the defaults: all 54,000 training images, about 25 minutes
-on 2 CPU cores; `--train-subset 5000 --teacher-epochs 3 --student-epochs 2` is a 3-minute smoke run).
+(the numbers in docs/benchmarks.md come from the defaults: all 54,000 training images, 15.5 minutes
+with `--threads 1` on a 2-core machine; `--train-subset 5000 --teacher-epochs 3 --student-epochs 2` is a
+3-minute smoke run).
 """
 
 from __future__ import annotations

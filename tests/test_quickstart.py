@@ -85,3 +85,20 @@ def test_survey_examples_run(tmp_path, script, args, needle, data_dir):
         assert mse * 5 < baseline, last
     else:
         assert float(last.split()[2]) > 0.80, last
+
+
+@pytest.mark.slow
+def test_distill_example_runs_the_protocol_end_to_end(tmp_path, data_dir):
+    out = tmp_path / "d"
+    r = subprocess.run([sys.executable, str(ROOT / "examples" / "distill_mnist.py"), "--out", str(out),
+                        "--train-subset", "500", "--teacher-epochs", "1", "--student-epochs", "1",
+                        "--student-hidden", "16", "--sweep", "temperature=1,4", "alpha=0.9", "--seeds", "0,1",
+                        "--threads", "1"], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.loads((out / "results.json").read_text())
+    errors = res["test_errors"]
+    assert res["seeds"] == [0, 1] and res["chosen"]["split"] == "val" and res["chosen"]["temperature"] in (1, 4)
+    assert res["gap_scratch_minus_distilled"] == [s - d for s, d in zip(errors["student_scratch"],
+                                                                         errors["student_distilled"])]
+    assert "width_shift_range=2" in res["settings"]["teacher"]  # the teacher is jittered, the student is not
+    assert (out / "seed0" / "sweep.png").is_file() and "gap scratch − distilled" in (out / "results.md").read_text()
