@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from .activations import activation_params, get_activation
 from .errors import UsageError
+from .inits import initialize
 from .registry import Registry
 
 if TYPE_CHECKING:
@@ -334,8 +335,6 @@ def build_model(cfg: "TrainConfig", spec: "DataSpec") -> nn.Module:
         >>> build_model(TrainConfig(model="gru"), DataSpec("s", "classification", (40, 1), 10, kind="sequence"))
         RNN(...)  # doctest: +SKIP
     """
-    from .inits import initialize
-
     model = initialize(MODELS.get(cfg.model)(cfg, spec), cfg.init)
     want = output_shape(spec)
     with torch.no_grad():

@@ -77,18 +77,23 @@ def confusion(cm: np.ndarray, classes: Sequence[str]) -> bytes:
     return _png(fig)
 
 
-def sample_grid(x: np.ndarray, titles: Sequence[str], kind: str, *, cols: int = 8) -> bytes:
-    """A grid of samples with a caption each: images (N, C, H, W) or sequences (N, T, F) as line plots."""
-    plt = _plt()
-    n = len(x)
+def _panels(n: int, cols: int, height: float) -> tuple[Any, list[Any]]:
+    """A figure of `n` small panels, `cols` per row (`height` inches a row); returns it and the `n` axes in
+    reading order, the grid's unused cells switched off."""
     cols = max(1, min(cols, n))
     rows = -(-n // cols)
+    fig, axes = _plt().subplots(rows, cols, figsize=(1.55 * cols, height * rows), squeeze=False)
+    flat = list(axes.flat)
+    for ax in flat[n:]:
+        ax.axis("off")
+    return fig, flat[:n]
+
+
+def sample_grid(x: np.ndarray, titles: Sequence[str], kind: str, *, cols: int = 8) -> bytes:
+    """A grid of samples with a caption each: images (N, C, H, W) or sequences (N, T, F) as line plots."""
     image = kind == "image" and x.ndim == 4
-    fig, axes = plt.subplots(rows, cols, figsize=(1.55 * cols, (1.75 if image else 1.4) * rows), squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        if i >= n:
-            ax.axis("off")
-            continue
+    fig, axes = _panels(len(x), cols, 1.75 if image else 1.4)
+    for i, ax in enumerate(axes):
         s = x[i]
         if image:
             if s.shape[0] == 1:
@@ -131,15 +136,8 @@ def sequence_fits(target: np.ndarray, pred: np.ndarray, titles: Sequence[str], *
 
     target, pred: (N, T) or (N, T, F) per-step regression outputs.
     """
-    plt = _plt()
-    n = len(target)
-    cols = max(1, min(cols, n))
-    rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.55 * cols, 1.4 * rows), squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        if i >= n:
-            ax.axis("off")
-            continue
+    fig, axes = _panels(len(target), cols, 1.4)
+    for i, ax in enumerate(axes):
         t = target[i].reshape(target[i].shape[0], -1)[:, 0]
         p = pred[i].reshape(pred[i].shape[0], -1)[:, 0]
         ax.plot(t, linewidth=1.0, label="target")
