@@ -179,9 +179,8 @@ class Zenlearn:
 
         from zenlearn import TrainConfig
         from zenlearn.data import BatchLoader, load_splits
-        from zenlearn.models import build_model
-        from zenlearn.optim import build_optimizer
-        from zenlearn.train import Trainer, set_threads
+        from zenlearn.training.build import build_model, build_optimizer
+        from zenlearn.training.trainer import Trainer, set_threads
 
         cfg = TrainConfig.from_dict(options)
         set_threads(cfg.threads)  # as `zenlearn train` does

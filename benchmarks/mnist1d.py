@@ -27,8 +27,8 @@ import torch
 from torch import nn
 
 from zenlearn.data.mnist1d import make_mnist1d
-from zenlearn.quickstart import RECIPES, quickstart_config
-from zenlearn.run import train_run
+from zenlearn.workflows.quickstart import RECIPES, quickstart_config
+from zenlearn.workflows.train import train_run
 
 
 class RefMLP(nn.Module):

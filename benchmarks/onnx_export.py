@@ -47,8 +47,8 @@ def main() -> None:
 
     from zenlearn import TrainConfig, train_run
     from zenlearn.data import BatchLoader, load_splits
-    from zenlearn.export import export_run
-    from zenlearn.run import load_run
+    from zenlearn.training.build import load_run
+    from zenlearn.workflows.export import export_run
 
     root = Path(args.out or tempfile.mkdtemp(prefix="onnx-bench-"))
     threads = torch.get_num_threads()

@@ -27,10 +27,10 @@ import statistics
 import time
 from pathlib import Path
 
-from zenlearn.atomic import write_text
 from zenlearn.config import DistillConfig, TrainConfig
-from zenlearn.distill_run import distill_run
-from zenlearn.run import train_run
+from zenlearn.io.atomic import write_text
+from zenlearn.workflows.distill import distill_run
+from zenlearn.workflows.train import train_run
 
 HINTON = {"teacher": 67, "student_scratch": 146, "student_distilled": 74}
 
@@ -64,7 +64,7 @@ def main() -> None:
                               out=str(teacher_dir), overwrite=True))
     times["teacher"] = time.perf_counter() - t0
 
-    from zenlearn.distill import parse_sweep
+    from zenlearn.distill.methods import parse_sweep
 
     sweep = parse_sweep(args.sweep)
     student = TrainConfig(**common, hidden=tuple(int(h) for h in args.student_hidden.split(",")),

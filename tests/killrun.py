@@ -16,8 +16,11 @@ import os
 import signal
 import sys
 
-from zenlearn import atomic, checkpoint, resume, run, train
-from zenlearn.cli import main
+from zenlearn.cli.main import main
+from zenlearn.io import atomic, checkpoint
+from zenlearn.training import resume
+from zenlearn.training import trainer as train
+from zenlearn.workflows import train as run
 
 
 def die(sig: int = signal.SIGKILL) -> None:

@@ -3,11 +3,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zenlearn.activations import ACTIVATIONS, get_activation, plot_activations, value_and_derivative
 from zenlearn.data import BatchLoader, load_splits
 from zenlearn.errors import UsageError
-from zenlearn.models import MLP
-from zenlearn.train import Trainer
+from zenlearn.nn.activations import ACTIVATIONS, get_activation, plot_activations, value_and_derivative
+from zenlearn.nn.models import MLP
+from zenlearn.training.trainer import Trainer
 
 # The reference: torch.nn.functional, with the non-default parameters the config can set.
 REFERENCE = {

@@ -7,10 +7,12 @@ import pytest
 import torch
 
 from zenlearn import Augment
-from zenlearn.augment import AUGMENTATIONS, parse_spec, spec_problems
-from zenlearn.augment_params import affine_matrix
+from zenlearn.augment.params import affine_matrix
+from zenlearn.augment.pipeline import spec_problems
+from zenlearn.augment.spec import AUGMENTATIONS, parse_spec
+from zenlearn.augment.warp import warp
 from zenlearn.errors import UsageError
-from zenlearn.warp import warp
+from zenlearn.training.build import check_config
 
 SURVEY = dict(rotation_range=45, width_shift_range=0.2, height_shift_range=0.2, shear_range=0.2, zoom_range=0.2,
               horizontal_flip=True, fill_mode="nearest")
@@ -307,7 +309,7 @@ def test_spec_problems_are_clear(spec, needle):
 
 def test_training_applies_augment_to_training_batches_only(tmp_path, data_dir, monkeypatch):
     from zenlearn.config import TrainConfig
-    from zenlearn.run import evaluate_run, train_run
+    from zenlearn.workflows.train import evaluate_run, train_run
 
     seen = []
     real_call = Augment.__call__
@@ -324,13 +326,13 @@ def test_bad_augment_spec_is_a_config_error():
     from zenlearn.config import TrainConfig
 
     with pytest.raises(UsageError, match="unknown option 'rotate'"):
-        TrainConfig(augment="rotate=5").validate()
+        check_config(TrainConfig(augment="rotate=5"))
 
 
 def test_cli_augment_writes_a_grid_png(tmp_path, data_dir, capsys):
     from PIL import Image
 
-    from zenlearn.cli import main
+    from zenlearn.cli.main import main
 
     out = tmp_path / "grid.png"
     assert main(["augment", "--data", "mnist", "--augment", "mnist", "--out", str(out), "--samples", "5",

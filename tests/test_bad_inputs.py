@@ -6,10 +6,8 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
-import pickle
 import shutil
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pytest
 import torch
 
 from zenlearn import TrainConfig, train_run
-from zenlearn.cli import main
+from zenlearn.cli.main import main
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
 BEGIN, END = "<!-- bad-inputs:begin -->", "<!-- bad-inputs:end -->"

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from zenlearn.cli import main
+from zenlearn.cli.main import main
 
 
 def run_cli(*args, cwd=None):

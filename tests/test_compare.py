@@ -7,10 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-from zenlearn.cli import main
-from zenlearn.compare import parse_vary, run_compare
+from zenlearn.cli.main import main
 from zenlearn.config import TrainConfig
 from zenlearn.errors import TrainingError, UsageError
+from zenlearn.workflows.compare import parse_vary, run_compare
 
 SMALL = ["--data", "mnist", "--model", "mlp", "--hidden", "16", "--epochs", "2", "--train-subset", "300",
          "--eval-batch-size", "2000"]
@@ -58,16 +58,16 @@ def test_two_variants_two_seeds_write_every_file(tmp_path, data_dir, capsys):
 
 
 def test_failed_runs_are_reported_and_others_complete_then_resume(tmp_path, data_dir, monkeypatch):
-    import zenlearn.run
+    import zenlearn.workflows.compare as compare_mod
 
-    real = zenlearn.run.train_run
+    real = compare_mod.train_run
 
     def flaky(cfg, **kw):
         if cfg.lr == 0.5:
             raise TrainingError("loss became NaN/Inf in epoch 1; lower --lr")
         return real(cfg, **kw)
 
-    monkeypatch.setattr(zenlearn.run, "train_run", flaky)
+    monkeypatch.setattr(compare_mod, "train_run", flaky)
     out = tmp_path / "cmp"
     res = run_compare(small_cfg(optimizer="sgd"), {"lr": ["0.05", "0.5"]}, seeds=1, out=out, verbose=False)
     assert [r["status"] for r in res.rows] == ["ok", "failed"]
@@ -78,7 +78,7 @@ def test_failed_runs_are_reported_and_others_complete_then_resume(tmp_path, data
     with pytest.raises(UsageError, match="already holds files; pass --resume"):
         run_compare(small_cfg(optimizer="sgd"), {"lr": ["0.05", "0.5"]}, out=out, verbose=False)
     calls = []
-    monkeypatch.setattr(zenlearn.run, "train_run", lambda cfg, **kw: calls.append(cfg.lr) or real(cfg, **kw))
+    monkeypatch.setattr(compare_mod, "train_run", lambda cfg, **kw: calls.append(cfg.lr) or real(cfg, **kw))
     again = run_compare(small_cfg(optimizer="sgd"), {"lr": ["0.05", "0.5"]}, out=out, resume=True, verbose=False)
     assert calls == [0.5]  # the finished run is skipped, the failed one is retried
     assert [r["status"] for r in again.rows] == ["resumed", "ok"]
@@ -119,8 +119,8 @@ def test_parse_vary_types_and_tuples():
 # ---------------------------------------------------------------- LR finder
 
 def test_lr_find_sweeps_suggests_and_restores_state():
-    from zenlearn.lr_find import RULE, lr_find
-    from zenlearn.train import Trainer
+    from zenlearn.optim.lr_find import RULE, lr_find
+    from zenlearn.training.trainer import Trainer
 
     torch.manual_seed(0)
     x = torch.randn(512, 8)

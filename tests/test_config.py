@@ -2,18 +2,19 @@ import pytest
 
 from zenlearn.config import TrainConfig, dump_yaml, field_help, field_names, load_yaml
 from zenlearn.errors import UsageError
+from zenlearn.training.build import check_config
 
 
 def test_defaults_are_valid_and_every_field_documented():
-    TrainConfig().validate()
-    helps = field_help()
-    assert set(helps) == set(field_names()), "every config field needs a docstring (it is its --help)"
+    check_config(TrainConfig())
+    helps = field_help(TrainConfig)
+    assert set(helps) == set(field_names(TrainConfig)), "every config field needs a docstring (it is its --help)"
 
 
 def test_validation_collects_every_problem():
     cfg = TrainConfig(epochs=0, lr=-1.0, val_split=1.5, device="tpu")
     with pytest.raises(UsageError) as e:
-        cfg.validate()
+        check_config(cfg)
     msg = str(e.value)
     for part in ("epochs must be >= 1", "lr must be > 0", "val_split must be in [0, 1)", "device must be one of"):
         assert part in msg
@@ -21,7 +22,7 @@ def test_validation_collects_every_problem():
 
 def test_unknown_names_list_the_choices():
     with pytest.raises(UsageError, match=r"unknown model 'resnet'; choose one of: .*seed-cnn.*mlp"):
-        TrainConfig(model="resnet").validate()
+        check_config(TrainConfig(model="resnet"))
 
 
 def test_from_dict_types_and_unknown_keys():

@@ -6,16 +6,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import zenlearn.distill_run as distill_run_mod
-from zenlearn.cli import main
+import zenlearn.workflows.distill as distill_run_mod
+from zenlearn.cli.main import main
 from zenlearn.config import DistillConfig, TrainConfig
 from zenlearn.data import ArrayData, BatchLoader
-from zenlearn.distill import DISTILL_METHODS, KD, Hint, hint_loss, kd_loss, parse_sweep
-from zenlearn.distill_run import distill_run
+from zenlearn.distill.methods import DISTILL_METHODS, KD, Hint, hint_loss, kd_loss, parse_sweep
 from zenlearn.errors import UsageError
-from zenlearn.run import train_run
-from zenlearn.train import Trainer
-
+from zenlearn.training.trainer import Trainer
+from zenlearn.workflows.distill import distill_run
+from zenlearn.workflows.train import train_run
 
 # ---------------------------------------------------------------- the losses against hand computations
 

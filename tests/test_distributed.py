@@ -10,8 +10,8 @@ import torch
 
 from zenlearn import TrainConfig, train_run
 from zenlearn.data import ArrayData, BatchLoader
-from zenlearn.distributed import all_reduce_sum, init_distributed
 from zenlearn.errors import UsageError
+from zenlearn.training.distributed import all_reduce_sum, init_distributed
 
 ARGS = ["--data", "mnist", "--model", "mlp", "--hidden", "32", "--epochs", "2", "--train-subset", "512",
         "--batch-size", "64", "--no-report", "--quiet"]

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from zenlearn.cli import main
-from zenlearn.export import export_run
+from zenlearn.cli.main import main
+from zenlearn.workflows.export import export_run
 
 pytest.importorskip("onnxruntime", reason="pip install -e '.[test]' installs onnx, onnxscript, onnxruntime")
 
@@ -23,7 +23,7 @@ def _check_with_onnxruntime(path: str, run_dir: str, batch: int) -> float:
     import torch
 
     from zenlearn.data import BatchLoader, load_splits
-    from zenlearn.run import load_run
+    from zenlearn.training.build import load_run
 
     cfg, spec, trainer = load_run(run_dir)
     splits = load_splits(cfg.data, val_split=cfg.val_split, seed=cfg.seed)

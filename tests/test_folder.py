@@ -8,11 +8,11 @@ import pytest
 import torch
 from PIL import Image
 
-from zenlearn.cli import main
+from zenlearn.cli.main import main
 from zenlearn.config import TrainConfig
 from zenlearn.data.folder import FolderLoader, ImageFiles, load_folder
 from zenlearn.errors import UsageError
-from zenlearn.run import evaluate_run, train_run
+from zenlearn.workflows.train import evaluate_run, train_run
 
 
 def stripes(kind: str, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -148,8 +148,8 @@ def test_png_folder_trains_end_to_end_and_predicts_one_of_its_files(tmp_path, ca
 def test_distill_from_a_teacher_trained_on_an_image_folder(tmp_path):
     """Streaming folders have no in-memory array to cache teacher logits on: the teacher runs per batch,
     and val/test are read through the folder loader."""
-    from zenlearn.distill import DistillConfig
-    from zenlearn.distill_run import distill_run
+    from zenlearn.distill.methods import DistillConfig
+    from zenlearn.workflows.distill import distill_run
 
     root = make_folder(tmp_path / "imgs", per_class=20, size=16)
     base = dict(data=f"folder:{root}", model="mlp", epochs=2, batch_size=8, workers=0, val_split=0.25,

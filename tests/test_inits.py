@@ -7,8 +7,9 @@ from torch import nn
 from zenlearn.config import TrainConfig
 from zenlearn.data import DataSpec
 from zenlearn.errors import UsageError
-from zenlearn.inits import INITS, initialize
-from zenlearn.models import MODELS, build_model
+from zenlearn.nn.build import MODELS
+from zenlearn.nn.inits import INITS, initialize
+from zenlearn.training.build import build_model, check_config
 
 IMAGES = DataSpec("m", "classification", (1, 28, 28), 10)
 
@@ -32,7 +33,7 @@ def test_orthogonal_rows_are_orthonormal():
 def test_default_leaves_pytorch_init_and_other_schemes_skip_norm_layers():
     cfg = TrainConfig(model="mlp", hidden=(64, 64), batch_norm=True)
     torch.manual_seed(3)
-    ref = MODELS.get("mlp")(cfg, IMAGES).state_dict()
+    ref = MODELS.get("mlp")(IMAGES, hidden=cfg.hidden, batch_norm=True).state_dict()
     torch.manual_seed(3)
     same = build_model(cfg, IMAGES).state_dict()
     assert all(torch.equal(ref[k], same[k]) for k in ref)
@@ -53,10 +54,10 @@ def test_conv_and_recurrent_weights_are_covered():
 
 def test_names_aliases_and_errors():
     assert "kaiming-uniform" in INITS.names() and "default" in INITS.names()
-    TrainConfig(init="he_uniform").validate()  # Keras' name
-    TrainConfig(init="glorot_uniform").validate()
+    check_config(TrainConfig(init="he_uniform"))  # Keras' name
+    check_config(TrainConfig(init="glorot_uniform"))
     with pytest.raises(UsageError, match=r"unknown init 'lecun'; choose one of: default, kaiming-uniform"):
-        TrainConfig(init="lecun").validate()
+        check_config(TrainConfig(init="lecun"))
 
 
 def test_he_init_keeps_the_gradient_of_a_deep_relu_net():

@@ -5,7 +5,9 @@ from torch import nn
 from zenlearn.config import TrainConfig
 from zenlearn.data import DataSpec
 from zenlearn.errors import UsageError
-from zenlearn.models import CNN, MLP, MODELS, RNN, build_model, param_table
+from zenlearn.nn.build import MODELS, param_table
+from zenlearn.nn.models import CNN, MLP, RNN
+from zenlearn.training.build import build_model, check_config
 
 IMAGE = DataSpec("img", "classification", (1, 28, 28), 10, kind="image")
 SEQ = DataSpec("seq", "classification", (40, 1), 10, kind="sequence")
@@ -112,5 +114,5 @@ def test_rnn_reads_images_row_by_row():
 ])
 def test_model_options_are_validated(opts, message):
     with pytest.raises(UsageError) as e:
-        TrainConfig(**opts).validate()
+        check_config(TrainConfig(**opts))
     assert message in str(e.value)

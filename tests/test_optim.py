@@ -8,7 +8,8 @@ from torch import nn
 
 from zenlearn.config import TrainConfig
 from zenlearn.errors import UsageError
-from zenlearn.optim import OPTIMIZERS, build_optimizer, create_optimizer, default_lr, param_groups
+from zenlearn.optim.optimizers import OPTIMIZERS, create_optimizer, default_lr, param_groups
+from zenlearn.training.build import build_optimizer, check_config
 
 # name -> (torch class, kwargs that reproduce zenlearn's defaults). Written out by hand on purpose.
 REFERENCE = {
@@ -70,7 +71,7 @@ def test_default_steps_match_torch(name):
 @pytest.mark.parametrize("name", OPTIMIZERS.names())
 def test_options_and_weight_decay_groups_match_torch(name):
     cls, kwargs = REFERENCE[name]
-    takes = OPTIMIZERS.entry(name).meta["takes"]
+    takes = OPTIMIZERS.entry(name).info.takes
     options = {k: v for k, v in OPTIONS.items() if k in takes}
     assert "weight_decay" in options
     a, b = net(), net()
@@ -110,13 +111,13 @@ def test_an_option_the_optimizer_does_not_take_is_an_error():
     assert str(e.value) == ("optimizer 'adam' does not take --momentum; it takes: --weight-decay, --betas, --eps; "
                             "drop the option or pick another --optimizer")
     with pytest.raises(UsageError, match="optimizer 'adagrad' does not take --rho; it takes: --weight-decay, --eps"):
-        TrainConfig(optimizer="adagrad", rho=0.9).validate()
+        check_config(TrainConfig(optimizer="adagrad", rho=0.9))
     with pytest.raises(UsageError, match=r"betas must be two numbers in \[0, 1\) like 0.9,0.999, got 0.9"):
-        TrainConfig(optimizer="adam", betas=(0.9,)).validate()
+        check_config(TrainConfig(optimizer="adam", betas=(0.9,)))
     with pytest.raises(UsageError, match="optimizer 'nesterov' needs --momentum > 0"):
-        TrainConfig(optimizer="nesterov", momentum=0.0).validate()
+        check_config(TrainConfig(optimizer="nesterov", momentum=0.0))
     with pytest.raises(UsageError, match="unknown optimizer 'adamm'; choose one of: sgd, momentum"):
-        TrainConfig(optimizer="adamm").validate()
+        check_config(TrainConfig(optimizer="adamm"))
 
 
 def test_param_groups_skip_biases_and_norms():
@@ -140,7 +141,7 @@ def test_build_optimizer_from_config_uses_the_optimizer_default_lr():
 
 
 def test_list_optimizers_shows_descriptions_and_defaults(capsys):
-    from zenlearn.cli import main
+    from zenlearn.cli.main import main
 
     assert main(["list", "optimizers"]) == 0
     out = capsys.readouterr().out

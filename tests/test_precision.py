@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from zenlearn import Trainer, TrainConfig, train_run
+from zenlearn import TrainConfig, Trainer, train_run
 from zenlearn.errors import UsageError
 
 

@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from zenlearn.cli import main
-from zenlearn.quickstart import PUBLISHED, RECIPES, quickstart_config
+from zenlearn.cli.main import main
+from zenlearn.training.build import check_config
+from zenlearn.workflows.quickstart import PUBLISHED, RECIPES, quickstart_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("name", list(RECIPES))
 def test_recipes_are_valid_configs_on_mnist1d(name):
-    cfg = quickstart_config(name).validate()
+    cfg = check_config(quickstart_config(name))
     assert cfg.data == "mnist1d" and cfg.model == name and name in PUBLISHED
 
 

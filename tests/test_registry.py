@@ -30,8 +30,8 @@ def test_double_registration_is_a_bug():
         reg.add("a", 2)
 
 
-@pytest.mark.parametrize("module,attr", [("zenlearn.models", "MODELS"), ("zenlearn.data", "DATASETS"),
-                                         ("zenlearn.activations", "ACTIVATIONS"), ("zenlearn.optim", "OPTIMIZERS")])
+@pytest.mark.parametrize("module,attr", [("zenlearn.nn.build", "MODELS"), ("zenlearn.data", "DATASETS"),
+                                         ("zenlearn.nn.activations", "ACTIVATIONS"), ("zenlearn.optim.optimizers", "OPTIMIZERS")])
 def test_every_registry_entry_has_a_description(module, attr):
     import importlib
 

@@ -7,9 +7,9 @@ import struct
 
 import pytest
 
-from zenlearn.cli import main
-from zenlearn.report import REPORT_FILE, detect_kind, write_report
-from zenlearn.runs import list_runs
+from zenlearn.cli.main import main
+from zenlearn.report.build import REPORT_FILE, detect_kind, write_report
+from zenlearn.report.runs import list_runs
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -35,7 +35,7 @@ def test_report_holds_every_section_and_is_self_contained(mlp_run):
 
 
 def test_report_param_table_matches_model(mlp_run):
-    from zenlearn.run import load_run
+    from zenlearn.training.build import load_run
 
     _, _, trainer = load_run(mlp_run)
     text = (mlp_run / REPORT_FILE).read_text()
@@ -79,7 +79,7 @@ def test_report_renders_in_headless_chromium(mlp_run, tmp_path):
 
 def test_comparison_report(tmp_path, data_dir):
     from zenlearn import TrainConfig
-    from zenlearn.compare import run_compare
+    from zenlearn.workflows.compare import run_compare
 
     base = TrainConfig(data="mnist", model="mlp", hidden=(16,), epochs=2, train_subset=300, report=False)
     res = run_compare(base, {"optimizer": ["sgd", "adam"]}, seeds=2, out=tmp_path / "cmp", verbose=False)
@@ -149,8 +149,8 @@ def test_runs_lists_newest_first(mlp_run, tmp_path, capsys):
 
 def test_distillation_report(tmp_path, data_dir):
     from zenlearn import TrainConfig, train_run
-    from zenlearn.distill import DistillConfig
-    from zenlearn.distill_run import distill_run
+    from zenlearn.distill.methods import DistillConfig
+    from zenlearn.workflows.distill import distill_run
 
     teacher = tmp_path / "teacher"
     train_run(TrainConfig(data="mnist", model="mlp", hidden=(48,), epochs=1, train_subset=1000, report=False,
@@ -162,7 +162,7 @@ def test_distillation_report(tmp_path, data_dir):
     assert detect_kind(folder) == "distillation"
     text = (folder / REPORT_FILE).read_text()  # written by distill_run itself
     gap = s["student_scratch"]["test"]["errors"] - s["student_distilled"]["test"]["errors"]
-    assert f"<b>mlp (8)</b> student" in text and "<b>mlp (48)</b> teacher" in text
+    assert "<b>mlp (8)</b> student" in text and "<b>mlp (48)</b> teacher" in text
     assert (f"removed {gap:,} test errors" if gap > 0 else f"added {-gap:,} test errors" if gap < 0 else "no change") in text
     assert "Temperature × alpha sweep" in text and text.count("% ★") == 1
     images, errors, title, shot = render(folder / REPORT_FILE, tmp_path)
@@ -189,7 +189,7 @@ def test_regression_report_plots_predictions_against_targets(tmp_path, data_dir)
 def test_pred_vs_target_keeps_at_most_max_points():
     import numpy as np
 
-    from zenlearn import plots
+    from zenlearn.report import plots
 
     t = np.linspace(0, 1, 20000)
     png = plots.pred_vs_target(t, t + 0.01, max_points=100)

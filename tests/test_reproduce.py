@@ -9,13 +9,13 @@ import pytest
 import torch
 from torch import nn
 
-from zenlearn.callbacks import GradientNorms
-from zenlearn.cli import main
+from zenlearn.cli.main import main
 from zenlearn.errors import UsageError
-from zenlearn.reproduce import check_claim, plan, reproduce, row_labels
-from zenlearn.reproduce_report import verdict
-from zenlearn.suite import BUDGETS, SUITE, Experiment
-from zenlearn.train import Trainer
+from zenlearn.report.reproduction import verdict
+from zenlearn.training.callbacks import GradientNorms
+from zenlearn.training.trainer import Trainer
+from zenlearn.workflows.reproduce import check_claim, plan, reproduce, row_labels
+from zenlearn.workflows.suite import BUDGETS, SUITE, Experiment
 
 NAMES = ["models", "activations", "optimizers", "augmentation", "distillation"]
 
@@ -48,8 +48,8 @@ def test_every_budget_of_every_experiment_is_a_valid_config(name, budget):
 
 
 def test_commands_repeat_a_section_by_hand():
-    from zenlearn.compare import parse_vary
-    from zenlearn.reproduce import commands_for
+    from zenlearn.workflows.compare import parse_vary
+    from zenlearn.workflows.reproduce import commands_for
 
     exp = SUITE.get("augmentation")
     cmds = commands_for(exp, plan(exp, "full", {"report": False}), 3)
@@ -191,8 +191,8 @@ def test_python_api_rejects_an_unknown_budget(tmp_path):
 
 
 def test_distillation_student_takes_the_budgets_own_options():
-    from zenlearn.reproduce import commands_for
-    from zenlearn.suite import SUITE, budget_of, student_options
+    from zenlearn.workflows.reproduce import commands_for
+    from zenlearn.workflows.suite import SUITE, budget_of, student_options
 
     exp = SUITE.get("distillation")
     full = budget_of(exp, "full")

@@ -9,15 +9,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
 
 from zenlearn import TrainConfig, Trainer, train_run
-from zenlearn.atomic import atomic_open, clean_temp_files, write_bytes
-from zenlearn.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from zenlearn.cli import main
-from zenlearn.errors import TrainingError, UsageError
-from zenlearn.models import MLP
-from zenlearn.resume import StopSignals, resume_config
+from zenlearn.cli.main import main
+from zenlearn.errors import UsageError
+from zenlearn.io.atomic import atomic_open, clean_temp_files, write_bytes
+from zenlearn.io.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from zenlearn.nn.models import MLP
+from zenlearn.training.resume import StopSignals, resume_config
 
 KILLRUN = Path(__file__).with_name("killrun.py")
 TINY = ["--model", "mlp", "--hidden", "32", "--epochs", "3", "--train-subset", "600", "--batch-size", "50",

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from zenlearn.checkpoint import load_checkpoint, load_weights
-from zenlearn.cli import main
+from zenlearn.cli.main import main
 from zenlearn.errors import UsageError
-from zenlearn.models import MLP
-from zenlearn.safe_pickle import load_pickle
+from zenlearn.io.checkpoint import load_checkpoint, load_weights
+from zenlearn.io.safe_pickle import load_pickle
+from zenlearn.nn.models import MLP
 
 
 class MakesMarker:
@@ -86,7 +86,7 @@ def test_corrupt_pickles_are_usage_errors(tmp_path, blob):
 DIRECT_WRITE = re.compile(r"\.write_text\(|\.write_bytes\(|open\([^)]*['\"][wax]b?\+?['\"]|np\.save\(|"
                           r"torch\.save\((?!ckpt, buf)|savefig\((?!buf)")
 ALLOWED = {
-    "atomic.py": "the atomic writer itself",
+    "io/atomic.py": "the atomic writer itself",
     "data/idx.py": "downloads go to a .part file renamed only after the MD5 matches",
 }
 

@@ -8,7 +8,8 @@ from torch import nn
 
 from zenlearn.config import TrainConfig
 from zenlearn.errors import UsageError
-from zenlearn.schedules import SCHEDULES, LRSchedule, build_schedule
+from zenlearn.optim.schedules import SCHEDULES, LRSchedule
+from zenlearn.training.build import build_schedule, check_config
 
 LR, SPE, EPOCHS = 0.1, 4, 6
 T = SPE * EPOCHS
@@ -124,16 +125,16 @@ def test_state_dict_resumes_the_sequence():
 
 def test_config_options_are_checked_against_the_schedule():
     with pytest.raises(UsageError) as e:
-        TrainConfig(schedule="cosine", lr_gamma=0.5).validate()
+        check_config(TrainConfig(schedule="cosine", lr_gamma=0.5))
     assert ("schedule 'cosine' does not take --lr-gamma; it takes: --lr-min; drop the option or pick another "
             "--schedule") in str(e.value)
     with pytest.raises(UsageError, match="warmup_epochs must be in"):
-        TrainConfig(epochs=2, warmup_epochs=2).validate()
+        check_config(TrainConfig(epochs=2, warmup_epochs=2))
     with pytest.raises(UsageError, match="lr_milestones must be increasing epochs"):
-        TrainConfig(schedule="multistep", lr_milestones=(5, 3)).validate()
+        check_config(TrainConfig(schedule="multistep", lr_milestones=(5, 3)))
     with pytest.raises(UsageError, match="unknown schedule 'cosin'; choose one of: constant, step"):
-        TrainConfig(schedule="cosin").validate()
-    TrainConfig(schedule="reduce-on-plateau", lr_patience=3).validate()  # an alias
+        check_config(TrainConfig(schedule="cosin"))
+    check_config(TrainConfig(schedule="reduce-on-plateau", lr_patience=3))  # an alias
 
 
 def test_build_schedule_defaults():
@@ -148,7 +149,7 @@ def test_build_schedule_defaults():
 def test_lr_of_every_epoch_is_in_metrics_csv(tmp_path, data_dir, monkeypatch):
     import csv
 
-    from zenlearn.run import train_run
+    from zenlearn.workflows.train import train_run
 
     clips = []
     real = nn.utils.clip_grad_norm_

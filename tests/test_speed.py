@@ -10,9 +10,10 @@ from torch import nn
 
 from zenlearn import TrainConfig, UsageError
 from zenlearn.config import load_yaml
-from zenlearn.fastcnn import FastCNN
-from zenlearn.models import SeedCNN
-from zenlearn.train import Trainer, set_threads
+from zenlearn.nn.fastcnn import FastCNN
+from zenlearn.nn.models import SeedCNN
+from zenlearn.training.build import check_config
+from zenlearn.training.trainer import Trainer, set_threads
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -79,19 +80,19 @@ def test_fast_cnn_crop_equals_the_uncropped_net_on_the_cropped_image():
 
 
 def test_fast_recipe_config_is_valid():
-    cfg = TrainConfig.from_dict(load_yaml(os.path.join(ROOT, "examples", "mnist-fast.yaml"))).validate()
+    cfg = check_config(TrainConfig.from_dict(load_yaml(os.path.join(ROOT, "examples", "mnist-fast.yaml"))))
     assert (cfg.model, cfg.schedule, cfg.label_smoothing) == ("fast-cnn", "one-cycle", 0.1)
 
 
 def test_label_smoothing_and_threads_are_checked():
     with pytest.raises(UsageError, match=r"label_smoothing must be in \[0, 1\), got 1.0"):
-        TrainConfig(label_smoothing=1.0).validate()
+        check_config(TrainConfig(label_smoothing=1.0))
     with pytest.raises(UsageError, match="threads must be >= 0"):
-        TrainConfig(threads=-1).validate()
+        check_config(TrainConfig(threads=-1))
 
 
 def test_fast_recipe_runs_end_to_end(tmp_path, data_dir):
-    from zenlearn.run import train_run
+    from zenlearn.workflows.train import train_run
 
     base = TrainConfig.from_dict(load_yaml(os.path.join(ROOT, "examples", "mnist-fast.yaml")))
     cfg = base.replace(train_subset=3072, epochs=3, val_split=0.0, out=str(tmp_path / "run"), data_dir=str(data_dir), threads=None)

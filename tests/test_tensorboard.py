@@ -43,7 +43,7 @@ def test_tensorboard_missing_package_is_usage_error(monkeypatch):
     import builtins
 
     from zenlearn.errors import UsageError
-    from zenlearn.tblog import require_tensorboard
+    from zenlearn.training.tensorboard import require_tensorboard
 
     real = builtins.__import__
 

@@ -4,12 +4,14 @@ import pytest
 import torch
 from torch import nn
 
-from zenlearn.callbacks import EarlyStopping
 from zenlearn.config import TrainConfig
 from zenlearn.errors import TrainingError
-from zenlearn.models import SeedCNN, model_summary, param_table
-from zenlearn.run import evaluate_run, load_run, train_run
-from zenlearn.train import Trainer
+from zenlearn.nn.build import model_summary, param_table
+from zenlearn.nn.models import SeedCNN
+from zenlearn.training.build import load_run
+from zenlearn.training.callbacks import EarlyStopping
+from zenlearn.training.trainer import Trainer
+from zenlearn.workflows.train import evaluate_run, train_run
 
 
 def tiny(tmp_path, name="run", **kw):
@@ -110,7 +112,7 @@ def test_early_stopping_restores_best_weights():
 
 
 def test_early_stopping_restores_the_best_epoch():
-    from zenlearn.callbacks import Callback
+    from zenlearn.training.callbacks import Callback
 
     class Scripted(Callback):  # makes epoch 1 the best by a fake metric and marks weights per epoch
         def on_epoch_end(self, epoch, logs):

@@ -8,17 +8,18 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+from zenlearn.version import __version__
 
 _EXPORTS = {
     "TrainConfig": "config", "Registry": "registry", "ZenlearnError": "errors", "UsageError": "errors",
-    "TrainingError": "errors", "Trainer": "train", "History": "train", "Callback": "callbacks",
-    "EarlyStopping": "callbacks", "ModelCheckpoint": "callbacks", "CSVLogger": "callbacks",
-    "MODELS": "models", "MLP": "models", "CNN": "models", "RNN": "models", "SeedCNN": "models", "build_model": "models",
-    "ACTIVATIONS": "activations", "get_activation": "activations", "plot_activations": "activations", "OPTIMIZERS": "optim",
-    "build_optimizer": "optim", "DATASETS": "data", "load_splits": "data", "BatchLoader": "data",
-    "Augment": "augment", "AUGMENTATIONS": "augment", "train_run": "run", "load_run": "run", "evaluate_run": "run",
-    "run_quickstart": "quickstart",
+    "TrainingError": "errors", "Trainer": "training.trainer", "History": "training.trainer",
+    "Callback": "training.callbacks", "EarlyStopping": "training.callbacks", "ModelCheckpoint": "training.callbacks",
+    "CSVLogger": "training.callbacks", "MODELS": "nn.models", "MLP": "nn.models", "CNN": "nn.models",
+    "RNN": "nn.models", "SeedCNN": "nn.models", "build_model": "nn.models", "ACTIVATIONS": "nn.activations",
+    "get_activation": "nn.activations", "plot_activations": "nn.activations", "OPTIMIZERS": "optim.optimizers",
+    "build_optimizer": "optim.optimizers", "DATASETS": "data", "load_splits": "data", "BatchLoader": "data",
+    "Augment": "augment.pipeline", "AUGMENTATIONS": "augment.spec", "train_run": "workflows.train",
+    "load_run": "workflows.train", "evaluate_run": "workflows.train", "run_quickstart": "workflows.quickstart",
 }
 __all__ = ["__version__", *_EXPORTS]
 

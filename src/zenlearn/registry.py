@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Generic, Iterator, TypeVar
 
-from .errors import UsageError
+from zenlearn.errors import UsageError
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Entry(Generic[T]):
-    """A registered object with its one-line description and any extra facts (defaults, aliases)."""
+    """A registered object with its one-line description and the registry's typed facts about it.
+
+    `info` is a frozen dataclass of the registry's own kind (`OptimInfo` for optimizers, `ModelInfo`
+    for models, …; timm's `OptimInfo` style), or None where a registry records nothing more.
+    """
 
     name: str
     obj: T
     description: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
+    info: Any = None
+
+    def listing(self) -> dict[str, Any]:
+        """The facts `zenlearn list` shows beside the description (the info's `listing()`, if any)."""
+        return self.info.listing() if hasattr(self.info, "listing") else {}
 
 
 class Registry(Generic[T]):
@@ -40,21 +48,21 @@ class Registry(Generic[T]):
         self._aliases: dict[str, str] = {}
 
     def register(self, name: str, description: str = "", *, aliases: tuple[str, ...] = (),
-                 **meta: Any) -> Callable[[T], T]:
-        """Decorator that registers `obj` under `name` (and `aliases`)."""
+                 info: Any = None) -> Callable[[T], T]:
+        """Decorator that registers `obj` under `name` (and `aliases`) with typed `info`."""
 
         def deco(obj: T) -> T:
-            self.add(name, obj, description, aliases=aliases, **meta)
+            self.add(name, obj, description, aliases=aliases, info=info)
             return obj
 
         return deco
 
     def add(self, name: str, obj: T, description: str = "", *, aliases: tuple[str, ...] = (),
-            **meta: Any) -> None:
+            info: Any = None) -> None:
         """Register `obj` under `name`; registering a name twice is a programming error."""
         key = _norm(name)
         assert key not in self._entries and key not in self._aliases, f"{self.kind} {name!r} registered twice"
-        self._entries[key] = Entry(key, obj, description, dict(meta))
+        self._entries[key] = Entry(key, obj, description, info)
         for alias in aliases:
             self._aliases[_norm(alias)] = key
 

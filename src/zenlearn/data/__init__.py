@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,6 +19,15 @@ from .mnist1d import mnist1d
 from .sine import sine
 
 Loader = Callable[..., tuple[ArrayData, ArrayData, DataSpec]]
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """How a dataset is read: `streaming` ones (image folders) are scanned and decoded batch by batch."""
+
+    streaming: bool = False
+
+
 DATASETS: Registry[Loader] = Registry("dataset")
 DATASETS.add("mnist", mnist, "MNIST handwritten digits, 60k train / 10k test, 28x28 grayscale, 10 classes")
 DATASETS.add("fashion-mnist", fashion_mnist, "Fashion-MNIST clothing images, 60k/10k, 28x28 grayscale, 10 classes",
@@ -27,7 +37,7 @@ DATASETS.add("mnist1d", mnist1d, "MNIST-1D (Greydanus 2020): 4k train / 1k test 
 DATASETS.add("sine", sine, "the survey's RNN task: 5 steps x 2 features of a random sine wave, predict the next "
              "value at every step (regression, MSE); 10k / 2k, generated")
 DATASETS.add("folder", load_folder, "your images, one sub-folder per class (or train/ val/ test/): --data folder:PATH; "
-             "streamed from disk (--image-size, --color, --class-mode, --skip-bad-images)", streaming=True)
+             "streamed from disk (--image-size, --color, --class-mode, --skip-bad-images)", info=DatasetInfo(streaming=True))
 
 
 def data_dir(explicit: str | None = None) -> Path:
@@ -59,7 +69,8 @@ def load_splits(name: str, *, root: str | None = None, val_split: float = 0.1, s
         (54000, 6000, 10000)
     """
     kind, _, arg = name.partition(":")
-    if DATASETS.entry(kind).meta.get("streaming"):
+    info = DATASETS.entry(kind).info
+    if info is not None and info.streaming:
         if not arg:
             raise UsageError(f"--data {kind}:PATH needs the folder's path, e.g. --data {kind}:photos")
         return DATASETS.get(kind)(arg, val_split=val_split, seed=seed, train_subset=train_subset, **folder_options)

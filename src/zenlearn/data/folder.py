@@ -12,8 +12,8 @@ a bounded number of batches in flight, so memory does not grow with the folder s
 from __future__ import annotations
 
 import multiprocessing as mp
-import signal
 import os
+import signal
 import sys
 from collections import deque
 from dataclasses import dataclass, field

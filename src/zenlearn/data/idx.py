@@ -43,7 +43,11 @@ def parse_idx(raw: bytes, name: str = "IDX data") -> np.ndarray:
     if len(raw) - header != expected:
         raise UsageError(f"{name}: IDX data is {len(raw) - header} bytes, header {dims} says {expected} "
                          f"(truncated or corrupt); replace it with the official file")
-    return np.frombuffer(raw, dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="), copy=False)
+    try:
+        return np.frombuffer(raw, dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="), copy=False)
+    except ValueError as e:  # e.g. an empty array whose other sizes overflow numpy's limit
+        raise UsageError(f"{name}: IDX header sizes {dims} are not a valid array ({e}); replace it with the "
+                         f"official file") from None
 
 
 def read_idx(path: str | Path) -> np.ndarray:

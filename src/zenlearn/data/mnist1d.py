@@ -136,7 +136,7 @@ def load_mnist1d_pickle(path: str | Path) -> dict[str, Any]:
         >>> d["x"].shape
         (4000, 40)
     """
-    from ..safe_pickle import load_pickle
+    from ..io.safe_pickle import load_pickle
 
     return load_pickle(path)
 

@@ -1,0 +1,126 @@
+"""Field introspection of the config dataclasses: names, types, help text (the field docstrings) and coercion.
+
+These are what make a dataclass the single source of CLI flags, YAML keys and `--help`: the CLI and the
+YAML reader call them for `TrainConfig`, `DistillConfig` or any other config dataclass.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+import types
+import typing
+from functools import cache
+from typing import Any
+
+from zenlearn.errors import UsageError
+
+
+def field_names(cls: type) -> list[str]:
+    """The dataclass's field names in order. Example: `field_names(TrainConfig)[0] == "data"`."""
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+@cache
+def field_types(cls: type) -> dict[str, Any]:
+    """Field name → resolved type annotation."""
+    return typing.get_type_hints(cls)
+
+
+@cache
+def field_help(cls: type) -> dict[str, str]:
+    """Field name → its docstring, read from the dataclass's source (so docstrings are the help)."""
+    tree = ast.parse(inspect.getsource(cls))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    out = {}
+    for node, nxt in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
+            out[node.target.id] = " ".join(str(nxt.value.value).split())  # type: ignore[union-attr]
+    return out
+
+
+def describe_type(tp: Any) -> str:
+    """Human name of a field type for messages ("integer", "comma-separated integers", …)."""
+    args = typing.get_args(tp)
+    if _is_optional(tp):
+        return describe_type(next(a for a in args if a is not type(None))) + " or null"
+    if typing.get_origin(tp) is tuple:
+        return f"comma-separated {describe_type(args[0])}s"
+    return {int: "integer", float: "number", str: "string", bool: "boolean (true/false)"}.get(tp, str(tp))
+
+
+def _is_optional(tp: Any) -> bool:
+    return typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in typing.get_args(tp)
+
+
+_TRUE, _FALSE = {"true", "yes", "1", "on"}, {"false", "no", "0", "off"}
+
+
+def coerce(name: str, tp: Any, value: Any) -> Any:
+    """Convert a YAML value or a CLI string to field type `tp`; raise `UsageError` naming the option."""
+    bad = UsageError(f"option {name!r} (--{name.replace('_', '-')}) expects {describe_type(tp)}, got {value!r}")
+    if _is_optional(tp):
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null", "")):
+            return None
+        return coerce(name, next(a for a in typing.get_args(tp) if a is not type(None)), value)
+    if typing.get_origin(tp) is tuple:
+        inner = typing.get_args(tp)[0]
+        if isinstance(value, str):
+            value = [v for v in value.replace(" ", "").split(",") if v != ""]
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise bad
+        try:
+            return tuple(coerce(name, inner, v) for v in value)
+        except UsageError:
+            raise bad from None
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise bad
+    if tp is int:
+        if isinstance(value, bool):
+            raise bad
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                raise bad from None
+        raise bad
+    if tp is float:
+        if isinstance(value, bool):
+            raise bad
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value.strip())
+            except ValueError:
+                raise bad from None
+        raise bad
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise bad
+    raise bad
+
+
+def type_problems(cfg: Any) -> list[str]:
+    """One message per field of dataclass instance `cfg` whose value does not fit its type."""
+    problems = []
+    for name, tp in field_types(type(cfg)).items():
+        try:
+            coerce(name, tp, getattr(cfg, name))
+        except UsageError as e:
+            problems.append(str(e))
+    return problems

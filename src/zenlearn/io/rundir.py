@@ -1,0 +1,180 @@
+"""The one place that knows a result folder's files: their names, their readers and writers, and the
+`--out` checks every command makes before it writes anything.
+
+A training run folder holds `config.yaml` (the resolved config), `data.json` (the dataset spec),
+`metrics.csv` (one row per epoch), `checkpoint.pt` (resumable), `model.safetensors` (final weights),
+`summary.json` and `report.html`; with options also `grad_norms.csv` and `tb/`. A comparison folder holds
+`results.csv`, `summary.csv` and `compare.json`; a distillation folder `distill.yaml` and a
+`summary.json` naming teacher and students; a reproduction folder `reproduce.json`.
+Every file is written atomically (`zenlearn.io.atomic`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from zenlearn.errors import UsageError
+from zenlearn.io.atomic import write_text
+
+CONFIG = "config.yaml"
+DATA = "data.json"
+METRICS = "metrics.csv"
+CHECKPOINT = "checkpoint.pt"
+WEIGHTS = "model.safetensors"
+SUMMARY = "summary.json"
+REPORT = "report.html"
+GRAD_NORMS = "grad_norms.csv"
+TENSORBOARD = "tb"
+RESULTS = "results.csv"        # comparison: one row per variant and seed
+STATS = "summary.csv"          # comparison: statistics per variant
+COMPARE = "compare.json"       # comparison: its plan (base config, varied keys, seeds)
+DISTILL = "distill.yaml"       # distillation: the distillation options
+REPRODUCE = "reproduce.json"   # reproduction: every experiment's rows and claims
+RUN_FILES = (CHECKPOINT, WEIGHTS, SUMMARY, METRICS)
+"""What a fresh start clears, so that no stale checkpoint or result survives beside a new config."""
+FINISHED = (CONFIG, DATA, WEIGHTS)
+"""What a finished run must hold to be evaluated, predicted with or reported."""
+
+
+def check_out(out: str | Path, *, may_hold_files: bool, hint: str) -> Path:
+    """Refuse an `--out` that is a file, or that already holds files unless `may_hold_files`.
+
+    Args:
+        out: The output folder.
+        may_hold_files: An existing non-empty folder is fine (`--overwrite`, `--resume`).
+        hint: What to pass instead, ending the message ("pass --overwrite to replace them, …").
+
+    Example:
+        >>> check_out("/", may_hold_files=False, hint="choose another --out")
+        Traceback (most recent call last):
+        zenlearn.errors.UsageError: --out / already holds files; choose another --out
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; choose a folder path")
+    if out.is_dir() and not may_hold_files and any(out.iterdir()):
+        raise UsageError(f"--out {out} already holds files; {hint}")
+    return out
+
+
+def make_dir(out: str | Path) -> Path:
+    """Create folder `out` (and its parents); a path that cannot be created is a `UsageError`."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"--out {out}: cannot create the folder ({e.strerror}); choose a path you can "
+                         f"write to") from None
+    return out
+
+
+def read_json(path: str | Path) -> Any:
+    """Parse a JSON file of a result folder; a corrupt file is a `UsageError` naming it."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise UsageError(f"{path} is not readable JSON ({e}); rerun the command that wrote it") from None
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    """Write `obj` as indented JSON, atomically."""
+    write_text(path, json.dumps(obj, indent=2))
+
+
+def read_csv(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a CSV file with numeric cells converted to float (empty cells become None)."""
+    with open(path, newline="") as f:
+        return [{k: _num(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _num(v: str | None) -> Any:
+    if v is None or v == "":
+        return None
+    try:
+        return float(v)
+    except ValueError:
+        return v
+
+
+class RunDir:
+    """A training run folder: its file paths, its checks and its plain-data readers.
+
+    Args:
+        path: The folder.
+
+    Example:
+        >>> rd = RunDir("runs/cnn")
+        >>> rd.summary.name, rd.weights.name
+        ('summary.json', 'model.safetensors')
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+    config = property(lambda self: self.path / CONFIG)
+    data = property(lambda self: self.path / DATA)
+    metrics = property(lambda self: self.path / METRICS)
+    checkpoint = property(lambda self: self.path / CHECKPOINT)
+    weights = property(lambda self: self.path / WEIGHTS)
+    summary = property(lambda self: self.path / SUMMARY)
+    report = property(lambda self: self.path / REPORT)
+    grad_norms = property(lambda self: self.path / GRAD_NORMS)
+    tensorboard = property(lambda self: self.path / TENSORBOARD)
+
+    def check(self, *, overwrite: bool) -> "RunDir":
+        """Refuse a file in the way, or a folder that already holds files unless `overwrite` (or resuming)."""
+        check_out(self.path, may_hold_files=overwrite,
+                  hint=f"pass --overwrite to replace them, --resume {self.path} to continue an interrupted run, "
+                       f"or choose another --out")
+        return self
+
+    def create(self, *, overwrite: bool) -> "RunDir":
+        """`check`, then create the folder."""
+        self.check(overwrite=overwrite)
+        make_dir(self.path)
+        return self
+
+    def clear_results(self) -> None:
+        """Remove the files of an earlier run (`RUN_FILES`): a fresh start leaves nothing stale to resume."""
+        for name in RUN_FILES:
+            (self.path / name).unlink(missing_ok=True)
+
+    def check_finished(self) -> "RunDir":
+        """Refuse a path that is not a finished run folder (one of `FINISHED` missing)."""
+        if not self.path.is_dir():
+            raise UsageError(f"RUN_DIR {self.path} is not a folder; pass a run folder made by `zenlearn train`")
+        for name in FINISHED:
+            if not (self.path / name).is_file():
+                raise UsageError(f"{self.path} has no {name}; is it a finished zenlearn run folder?")
+        return self
+
+    def read_data_spec(self) -> dict[str, Any]:
+        """`data.json` as a dict; a corrupt file is a `UsageError`."""
+        try:
+            d = json.loads(self.data.read_text())
+            d["input_shape"] = tuple(d["input_shape"])
+        except (ValueError, TypeError, KeyError) as e:
+            raise UsageError(f"{self.data} is corrupt ({e}); retrain the run") from None
+        return d
+
+    def read_summary(self) -> dict[str, Any]:
+        """`summary.json`, or {} when the run has not finished."""
+        return read_json(self.summary) if self.summary.is_file() else {}
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        """`metrics.csv` rows (numbers as floats), or [] when there are none yet."""
+        return read_csv(self.metrics) if self.metrics.is_file() else []
+
+    def is_run(self) -> bool:
+        """Whether the folder looks like a training run (config.yaml with metrics.csv or summary.json)."""
+        return self.config.is_file() and (self.metrics.is_file() or self.summary.is_file())

@@ -1,0 +1,1 @@
+"""Models, activations and weight initialisation by name (plain `nn.Module`s)."""

@@ -1,0 +1,1 @@
+"""HTML reports and plots of run, comparison, distillation and reproduction folders."""

@@ -1,0 +1,43 @@
+"""Image grids written as PNG: what `zenlearn augment` shows (originals on top, augmented draws below)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from zenlearn.io.atomic import write_bytes
+
+
+def image_grid(rows: list[Tensor], pad: int = 2, min_cell: int = 64) -> np.ndarray:
+    """Rows of float batches (N, C, H, W) in [0, 1] → one uint8 (H', W', 3) image, each cell upscaled
+    (nearest neighbour) to at least `min_cell` pixels and framed by `pad` grey pixels.
+
+    Example:
+        >>> image_grid([torch.zeros(3, 1, 8, 8), torch.ones(3, 1, 8, 8)], min_cell=8).shape
+        (22, 32, 3)
+    """
+    n, c, h, w = rows[0].shape
+    k = max(1, -(-min_cell // max(h, w)))  # integer upscale factor
+    ch, cw = h * k + pad, w * k + pad
+    out = np.full((len(rows) * ch + pad, n * cw + pad, 3), 128, np.uint8)
+    for r, batch in enumerate(rows):
+        imgs = batch.detach().float().cpu().clamp(0, 1).mul(255).round().to(torch.uint8)  # (N, C, H, W)
+        imgs = imgs.expand(-1, 3, -1, -1) if c == 1 else imgs[:, :3]
+        imgs = imgs.repeat_interleave(k, 2).repeat_interleave(k, 3).permute(0, 2, 3, 1).numpy()
+        for i, img in enumerate(imgs):
+            y, x = pad + r * ch, pad + i * cw
+            out[y : y + h * k, x : x + w * k] = img
+    return out
+
+
+def write_png(path: str | Path, image: np.ndarray) -> None:
+    """Write a uint8 (H, W, 3) array as a PNG, atomically."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    write_bytes(path, buf.getvalue())

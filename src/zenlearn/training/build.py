@@ -1,0 +1,183 @@
+"""The one adapter from a `TrainConfig` to the components of a run: every builder below this layer takes
+keyword arguments, and only this module reads the whole config to call them.
+
+It also checks a config's names against the registries (`check_config`), opens a run's data splits and
+loaders, and reloads a finished run folder (`load_run`).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from zenlearn.augment.pipeline import Augment, spec_problems
+from zenlearn.config import TrainConfig, load_yaml
+from zenlearn.config.fields import type_problems
+from zenlearn.data import DATASETS, BatchLoader, DataSpec, FolderSplits, Splits, load_splits
+from zenlearn.errors import UsageError
+from zenlearn.io.checkpoint import load_weights
+from zenlearn.io.rundir import RunDir
+from zenlearn.nn.activations import ACTIVATIONS
+from zenlearn.nn.build import MODELS, create_model
+from zenlearn.nn.inits import INITS
+from zenlearn.optim.optimizers import OPTIMIZERS, OPTION_FIELDS, create_optimizer, default_lr, option_problems
+from zenlearn.optim.schedules import SCHEDULE_FIELDS, LRSchedule, create_schedule, schedule_problems
+from zenlearn.training.tasks import get_task
+from zenlearn.training.trainer import Trainer
+
+# ---------------------------------------------------------------- checking a config
+
+
+def config_problems(cfg: TrainConfig) -> list[str]:
+    """Every problem with `cfg`: types, else ranges, the `--augment` spec, registry names and the
+    optimizer's and schedule's options (one message each)."""
+    problems = type_problems(cfg)
+    if problems:
+        return problems  # wrong types: the checks below would trip over them
+    problems = cfg.range_problems() + spec_problems(cfg.augment)
+    for reg, value in ((DATASETS, cfg.data.split(":", 1)[0]), (MODELS, cfg.model), (ACTIVATIONS, cfg.activation),
+                       (OPTIMIZERS, cfg.optimizer), (INITS, cfg.init)):
+        if value not in reg:
+            problems.append(f"unknown {reg.kind} {value!r}; choose one of: {', '.join(reg.names())}")
+    problems += option_problems(cfg.optimizer, optimizer_options(cfg))
+    return problems + schedule_problems(cfg.schedule, epochs=cfg.epochs, warmup_epochs=cfg.warmup_epochs,
+                                        **{o: getattr(cfg, o) for o in SCHEDULE_FIELDS})
+
+
+def check_config(cfg: TrainConfig) -> TrainConfig:
+    """Raise one `UsageError` listing every problem of `cfg` (see `config_problems`); return `cfg`.
+
+    Example:
+        >>> check_config(TrainConfig(model="resnet")).model
+        Traceback (most recent call last):
+        zenlearn.errors.UsageError: invalid config: unknown model 'resnet'; choose one of: seed-cnn, mlp, logreg, cnn, rnn, lstm, gru, fast-cnn
+    """
+    problems = config_problems(cfg)
+    if problems:
+        raise UsageError("invalid config: " + "; ".join(problems))
+    return cfg
+
+
+# ---------------------------------------------------------------- components
+
+
+def build_model(cfg: TrainConfig, spec: DataSpec) -> nn.Module:
+    """The model `cfg.model`, sized for dataset `spec`, with the options that model takes from `cfg`.
+
+    Example:
+        >>> build_model(TrainConfig(model="mlp", hidden=(8,)), DataSpec("d", "classification", (4,), 3)).net[0]
+        Linear(in_features=4, out_features=8, bias=True)
+    """
+    info = MODELS.entry(cfg.model).info
+    return create_model(cfg.model, spec, init=cfg.init, **{k: getattr(cfg, k) for k in info.options})
+
+
+def resolve_lr(cfg: TrainConfig) -> float:
+    """`cfg.lr`, or the optimizer's default learning rate when it is unset."""
+    return float(cfg.lr) if cfg.lr is not None else default_lr(cfg.optimizer)
+
+
+def optimizer_options(cfg: TrainConfig) -> dict[str, Any]:
+    """The optimizer options set in `cfg` (fields of `OPTION_FIELDS` that are not None)."""
+    return {o: getattr(cfg, o) for o in OPTION_FIELDS if getattr(cfg, o, None) is not None}
+
+
+def build_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    """The optimizer `cfg.optimizer` over `model`'s parameters with `cfg`'s learning rate and options.
+
+    Example:
+        >>> build_optimizer(TrainConfig(optimizer="adamw", weight_decay=0.05), nn.Linear(2, 1)).defaults["lr"]
+        0.001
+    """
+    return create_optimizer(cfg.optimizer, model, lr=resolve_lr(cfg), **optimizer_options(cfg))
+
+
+def build_schedule(cfg: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int) -> LRSchedule | None:
+    """The `LRSchedule` `cfg` asks for over `optimizer`, or None for a constant LR without warmup."""
+    return create_schedule(cfg.schedule, optimizer, steps_per_epoch=steps_per_epoch, epochs=cfg.epochs,
+                           warmup_epochs=cfg.warmup_epochs, **{o: getattr(cfg, o) for o in SCHEDULE_FIELDS})
+
+
+def training_augment(cfg: TrainConfig, spec: DataSpec) -> Augment | None:
+    """The `--augment` pipeline (seeded from the run seed), or None; only image data can be augmented."""
+    if not cfg.augment or cfg.augment.strip().lower() in ("none", "off"):
+        return None
+    if spec.kind != "image" or len(spec.input_shape) != 3:
+        raise UsageError(f"--augment works on images (C, H, W); dataset {spec.name!r} gives {spec.kind} samples "
+                         f"of shape {spec.input_shape}; drop --augment")
+    return Augment.from_spec(cfg.augment, seed=cfg.seed)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch, numpy and Python's `random`."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+# ---------------------------------------------------------------- data
+
+
+def open_splits(cfg: TrainConfig, device: torch.device | str = "cpu") -> Splits | FolderSplits:
+    """The run's dataset split into train / val / test (image folders: file lists that stream)."""
+    options = {}
+    if cfg.data.partition(":")[0] == "folder":
+        options = dict(image_size=cfg.image_size, color=cfg.color, class_mode=cfg.class_mode, workers=cfg.workers,
+                       skip_bad_images=cfg.skip_bad_images)
+    return load_splits(cfg.data, root=cfg.data_dir, val_split=cfg.val_split, seed=cfg.seed,
+                       train_subset=cfg.train_subset, device=device, **options)
+
+
+def reopen_splits(cfg: TrainConfig, spec: DataSpec, data_dir: str | None = None) -> Splits | FolderSplits:
+    """A finished run's splits again (from `data_dir` if given; image folders at the trained size)."""
+    if data_dir:
+        cfg = cfg.replace(data_dir=data_dir)
+    if cfg.data.startswith("folder:"):
+        cfg = cfg.replace(image_size=list(spec.input_shape[1:]))
+    return open_splits(cfg)
+
+
+def eval_loader(splits: Splits | FolderSplits, data: Any, batch_size: int) -> Any:
+    """An unshuffled loader over `data` (one split of `splits`)."""
+    if isinstance(splits, FolderSplits):
+        return splits.loader(data, batch_size)
+    return BatchLoader(data, batch_size, scale=splits.spec.scale)
+
+
+def make_loaders(cfg: TrainConfig, splits: Splits | FolderSplits, rank: int = 0,
+                 world_size: int = 1) -> tuple[Any, Any, Any]:
+    """Loaders of a run; with data parallelism each rank gets its shard and batch_size / world_size."""
+    if isinstance(splits, FolderSplits):
+        if world_size > 1:
+            raise UsageError("image folders (--data folder:PATH) stream from one process; train them without "
+                             "data parallelism (one process / GPU)")
+        return (splits.loader(splits.train, cfg.batch_size, shuffle=True, seed=cfg.seed),
+                splits.loader(splits.val, cfg.eval_batch_size) if splits.val is not None else None,
+                splits.loader(splits.test, cfg.eval_batch_size))
+    s = splits.spec.scale
+    train = BatchLoader(splits.train, cfg.batch_size // world_size, scale=s, shuffle=True, seed=cfg.seed,
+                        rank=rank, world_size=world_size)
+    val = BatchLoader(splits.val, cfg.eval_batch_size, scale=s) if splits.val is not None else None
+    test = BatchLoader(splits.test, cfg.eval_batch_size, scale=s)
+    return train, val, test
+
+
+# ---------------------------------------------------------------- reloading a run folder
+
+
+def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[TrainConfig, DataSpec, Trainer]:
+    """Rebuild a finished run's config, dataset spec and a `Trainer` holding its trained model."""
+    rd = RunDir(run_dir).check_finished()
+    cfg = TrainConfig.from_dict(load_yaml(rd.config), source=str(rd.config))
+    try:
+        spec = DataSpec(**rd.read_data_spec())
+    except TypeError as e:
+        raise UsageError(f"{rd.data} is corrupt ({e}); retrain the run") from None
+    model = build_model(cfg, spec)
+    load_weights(model, rd.weights)
+    return cfg, spec, Trainer(model, task=get_task(spec.task), device=device)

@@ -1,0 +1,255 @@
+"""Callbacks: a base class with no-op hooks and the standard ones (early stopping, checkpoints, CSV, progress).
+
+A `logs` dict is the only currency; a callback stops training by setting `trainer.stop_training`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zenlearn.io.atomic import write_text
+
+if TYPE_CHECKING:
+    from zenlearn.training.trainer import Trainer
+
+
+class Callback:
+    """Base class: override the hooks you need. `self.trainer` is set before `on_train_begin`."""
+
+    trainer: "Trainer"
+
+    def on_train_begin(self, logs: dict[str, Any]) -> None: ...
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any]) -> None: ...
+    def on_batch_end(self, step: int, logs: dict[str, Any]) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None: ...
+    def on_train_end(self, logs: dict[str, Any]) -> None: ...
+
+
+class EarlyStopping(Callback):
+    """Stop when `monitor` has not improved for `patience` epochs; optionally restore the best weights.
+
+    Args:
+        monitor: Metric name in the epoch logs. Defaults to "val_loss".
+        patience: Epochs without improvement before stopping. Defaults to 3.
+        mode: "min" or "max"; "auto" picks max for accuracy-like names. Defaults to "auto".
+        min_delta: Smallest change that counts as improvement. Defaults to 0.
+        restore_best_weights: Load the best epoch's weights at the end. Defaults to True.
+
+    Example:
+        >>> cb = EarlyStopping("val_accuracy", patience=2)
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 3, mode: str = "auto", min_delta: float = 0.0,
+                 restore_best_weights: bool = True) -> None:
+        self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
+        self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
+        self.restore_best_weights = restore_best_weights
+
+    def on_train_begin(self, logs: dict[str, Any]) -> None:
+        self.best = -math.inf if self.mode == "max" else math.inf
+        self.wait, self.best_epoch, self.best_state, self.stopped_epoch = 0, -1, None, None
+
+    def _better(self, value: float) -> bool:
+        if self.mode == "max":
+            return value > self.best + self.min_delta
+        return value < self.best - self.min_delta
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
+        value = logs.get(self.monitor)
+        if value is None:
+            return
+        if self._better(value):
+            self.best, self.wait, self.best_epoch = value, 0, epoch
+            if self.restore_best_weights:
+                self.best_state = {k: v.detach().clone() for k, v in self.trainer.model.state_dict().items()}
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                self.trainer.stop_training = True
+                self.stopped_epoch = epoch
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a resumed run needs to stop at the same epoch with the same best weights."""
+        return {"best": self.best, "wait": self.wait, "best_epoch": self.best_epoch,
+                "best_state": self.best_state, "stopped_epoch": self.stopped_epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.wait, self.best_epoch = float(state["best"]), int(state["wait"]), int(state["best_epoch"])
+        self.best_state, self.stopped_epoch = state["best_state"], state["stopped_epoch"]
+
+    def on_train_end(self, logs: dict[str, Any]) -> None:
+        if self.restore_best_weights and self.best_state is not None and self.stopped_epoch is not None:
+            self.trainer.model.load_state_dict(self.best_state)
+            logs["restored_epoch"] = self.best_epoch
+
+
+class ModelCheckpoint(Callback):
+    """Save weights (safetensors, atomically) after every epoch, or only when `monitor` improves.
+
+    Args:
+        path: File to write, e.g. "run/model.safetensors".
+        monitor: Metric deciding "best". Defaults to "val_loss".
+        save_best_only: Write only on improvement. Defaults to False (always the last epoch).
+        mode: "min", "max" or "auto". Defaults to "auto".
+    """
+
+    def __init__(self, path: str | Path, monitor: str = "val_loss", save_best_only: bool = False,
+                 mode: str = "auto") -> None:
+        self.path, self.monitor, self.save_best_only = Path(path), monitor, save_best_only
+        self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
+
+    def on_train_begin(self, logs: dict[str, Any]) -> None:
+        self.best = -math.inf if self.mode == "max" else math.inf
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
+        value = logs.get(self.monitor)
+        if self.save_best_only:
+            if value is None or not (value > self.best if self.mode == "max" else value < self.best):
+                return
+            self.best = value
+        from zenlearn.io.checkpoint import save_weights
+
+        save_weights(self.trainer.model, self.path)
+
+
+class CSVLogger(Callback):
+    """Write one row per epoch to a CSV file (rewritten atomically each epoch, so it is never half-written).
+
+    Args:
+        path: CSV file path.
+        columns: Column order; other keys follow. Defaults to the keys of the first row.
+    """
+
+    def __init__(self, path: str | Path, columns: list[str] | None = None, rows: list[dict] | None = None) -> None:
+        self.path, self.columns, self.rows = Path(path), columns, list(rows or [])
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
+        self.rows.append({"epoch": epoch + 1, **{k: v for k, v in logs.items() if not isinstance(v, (dict, list))}})
+        cols = list(self.columns or [])
+        for row in self.rows:
+            cols += [k for k in row if k not in cols]
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        w.writerows(self.rows)
+        write_text(self.path, buf.getvalue())
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rows": [dict(r) for r in self.rows]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rows = [dict(r) for r in state["rows"]]
+
+
+class ProgressBar(Callback):
+    """A rich progress bar on a terminal; one line per epoch otherwise (logs, CI, pipes)."""
+
+    def __init__(self, epochs: int, steps_per_epoch: int, stream: Any = None) -> None:
+        self.epochs, self.steps = epochs, steps_per_epoch
+        self.stream = stream or sys.stderr
+        self.live = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.progress = None
+
+    def on_train_begin(self, logs: dict[str, Any]) -> None:
+        if self.live:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.progress = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
+                                     TimeRemainingColumn(), TextColumn("{task.fields[msg]}"), transient=True)
+            self.progress.start()
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any]) -> None:
+        self.t0 = time.perf_counter()
+        if self.progress is not None:
+            self.task = self.progress.add_task("", total=self.steps, epoch=f"{epoch + 1}/{self.epochs}", msg="")
+
+    def on_batch_end(self, step: int, logs: dict[str, Any]) -> None:
+        if self.progress is not None and (step + 1) % 10 == 0:
+            self.progress.update(self.task, completed=step + 1)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
+        parts = [f"{k} {v:.4f}" for k, v in logs.items() if isinstance(v, float) and k not in ("seconds", "train_seconds", "lr")]
+        line = f"epoch {epoch + 1}/{self.epochs}  " + "  ".join(parts) + f"  ({logs.get('seconds', 0):.1f}s)"
+        if self.progress is not None:
+            self.progress.remove_task(self.task)
+            self.progress.console.print(line)
+        else:
+            print(line, flush=True)
+
+    def on_train_end(self, logs: dict[str, Any]) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+class GradientNorms(Callback):
+    """Record the L2 norm of each layer's weight gradient: the first batch's, then each epoch's mean.
+
+    Rows of `path` (CSV): `epoch` 0 is the very first batch (the network at initialization), then one row
+    per epoch with the mean over its batches (every `every`-th batch). Columns are the layers with a weight
+    matrix or kernel (Linear, Conv, RNN), input side first. Norms are read after the optimizer step (with
+    --clip-grad they are the clipped gradients; with --precision 16, the loss-scaled ones). This is how a vanishing
+    gradient shows: in a deep sigmoid MLP the first layers' norms are orders of magnitude below the last's.
+
+    Args:
+        path: CSV file to write (rewritten atomically each epoch).
+        every: Accumulate every N-th batch (1: all). Defaults to 1.
+
+    Example:
+        >>> cb = GradientNorms("run/grad_norms.csv")
+    """
+
+    def __init__(self, path: str | Path, every: int = 1) -> None:
+        self.path, self.every = Path(path), max(1, int(every))
+
+    def on_train_begin(self, logs: dict[str, Any]) -> None:
+        model = getattr(self.trainer.model, "module", self.trainer.model)
+        self.layers = [(name, p) for name, p in model.named_parameters()
+                       if p.requires_grad and p.ndim >= 2 and name.split(".")[-1].startswith("weight")]
+        self.rows: list[dict[str, Any]] = []
+        self.sums, self.count, self.first = None, 0, True
+
+    def _norms(self) -> Any:
+        import torch
+
+        return torch.stack([p.grad.detach().float().norm() if p.grad is not None else p.new_zeros((), dtype=torch.float32)
+                            for _, p in self.layers])  # (layers,), stays on the device: no sync per batch
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any]) -> None:
+        self.sums, self.count = None, 0
+
+    def on_batch_end(self, step: int, logs: dict[str, Any]) -> None:
+        if not self.layers or step % self.every:
+            return
+        norms = self._norms()
+        if self.first:
+            self.rows.append({"epoch": 0, **dict(zip(self._names(), norms.tolist()))})
+            self.first = False
+        self.sums = norms if self.sums is None else self.sums + norms
+        self.count += 1
+
+    def _names(self) -> list[str]:
+        return [name.removesuffix(".weight") for name, _ in self.layers]
+
+    def state_dict(self) -> dict[str, Any]:
+        """Rows so far and the unfinished epoch's sums, so a resumed run writes the same CSV."""
+        return {"rows": [dict(r) for r in self.rows], "sums": self.sums, "count": self.count, "first": self.first}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rows = [dict(r) for r in state["rows"]]
+        self.sums, self.count, self.first = state["sums"], int(state["count"]), bool(state["first"])
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
+        if self.sums is None:
+            return
+        self.rows.append({"epoch": epoch + 1, **dict(zip(self._names(), (self.sums / self.count).tolist()))})
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=["epoch", *self._names()], lineterminator="\n")
+        w.writeheader()
+        w.writerows(self.rows)
+        write_text(self.path, buf.getvalue())

@@ -1,0 +1,367 @@
+"""The comparison runner: every combination of varied config values × seeds, each a normal run folder.
+
+Output folder (`out`):
+  runs/<variant>/seed-<s>/   one `train_run` folder per run (config.yaml, metrics.csv, summary.json, …)
+  results.csv                one row per run: variant, varied values, seed, status, test/val metrics,
+                             train_seconds, epochs, run_dir, error (rewritten after every run)
+  summary.csv                one row per variant: runs, ok, mean and std of each metric, best, error
+  val_curves.png             validation curves per variant, mean with a ± std band over seeds
+  final_metric.png           final metric per variant: mean ± std and every seed
+  compare.json               manifest: base config, varied values, seeds, variants and their run folders,
+                             the ranking metric, the best variant and the file names
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import math
+import re
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from zenlearn.config import TrainConfig, coerce, field_names, field_types, load_yaml
+from zenlearn.errors import UsageError, ZenlearnError
+from zenlearn.io.atomic import write_text
+from zenlearn.io.rundir import COMPARE, RESULTS, STATS, RunDir, check_out
+from zenlearn.report.build import write_report
+from zenlearn.report.compare_plots import plot_comparison
+from zenlearn.training.build import check_config, resolve_lr
+from zenlearn.training.tasks import higher_is_better
+from zenlearn.workflows.train import train_run
+
+NOT_VARIED = ("out", "seed", "overwrite")  # the runner sets these itself (seeds come from --seeds)
+STAT_COLUMNS = ("test_accuracy", "test_mae", "test_loss", "val_accuracy", "val_mae", "val_loss", "train_seconds")
+
+
+@dataclass
+class Variant:
+    """One combination of varied values, e.g. `{"optimizer": "adam", "lr": 0.01}`."""
+
+    name: str
+    values: dict[str, Any]
+    slug: str
+
+
+@dataclass
+class CompareResult:
+    """What `run_compare` returns: the per-run rows, the per-variant summary and where they were written."""
+
+    out: Path
+    variants: list[Variant]
+    rows: list[dict[str, Any]]
+    summary: list[dict[str, Any]]
+    metric: str
+    best: str | None
+    table: str = ""
+    files: dict[str, str] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- parsing --vary
+
+def parse_vary(specs: Sequence[str]) -> dict[str, list[Any]]:
+    """Parse `KEY=V1,V2,…` strings into {field: [typed values]}; tuple fields separate variants by `;`.
+
+    Args:
+        specs: Strings like "optimizer=sgd,adam" or "hidden=64;128,128".
+
+    Example:
+        >>> parse_vary(["optimizer=sgd,adam", "lr=0.1,0.01"])
+        {'optimizer': ['sgd', 'adam'], 'lr': [0.1, 0.01]}
+    """
+    vary: dict[str, list[Any]] = {}
+    for spec in specs:
+        key, sep, values = spec.partition("=")
+        key = key.strip().lstrip("-").replace("-", "_")
+        if not sep or not key or not values.strip():
+            raise UsageError(f"--vary expects KEY=V1,V2,… (like optimizer=sgd,adam), got {spec!r}")
+        if key in vary:
+            raise UsageError(f"--vary {key} given twice; list all its values once: {key}=V1,V2,…")
+        is_tuple = "tuple" in str(field_types(TrainConfig).get(key, ""))
+        parts = values.split(";") if (is_tuple or ";" in values) else values.split(",")
+        vary[key] = [p.strip() for p in parts]
+    return check_vary(vary)
+
+
+def check_vary(vary: dict[str, Sequence[Any]]) -> dict[str, list[Any]]:
+    """Check keys against the config fields and coerce every value to its field's type."""
+    known, types = field_names(TrainConfig), field_types(TrainConfig)
+    out: dict[str, list[Any]] = {}
+    for key, values in vary.items():
+        if key in NOT_VARIED:
+            how = "use --seeds N" if key == "seed" else "the runner sets it for every run"
+            raise UsageError(f"--vary {key}: cannot be varied ({how})")
+        if key not in known:
+            raise UsageError(f"--vary {key}: unknown option; valid keys: {', '.join(k for k in known if k not in NOT_VARIED)}")
+        typed = [coerce(key, types[key], v) for v in values]
+        if not typed:
+            raise UsageError(f"--vary {key}: give at least one value")
+        if len({json.dumps(v) for v in typed}) != len(typed):
+            raise UsageError(f"--vary {key}: a value is listed twice ({', '.join(map(show, typed))})")
+        out[key] = typed
+    return out
+
+
+def show(v: Any) -> str:
+    """A value as a user writes it: tuples comma-joined, None as 'none'."""
+    if isinstance(v, (tuple, list)):
+        return ",".join(map(str, v))
+    return "none" if v is None else str(v)
+
+
+def make_variants(vary: dict[str, list[Any]]) -> list[Variant]:
+    """Every combination of the varied values, in the order given (the first key varies slowest)."""
+    if not vary:
+        return [Variant("base", {}, "base")]
+    variants, slugs = [], set()
+    for combo in itertools.product(*vary.values()):
+        values = dict(zip(vary, combo))
+        name = ", ".join(f"{k}={show(v)}" for k, v in values.items())
+        slug = "_".join(f"{k}-{re.sub(r'[^A-Za-z0-9.+-]+', '-', show(v))}" for k, v in values.items())[:120]
+        while slug in slugs:
+            slug += "-"
+        slugs.add(slug)
+        variants.append(Variant(name, values, slug))
+    return variants
+
+
+# ---------------------------------------------------------------- running
+
+def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | Sequence[int] = 1,
+                out: str | Path | None = None, resume: bool = False, *, metric: str | None = None,
+                verbose: bool = True) -> CompareResult:
+    """Train every combination of `vary` × seed as its own run folder, then write results, summary and plots.
+
+    Runs that fail are recorded with their error and the others still run. The configs of all runs are
+    checked before the first one starts, so a bad combination is reported at once.
+
+    Args:
+        base: The config every run starts from (its `out`, `seed` and `overwrite` are set per run).
+        vary: {config field: [values]}; values may be strings (as on the command line) or typed.
+        seeds: How many seeds (`base.seed`, `base.seed + 1`, …) or the seeds themselves. Defaults to 1.
+        out: Comparison folder. Defaults to `base.out`, else runs/compare-<time>.
+        resume: Skip runs whose folder is complete (same config, summary.json written). Defaults to False.
+        metric: Column that ranks the variants ("val_accuracy", "test_loss", …). Defaults to the validation
+            accuracy (MAE for regression), else the test one.
+        verbose: Print one line per run and the final table. Defaults to True.
+
+    Example:
+        >>> res = run_compare(TrainConfig(model="mlp", epochs=1), {"optimizer": ["sgd", "adam"]}, seeds=2,
+        ...                   out="runs/cmp")  # doctest: +SKIP
+        >>> [r["variant"] for r in res.summary if r["best"]]  # doctest: +SKIP
+        ['optimizer=adam']
+    """
+    vary = check_vary(dict(vary))
+    seed_list = list(range(base.seed, base.seed + seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seed_list or len(set(seed_list)) != len(seed_list):
+        raise UsageError(f"--seeds must be >= 1 (or distinct seeds), got {seeds!r}")
+    out = Path(out or base.out or f"runs/compare-{time.strftime('%Y%m%d-%H%M%S')}")
+    variants = make_variants(vary)
+    plan = [(v, s, _run_config(base, v, s, out)) for v in variants for s in seed_list]
+    _check_plan(plan, out, resume, base.overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = _manifest(base, vary, seed_list, variants, out)
+    write_text(out / COMPARE, json.dumps({**manifest, "finished": None}, indent=2, default=str))
+    rows: list[dict[str, Any]] = []
+    for i, (variant, seed, cfg) in enumerate(plan, 1):
+        row = _run_one(variant, seed, cfg, out, resume)
+        rows.append(row)
+        _write_csv(out / RESULTS, rows)
+        if verbose:
+            print(f"[{i:>{len(str(len(plan)))}}/{len(plan)}] {variant.name} seed {seed}: {_row_line(row)}", flush=True)
+    metric = metric or default_metric(rows)
+    summary = summarize(rows, variants, list(vary), metric)
+    _write_csv(out / STATS, summary)
+    best = next((r["variant"] for r in summary if r["best"]), None)
+    table = format_table(summary, metric)
+    files = {"results": RESULTS, "summary": STATS, "manifest": COMPARE}
+    try:
+        files.update(plot_comparison(out, rows, variants, metric, best))
+    except ImportError as e:  # matplotlib is a core dependency; a broken install should not lose the results
+        print(f"zenlearn: warning: no plots ({e})")
+    manifest.update(metric=metric, higher_is_better=higher_is_better(metric), best=best, files=files,
+                    finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    for v in manifest["variants"]:
+        v["runs"] = [{k: r[k] for k in ("seed", "status", "run_dir", "error")} for r in rows if r["variant"] == v["name"]]
+    write_text(out / COMPARE, json.dumps(manifest, indent=2, default=str))
+    if base.report:  # the comparison's own report.html (tables, bands over seeds, links to each run's report)
+        write_report(out)
+    if verbose:
+        print(table)
+        print(f"comparison folder: {out}")
+    return CompareResult(out, variants, rows, summary, metric, best, table, files)
+
+
+def _run_config(base: TrainConfig, variant: Variant, seed: int, out: Path) -> TrainConfig:
+    return base.replace(**variant.values, seed=seed, out=str(out / "runs" / variant.slug / f"seed-{seed}"))
+
+
+def _check_plan(plan: list[tuple[Variant, int, TrainConfig]], out: Path, resume: bool, overwrite: bool) -> None:
+    problems = []
+    for variant, seed, cfg in plan:
+        try:
+            check_config(cfg)
+        except UsageError as e:
+            msg = str(e).removeprefix("invalid config: ")
+            if f"{variant.name}: {msg}" not in problems:
+                problems.append(f"{variant.name}: {msg}")
+    if problems:
+        raise UsageError("invalid variant(s): " + "; ".join(problems))
+    check_out(out, may_hold_files=resume or overwrite,
+              hint="pass --resume to skip the finished runs, --overwrite to redo them, or choose another --out")
+    if resume and not overwrite:
+        for variant, seed, cfg in plan:
+            done = finished_config(Path(cfg.out))  # type: ignore[arg-type]
+            if done is not None and comparable(done) != comparable(resolved_config(cfg)):
+                diff = [k for k, v in comparable(resolved_config(cfg)).items() if comparable(done).get(k) != v]
+                raise UsageError(f"--resume: {cfg.out} holds a run with other settings ({', '.join(diff)}); "
+                                 f"use the same options as before, --overwrite, or another --out")
+
+
+def resolved_config(cfg: TrainConfig) -> TrainConfig:
+    """`cfg` with its learning rate resolved (the optimizer's default filled in), as a finished run records it."""
+    return cfg.replace(lr=resolve_lr(cfg))
+
+
+def comparable(cfg: TrainConfig) -> dict[str, Any]:
+    """The options that define a run's result (where it is written, and whether a report is, excluded)."""
+    return {k: v for k, v in cfg.to_dict().items() if k not in ("out", "overwrite", "data_dir", "report", "tensorboard")}
+
+
+def finished_config(run_dir: Path) -> TrainConfig | None:
+    """The config of a complete run folder (summary.json written), else None."""
+    rd = RunDir(run_dir)
+    if not rd.summary.is_file() or not rd.config.is_file():
+        return None
+    try:
+        return TrainConfig.from_dict(load_yaml(rd.config))
+    except UsageError:
+        return None
+
+
+def _run_one(variant: Variant, seed: int, cfg: TrainConfig, out: Path, resume: bool) -> dict[str, Any]:
+    run_dir = Path(cfg.out)  # type: ignore[arg-type]
+    row: dict[str, Any] = {"variant": variant.name, **{k: show(v) for k, v in variant.values.items()}, "seed": seed,
+                           "status": "ok"}
+    summary = None
+    if resume and not cfg.overwrite and finished_config(run_dir) is not None:
+        try:
+            summary = json.loads(RunDir(run_dir).summary.read_text())
+            row["status"] = "resumed"
+        except ValueError:
+            summary = None
+    if summary is None:
+        try:  # with --resume an unfinished folder is redone; otherwise the folder is new (or --overwrite)
+            summary = train_run(cfg.replace(overwrite=resume or cfg.overwrite), verbose=False)
+        except KeyboardInterrupt:
+            raise
+        except Exception as e:  # noqa: BLE001 - a failed run is a result; the others go on
+            msg = " ".join(str(e).split()) or type(e).__name__
+            row.update(status="failed", error=msg if isinstance(e, ZenlearnError) else f"{type(e).__name__}: {msg}")
+            if run_dir.is_dir():
+                write_text(run_dir / "error.txt", row["error"] + "\n")
+    if summary is not None:
+        for split in ("test", "val"):
+            for k, v in (summary.get(split) or {}).items():
+                row[f"{split}_{k}"] = v
+        row.update(train_seconds=summary.get("train_seconds"), epochs_run=summary.get("epochs"))
+    row["run_dir"] = str(run_dir.relative_to(out))
+    row.setdefault("error", "")
+    return row
+
+
+def _row_line(row: dict[str, Any]) -> str:
+    if row["status"] == "failed":
+        return f"FAILED: {row['error']}"
+    parts = [f"{k.replace('_', ' ')} {row[k]:.4f}" for k in ("test_accuracy", "val_accuracy", "test_mae", "val_mae")
+             if isinstance(row.get(k), float)]
+    return "  ".join(parts) + f"  ({row['train_seconds']:.1f}s training{', resumed' if row['status'] == 'resumed' else ''})"
+
+
+def _manifest(base: TrainConfig, vary: dict[str, list[Any]], seeds: list[int], variants: list[Variant],
+              out: Path) -> dict[str, Any]:
+    return {"format": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "base_config": base.to_dict(),
+            "vary": {k: [list(v) if isinstance(v, tuple) else v for v in vs] for k, vs in vary.items()},
+            "seeds": seeds,
+            "variants": [{"name": v.name, "values": {k: list(x) if isinstance(x, tuple) else x for k, x in v.values.items()},
+                          "dir": f"runs/{v.slug}"} for v in variants]}
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    cols: list[str] = []
+    for r in rows:
+        cols += [k for k in r if k not in cols]
+    cols = [c for c in cols if c not in ("run_dir", "error")] + [c for c in ("run_dir", "error") if c in cols]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    write_text(path, buf.getvalue())
+
+
+# ---------------------------------------------------------------- statistics and the table
+
+def default_metric(rows: list[dict[str, Any]]) -> str:
+    """The validation accuracy (MAE for regression) if the runs have one, else the test one."""
+    for m in ("val_accuracy", "val_mae", "test_accuracy", "test_mae"):
+        if any(isinstance(r.get(m), (int, float)) for r in rows):
+            return m
+    return "test_accuracy"
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (n - 1); the std of a single value is NaN."""
+    if not values:
+        return math.nan, math.nan
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else math.nan
+
+
+def summarize(rows: list[dict[str, Any]], variants: list[Variant], keys: list[str], metric: str) -> list[dict[str, Any]]:
+    """One row per variant: runs, ok, `<metric>_mean` / `_std` of every metric column, best, first error."""
+    cols = [c for c in STAT_COLUMNS if any(isinstance(r.get(c), (int, float)) for r in rows)]
+    if metric not in cols and any(isinstance(r.get(metric), (int, float)) for r in rows):
+        cols.append(metric)
+    summary = []
+    for v in variants:
+        mine = [r for r in rows if r["variant"] == v.name]
+        ok = [r for r in mine if r["status"] != "failed"]
+        s: dict[str, Any] = {"variant": v.name, **{k: show(v.values[k]) for k in keys}, "runs": len(mine), "ok": len(ok)}
+        for c in cols:
+            s[f"{c}_mean"], s[f"{c}_std"] = mean_std([float(r[c]) for r in ok if isinstance(r.get(c), (int, float))])
+        s["best"] = False
+        s["error"] = next((r["error"] for r in mine if r["status"] == "failed"), "")
+        summary.append(s)
+    scored = [s for s in summary if not math.isnan(s.get(f"{metric}_mean", math.nan))]
+    if scored:
+        pick = max if higher_is_better(metric) else min
+        pick(scored, key=lambda s: s[f"{metric}_mean"])["best"] = True
+    return summary
+
+
+def format_table(summary: list[dict[str, Any]], metric: str) -> str:
+    """The summary as an aligned text table, mean ± std per metric, the best variant marked with *."""
+    metrics = [c for c in ("test_accuracy", "test_mae", "val_accuracy", "val_mae", "train_seconds")
+               if any(f"{c}_mean" in s for s in summary)]
+
+    def cell(s: dict[str, Any], c: str) -> str:
+        m, sd = s.get(f"{c}_mean", math.nan), s.get(f"{c}_std", math.nan)
+        if math.isnan(m):
+            return "-"
+        digits = 1 if c == "train_seconds" else 4
+        return f"{m:.{digits}f} ± {sd:.{digits}f}" if not math.isnan(sd) else f"{m:.{digits}f}"
+
+    head = ["", "variant", "runs"] + [c.replace("_", " ") for c in metrics]
+    body = [["*" if s["best"] else "", s["variant"], f"{s['ok']}/{s['runs']}"] + [cell(s, c) for c in metrics]
+            for s in summary]
+    widths = [max(len(r[i]) for r in [head] + body) for i in range(len(head))]
+    fmt = lambda r: "  ".join(x.ljust(w) if i < 2 else x.rjust(w) for i, (x, w) in enumerate(zip(r, widths)))  # noqa: E731
+    lines = [fmt(head), "  ".join("-" * w for w in widths)] + [fmt(r) for r in body]
+    lines += [f"  failed: {s['variant']}: {s['error']}" for s in summary if s["error"]]
+    order = "highest" if higher_is_better(metric) else "lowest"
+    lines.append(f"* best: {order} mean {metric.replace('_', ' ')}; mean ± sample std over seeds")
+    return "\n".join(lines)

@@ -1,0 +1,77 @@
+"""`zenlearn lr-find`: the LR range test (`optim.lr_find`) on a config's data, model and optimizer, with its
+files (lr_find.csv, lr_find.png, lr_find.json) in the output folder."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+
+from zenlearn.config import TrainConfig
+from zenlearn.data import load_splits
+from zenlearn.io.atomic import write_bytes, write_text
+from zenlearn.io.rundir import RunDir
+from zenlearn.optim.lr_find import LRFindResult, lr_find
+from zenlearn.training.build import build_model, build_optimizer, check_config, make_loaders, seed_everything
+from zenlearn.training.trainer import Trainer, resolve_device
+
+
+def plot_lr_find(res: LRFindResult, path: Path) -> None:
+    """Loss vs LR (log x): raw losses, the smoothed curve, the suggestion and the minimum marked."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4.5), dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    ax.plot(res.lrs, res.losses, color="0.7", lw=0.8, label="loss per batch")
+    ax.plot(res.lrs, res.smoothed, color="tab:blue", lw=2, label="smoothed loss")
+    ax.axvline(res.min_loss_lr, color="tab:gray", ls=":", label=f"minimum at {res.min_loss_lr:.2g}")
+    ax.axvline(res.steepest_lr, color="tab:green", ls="--", lw=1, label=f"steepest descent at {res.steepest_lr:.2g}")
+    ax.axvline(res.suggestion, color="tab:red", lw=1.5, label=f"suggested {res.suggestion:.2g} (= minimum / 10)")
+    lo, first = min(res.smoothed + res.losses), max(res.smoothed[: max(1, len(res.smoothed) // 2)])
+    ax.set_ylim(lo - 0.05 * (first - lo) - 1e-3, first + 0.3 * (first - lo) + 1e-3)  # the divergence tail is cut
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("training loss")
+    ax.set_title(f"LR range test: {len(res.lrs)} batches; {res.stopped}", fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    write_bytes(path, buf.getvalue())
+
+
+def lr_find_run(cfg: TrainConfig, *, start_lr: float = 1e-7, end_lr: float = 10.0, steps: int = 100) -> LRFindResult:
+    """`lr_find` on `cfg`'s data, model and optimizer; writes lr_find.csv, lr_find.png, lr_find.json to `cfg.out`.
+
+    Example:
+        >>> res = lr_find_run(TrainConfig(model="mlp", optimizer="momentum", out="runs/lrf"))  # doctest: +SKIP
+    """
+    check_config(cfg)
+    device = resolve_device(cfg.device)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = RunDir(cfg.out or f"runs/lr-find-{cfg.data.replace(':', '-')}-{cfg.model}-{stamp}")
+    out = out.create(overwrite=cfg.overwrite).path
+    seed_everything(cfg.seed)
+    splits = load_splits(cfg.data, root=cfg.data_dir, val_split=cfg.val_split, seed=cfg.seed,
+                         train_subset=cfg.train_subset, device=device)
+    model = build_model(cfg, splits.spec)
+    trainer = Trainer(model, build_optimizer(cfg, model), task=splits.spec.task, device=device,
+                      precision=cfg.precision, clip_grad_norm=cfg.clip_grad)
+    train, _, _ = make_loaders(cfg, splits)
+    res = lr_find(trainer, train, start_lr=start_lr, end_lr=end_lr, steps=steps)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["step", "lr", "loss", "smoothed_loss"])
+    w.writerows([i, lr, l, s] for i, (lr, l, s) in enumerate(zip(res.lrs, res.losses, res.smoothed)))
+    write_text(out / "lr_find.csv", buf.getvalue())
+    plot_lr_find(res, out / "lr_find.png")
+    res.files = {"csv": str(out / "lr_find.csv"), "plot": str(out / "lr_find.png"), "json": str(out / "lr_find.json")}
+    write_text(out / "lr_find.json", json.dumps({
+        "suggested_lr": res.suggestion, "rule": res.rule, "min_loss_lr": res.min_loss_lr,
+        "steepest_lr": res.steepest_lr, "stopped": res.stopped, "steps": len(res.lrs), "start_lr": start_lr,
+        "end_lr": end_lr, "optimizer": cfg.optimizer, "config": cfg.to_dict()}, indent=2))
+    return res

@@ -1,0 +1,455 @@
+"""`zenlearn reproduce`: run the suite (suite.py) as ordinary comparisons and write results.md + report.html.
+
+Output folder (`out`):
+  <experiment>/<comparison>/     a `zenlearn compare` folder per comparison (optimizers: lr-grid/ and final/;
+                                 distillation: teacher/ and distill/seed-<s>/ `zenlearn distill` folders)
+  reproduce.json                 settings, every row's per-seed values and curves, timing, machine
+                                 (rewritten after each experiment, so an interrupted suite keeps what it did)
+  results.md, results/*.png      the tables beside their published anchors, the claims checked, the plots
+  report.html                    the same as one self-contained page
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import platform
+import re
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from zenlearn.config import TrainConfig
+from zenlearn.errors import UsageError
+from zenlearn.io.atomic import write_text
+from zenlearn.training.build import check_config
+from zenlearn.workflows.compare import comparable, finished_config, mean_std, resolved_config, run_compare, show
+from zenlearn.workflows.suite import (
+    BUDGETS,
+    SUITE,
+    Budget,
+    Comparison,
+    Experiment,
+    budget_of,
+    lr_points,
+    student_options,
+)
+
+FORMAT = 1
+
+
+def reproduce(out: str | Path, only: Sequence[str] | None = None, *, seeds: int | None = None, budget: str = "full",
+              resume: bool = False, overwrite: bool = False, data_dir: str | None = None, device: str = "auto",
+              verbose: bool = True) -> dict[str, Any]:
+    """Run the reproduction suite (or the experiments in `only`) and write results.md and report.html.
+
+    Args:
+        out: Output folder.
+        only: Experiment names (see `zenlearn.suite.SUITE`). Defaults to all five.
+        seeds: Seeds per row, overriding the budget's. Defaults to the budget's.
+        budget: "full", "quick" (≤ 15 min on 2 CPU cores) or "tiny" (a smoke test). Defaults to "full".
+        resume: Reuse finished runs in `out` (same settings). Defaults to False.
+        overwrite: Redo runs whose folders exist. Defaults to False.
+        data_dir: Data folder. Defaults to $ZENLEARN_DATA, else ~/.cache/zenlearn.
+        device: auto, cpu or cuda. Defaults to "auto".
+        verbose: Print progress. Defaults to True.
+
+    Returns:
+        The contents of `out/reproduce.json`.
+
+    Example:
+        >>> res = reproduce("runs/repro", only=["models"], budget="quick")  # doctest: +SKIP
+        >>> [r["label"] for r in res["experiments"][0]["rows"]]  # doctest: +SKIP
+        ['logistic', 'MLP', 'CNN', 'GRU']
+    """
+    names = check_names(only)
+    if budget not in BUDGETS:
+        raise UsageError(f"--budget must be one of {', '.join(BUDGETS)}, got {budget!r}")
+    if seeds is not None and seeds < 1:
+        raise UsageError(f"--seeds must be >= 1, got {seeds}")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; choose a folder path")
+    if out.is_dir() and any(out.iterdir()) and not (resume or overwrite):
+        raise UsageError(f"--out {out} already holds files; pass --resume to reuse the finished runs, --overwrite "
+                         f"to redo them, or choose another --out")
+    common = {"data_dir": data_dir, "device": device, "report": False, "overwrite": overwrite}
+    plans = {n: plan(SUITE.get(n), budget, common) for n in names}  # every config checked before any run
+    result: dict[str, Any] = {"format": FORMAT, "command": command_line(names, seeds, budget), "budget": budget,
+                              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(),
+                              "experiments": []}
+    out.mkdir(parents=True, exist_ok=True)
+    t_all = time.perf_counter()
+    for name in names:
+        exp = SUITE.get(name)
+        n_seeds = seeds or budget_of(exp, budget).seeds
+        if verbose:
+            print(f"== {name}: {exp.title} ({budget} budget, {n_seeds} seed{'s' * (n_seeds > 1)})", flush=True)
+        t0 = time.perf_counter()
+        rows = run_experiment(exp, budget_of(exp, budget), plans[name], n_seeds, out / name, resume, verbose)
+        record = describe_experiment(exp, budget, n_seeds, rows, time.perf_counter() - t0)
+        record["commands"] = commands_for(exp, plans[name], n_seeds, budget_of(exp, budget))
+        result["experiments"].append(record)
+        result["seconds"] = time.perf_counter() - t_all
+        write_results(out, result)
+    result["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    write_results(out, result)
+    if verbose:
+        print(f"wrote {out / 'results.md'} and {out / 'report.html'} ({result['seconds'] / 60:.1f} min)")
+    return result
+
+
+def check_names(only: Sequence[str] | None) -> list[str]:
+    """`only` as canonical experiment names in suite order (all when empty); a miss lists the choices."""
+    if not only:
+        return SUITE.names()
+    unknown = [n for n in only if n not in SUITE]
+    if unknown:
+        raise UsageError(f"--only: unknown experiment {', '.join(map(repr, unknown))}; choose from: "
+                         f"{', '.join(SUITE.names())}")
+    wanted = {SUITE.entry(n).name for n in only}
+    return [n for n in SUITE.names() if n in wanted]
+
+
+def write_results(out: Path, result: dict[str, Any]) -> None:
+    from zenlearn.report.reproduction import write_html, write_markdown
+
+    write_text(out / "reproduce.json", json.dumps(result, indent=1, default=str))
+    write_markdown(out, result)
+    write_html(out, result)
+
+
+# ---------------------------------------------------------------- configs
+
+def config_for(exp: Experiment, comp: Comparison, budget: Budget, common: dict[str, Any]) -> TrainConfig:
+    """Defaults ← experiment base ← comparison ← budget ← budget per tag ← common options (a distillation
+    student: that config ← `student_options`)."""
+    merged = {**exp.base, **comp.overrides, **budget.overrides, **budget.per_tag.get(comp.tag, {}), **common}
+    return TrainConfig.from_dict({k: list(v) if isinstance(v, tuple) else v for k, v in merged.items()},
+                                 source=f"experiment {exp.name!r}")
+
+
+def plan(exp: Experiment, budget_name: str, common: dict[str, Any]) -> list[tuple[Comparison, TrainConfig]]:
+    """Each comparison's base config, validated with every varied value (a bad suite fails before any run)."""
+    budget = budget_of(exp, budget_name)
+    steps = []
+    for comp in exp.comparisons:
+        cfg = config_for(exp, comp, budget, common)
+        variants = [cfg.replace(**{k: v}) for k, vs in comp.vary.items() for v in vs] or [cfg]
+        variants += [cfg.replace(lr=lr) for lr in lr_points(comp.lr_grid, budget.lr_points)]
+        if exp.distill:
+            variants.append(cfg.replace(**{k: list(v) if isinstance(v, tuple) else v
+                                           for k, v in student_options(exp, budget).items()}))
+        for v in variants:
+            try:
+                check_config(v)
+            except UsageError as e:
+                raise UsageError(f"experiment {exp.name!r} ({comp.name or 'base'}): {e}") from None
+        steps.append((comp, cfg))
+    return steps
+
+
+# ---------------------------------------------------------------- running
+
+def run_experiment(exp: Experiment, budget: Budget, steps: list[tuple[Comparison, TrainConfig]], seeds: int,
+                   folder: Path, resume: bool, verbose: bool) -> list[dict[str, Any]]:
+    """Every comparison of `exp` (normal compare / distill runs); returns one row per label."""
+    if exp.distill:
+        comp, cfg = steps[0]
+        return run_distillation(exp, comp, cfg, seeds, folder, resume, verbose, student_options(exp, budget))
+    rows: list[dict[str, Any]] = []
+    for comp, cfg in steps:
+        where = folder / slug(comp.name or "compare")
+        if comp.lr_grid:
+            rows.append(run_lr_grid(comp, cfg, budget, seeds, where, folder, resume, verbose))
+        else:
+            res = run_compare(cfg, dict(comp.vary), seeds, where, resume, verbose=verbose)
+            rows += rows_of(res, comp, folder)
+    return rows
+
+
+def run_lr_grid(comp: Comparison, cfg: TrainConfig, budget: Budget, seeds: int, where: Path, folder: Path,
+                resume: bool, verbose: bool) -> dict[str, Any]:
+    """DeepOBS' protocol: pick the LR on the validation split (one seed per grid point), then add seeds at that LR.
+
+    The grid's run at the chosen LR is the first seed (selection used its validation split only, never the
+    test split); the other seeds run as a second comparison in `final/`.
+    """
+    grid = run_compare(cfg, {"lr": list(lr_points(comp.lr_grid, budget.lr_points))}, [cfg.seed], where / "lr-grid",
+                       resume, metric="val_accuracy", verbose=verbose)
+    best = next((s for s in grid.summary if s["best"]), None)
+    if best is None:  # every grid point failed
+        row = rows_of(grid, comp, folder)[0]
+        row["label"] = comp.name
+        return row
+    lr = float(best["lr"])
+    row = new_row(comp.name, where, folder)
+    _add_rows(row, grid, [r for r in grid.rows if r["variant"] == best["variant"]])
+    if seeds > 1:
+        final = run_compare(cfg.replace(lr=lr), {}, list(range(cfg.seed + 1, cfg.seed + seeds)), where / "final",
+                            resume, verbose=verbose)
+        _add_rows(row, final, final.rows)
+    row.update(lr=lr, lr_grid=[{"lr": float(s["lr"]), "val_accuracy": s.get("val_accuracy_mean")} for s in grid.summary])
+    return row
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip("-").lower() or "compare"
+
+
+def label_of(comp: Comparison, variant_values: dict[str, Any]) -> str:
+    """Row label: the comparison's name, the varied value (or its label), or "name · value"."""
+    if not variant_values:
+        return comp.name
+    shown = " ".join(comp.labels.get(show(v), show(v)) for v in variant_values.values())
+    return f"{comp.name} · {shown}" if comp.name else shown
+
+
+DISTILL_LABELS = {"teacher": "teacher", "student_scratch": "student (labels only)",
+                  "student_distilled": "student (distilled)"}
+
+
+def row_labels(exp: Experiment) -> list[str]:
+    """The labels of the rows `exp` produces, in order (anchors and claims refer to these)."""
+    if exp.distill:
+        return list(DISTILL_LABELS.values())
+    labels = []
+    for comp in exp.comparisons:
+        if not comp.vary:
+            labels.append(comp.name)
+            continue
+        for combo in itertools.product(*comp.vary.values()):
+            labels.append(label_of(comp, dict(zip(comp.vary, combo))))
+    return labels
+
+
+def rows_of(res: Any, comp: Comparison, folder: Path) -> list[dict[str, Any]]:
+    """One row per variant of a `CompareResult`: per-seed metrics, curves and gradient norms."""
+    rows = []
+    for v in res.variants:
+        row = new_row(label_of(comp, v.values), res.out, folder)
+        _add_rows(row, res, [r for r in res.rows if r["variant"] == v.name])
+        rows.append(row)
+    return rows
+
+
+def _add_rows(row: dict[str, Any], res: Any, runs: list[dict[str, Any]]) -> None:
+    """Add a comparison's result rows (one per seed) to a suite row; failures are listed, not averaged."""
+    row["failed"] += [f"seed {r['seed']}: {r['error']}" for r in runs if r["status"] == "failed"]
+    for r in runs:
+        if r["status"] != "failed":
+            add_run(row, res.out / r["run_dir"], r["seed"],
+                    {k: r.get(k) for k in ("test_accuracy", "val_accuracy", "test_loss", "train_seconds")})
+
+
+def new_row(label: str, where: Path, folder: Path) -> dict[str, Any]:
+    return {"label": label, "folder": str(where.relative_to(folder.parent)), "seeds": [], "values": {}, "curves": [],
+            "grad_norms": [], "train_samples": None, "failed": []}
+
+
+def add_run(row: dict[str, Any], run_dir: Path, seed: int, metrics: dict[str, Any]) -> None:
+    """Append one finished run's numbers, curves (metrics.csv) and gradient norms to `row`."""
+    from zenlearn.report.compare_plots import read_curves
+
+    curves = read_curves(run_dir)
+    metrics = {**metrics, "train_loss": curves["loss"][-1] if curves.get("loss") else None}
+    norms = _grad_norms(run_dir)
+    if norms and norms["norms"]:
+        first = norms["norms"][0]  # epoch 0: the first batch, the network at initialization
+        metrics["grad_ratio"] = first[0] / first[-1] if first[-1] > 0 else None
+        row["grad_norms"].append(norms)
+    row["seeds"].append(seed)
+    for k, v in metrics.items():
+        row["values"].setdefault(k, []).append(float(v) if isinstance(v, (int, float)) else None)
+    row["curves"].append({k: curves[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in curves})
+    summary = run_dir / "summary.json"
+    if summary.is_file():
+        row["train_samples"] = json.loads(summary.read_text()).get("data", {}).get("train")
+
+
+def _grad_norms(run_dir: Path) -> dict[str, Any] | None:
+    """grad_norms.csv as {"names": layer names, "epochs": [0, 1, …], "norms": [[norm per layer] per epoch]}."""
+    path = run_dir / "grad_norms.csv"
+    if not path.is_file():
+        return None
+    lines = [line.split(",") for line in path.read_text().splitlines() if line]
+    head, body = lines[0], lines[1:]
+    return {"names": head[1:], "epochs": [int(r[0]) for r in body], "norms": [[float(x) for x in r[1:]] for r in body]}
+
+
+def run_distillation(exp: Experiment, comp: Comparison, cfg: TrainConfig, seeds: int, folder: Path, resume: bool,
+                     verbose: bool, student_extra: dict[str, Any]) -> list[dict[str, Any]]:
+    """A teacher comparison (one teacher per seed), then `zenlearn distill` from each teacher."""
+    from zenlearn.config import DistillConfig
+    from zenlearn.workflows.distill import distill_run
+
+    teachers = run_compare(cfg, {}, seeds, folder / "teacher", resume, verbose=verbose)
+    labels = DISTILL_LABELS
+    rows = {role: new_row(label, folder / ("teacher" if role == "teacher" else "distill"), folder)
+            for role, label in labels.items()}
+    for t in teachers.rows:
+        if t["status"] == "failed":
+            rows["teacher"]["failed"].append(f"seed {t['seed']}: {t['error']}")
+            continue
+        out = folder / "distill" / f"seed-{t['seed']}"
+        student = cfg.replace(**{k: list(v) if isinstance(v, tuple) else v for k, v in student_extra.items()},
+                              seed=t["seed"], out=str(out), overwrite=cfg.overwrite or resume)
+        summary = _finished_distill(out, student) if resume else None
+        if summary is None:
+            summary = distill_run(student, DistillConfig(teacher=str(teachers.out / t["run_dir"]), **exp.distill["options"]),
+                                  verbose=False)
+        if verbose:
+            errs = "  ".join(f"{labels[r]} {summary[r]['test']['errors']} errors" for r in labels)
+            print(f"distill seed {t['seed']}: {errs}", flush=True)
+        for role, row in rows.items():
+            rec = summary[role]
+            add_run(row, Path(rec["run"]), t["seed"], {"errors": rec["test"]["errors"], "test_accuracy": rec["test"]["accuracy"],
+                                              "val_accuracy": (rec.get("val") or {}).get("accuracy"),
+                                              "params": rec["params"], "train_seconds": rec.get("train_seconds")})
+    return list(rows.values())
+
+
+def _finished_distill(out: Path, student: TrainConfig) -> dict[str, Any] | None:
+    """A finished distill folder's summary when its student config matches `student` (for --resume)."""
+
+    done = finished_config(out / "scratch")
+    if not (out / "summary.json").is_file() or done is None:
+        return None
+    if comparable(done) != comparable(resolved_config(student.replace(out=str(out / "scratch")))):
+        return None
+    return json.loads((out / "summary.json").read_text())
+
+
+# ---------------------------------------------------------------- description
+
+def describe_experiment(exp: Experiment, budget: str, seeds: int, rows: list[dict[str, Any]],
+                        seconds: float) -> dict[str, Any]:
+    """The experiment's record in reproduce.json: settings, rows with mean ± std, anchors, claims."""
+    b = budget_of(exp, budget)
+    for row in rows:
+        row["stats"] = {k: dict(zip(("mean", "std"), mean_std([x for x in v if x is not None])))
+                        for k, v in row["values"].items()}
+        a = exp.anchors.get(row["label"])
+        row["anchor"] = {"text": a.text, "value": a.value, "source": a.source} if a else None
+    by_label = {r["label"]: r for r in rows}
+    claims = [check_claim(c.text, c.metric, c.pairs, by_label) | {"source": c.source} for c in exp.claims]
+    return {"name": exp.name, "title": exp.title, "claim": exp.claim, "metric": exp.metric, "seeds": seeds,
+            "base": _plain(exp.base), "budget": {"name": budget, "seeds": seeds, "overrides": _plain(b.overrides),
+                                                  "per_tag": _plain(b.per_tag), "lr_points": b.lr_points},
+            "comparisons": [{"name": c.name, "overrides": _plain(c.overrides), "vary": _plain(c.vary),
+                             "lr_grid": list(lr_points(c.lr_grid, b.lr_points))} for c in exp.comparisons],
+            "distill": _plain(exp.distill), "paper": _plain(exp.paper), "notes": list(exp.notes),
+            "tolerance": 0.02 if exp.metric != "errors" else 0.25, "rows": rows, "claims": claims,
+            "seconds": seconds}
+
+
+def check_claim(text: str, metric: str, pairs: Sequence[tuple[str, str]], rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Check every (better, worse) pair on the mean of `metric`; "holds", "fails" or "not measured"."""
+    lower = metric in ("train_loss", "errors", "test_loss")
+    checks = []
+    for good, bad in pairs:
+        a, b = (rows.get(x, {}).get("stats", {}).get(metric, {}) for x in (good, bad))
+        ma, mb = a.get("mean", math.nan), b.get("mean", math.nan)
+        if any(isinstance(m, float) and math.isnan(m) for m in (ma, mb)) or ma is None or mb is None:
+            checks.append({"better": good, "worse": bad, "result": "not measured"})
+            continue
+        ok = ma < mb if lower else ma > mb
+        spread = math.hypot(*(s if isinstance(s, float) and not math.isnan(s) else 0.0
+                              for s in (a.get("std"), b.get("std"))))
+        checks.append({"better": good, "worse": bad, "a": ma, "b": mb, "result": "holds" if ok else "fails",
+                       "within_noise": abs(ma - mb) <= spread})
+    results = {c["result"] for c in checks}
+    verdict = "holds" if results == {"holds"} else "not measured" if results == {"not measured"} else \
+        "fails" if "holds" not in results else "partly holds"
+    return {"text": text, "metric": metric, "verdict": verdict, "checks": checks}
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, dict) or hasattr(x, "items"):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    return x
+
+
+def machine() -> dict[str, Any]:
+    """CPU model, cores, torch threads, OS, versions: the "made on" line of results.md."""
+    import torch
+
+    from zenlearn.workflows.train import environment
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {**environment(), "cpu": cpu, "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+            else os.cpu_count(), "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
+
+
+SKIP_FLAGS = ("out", "overwrite", "report", "data_dir", "device", "seed")
+
+
+def cli_flags(cfg: TrainConfig) -> str:
+    """The `train`/`compare` flags that set `cfg` (fields that differ from the defaults; run-folder options left out)."""
+    import shlex
+
+    default = TrainConfig().to_dict()
+    flags = []
+    for k, v in cfg.to_dict().items():
+        if k in SKIP_FLAGS or v == default[k]:
+            continue
+        flag = "--" + k.replace("_", "-")
+        if isinstance(v, bool):
+            flags.append(flag if v else "--no-" + flag[2:])
+        else:
+            flags.append(f"{flag} {shlex.quote(_cli_value(v))}")
+    return " ".join(flags)
+
+
+def _cli_value(v: Any) -> str:
+    return ",".join(map(str, v)) if isinstance(v, (list, tuple)) else show(v)
+
+
+def commands_for(exp: Experiment, steps: list[tuple[Comparison, TrainConfig]], seeds: int,
+                 budget: Budget | None = None) -> list[str]:
+    """Equivalent `zenlearn compare` / `train` / `distill` commands: rerun one section by hand, or on your data."""
+    import shlex
+
+    out = []
+    for comp, cfg in steps:
+        if exp.distill:
+            extra = student_options(exp, budget) if budget is not None else dict(exp.distill["student"])
+            student = cfg.replace(**{k: list(v) if isinstance(v, tuple) else v for k, v in extra.items()})
+            opts = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in exp.distill["options"].items())
+            out.append(f"zenlearn compare {cli_flags(cfg)} --seeds {seeds} --out teacher")
+            out.append(f"zenlearn distill --teacher teacher/runs/base/seed-S --student {student.model} "
+                       f"{cli_flags(student.replace(model='seed-cnn'))} {opts} --seed S --out distill/seed-S")
+        elif comp.lr_grid:
+            grid = ",".join(f"{x:g}" for x in comp.lr_grid)
+            out.append(f"zenlearn compare {cli_flags(cfg)} --vary lr={grid} --out {slug(comp.name)}/lr-grid  "
+                       f"# then, at the best val_accuracy: --lr LR --seed 1 --seeds {seeds - 1}")
+        else:
+            vary = " ".join("--vary " + shlex.quote(f"{k}=" + (";" if any("," in _cli_value(v) for v in vs) else ",")
+                                                    .join(_cli_value(v) for v in vs)) for k, vs in comp.vary.items())
+            out.append(f"zenlearn compare {cli_flags(cfg)} {vary} --seeds {seeds} --out {slug(comp.name or 'compare')}"
+                       .replace("  ", " "))
+    return out
+
+
+def command_line(names: list[str], seeds: int | None, budget: str) -> str:
+    parts = ["zenlearn reproduce"]
+    if names != SUITE.names():
+        parts.append("--only " + " ".join(names))
+    if seeds:
+        parts.append(f"--seeds {seeds}")
+    if budget == "quick":
+        parts.append("--quick")
+    elif budget != "full":
+        parts.append(f"--budget {budget}")
+    return " ".join(parts + ["--out DIR"])

@@ -1,0 +1,201 @@
+"""A training run end to end: config → data → model / optimizer → fit → run folder.
+
+Run folder: `config.yaml` (fully resolved), `data.json` (dataset spec), `metrics.csv` (one row per
+epoch), `checkpoint.pt` (resumable, every epoch), `model.safetensors` (final weights) and
+`summary.json`, plus `report.html` (see report.py) and, with --tensorboard, `tb/`. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from zenlearn.config import TrainConfig, dump_yaml
+from zenlearn.data import BatchLoader, FolderSplits, Splits
+from zenlearn.errors import UsageError
+from zenlearn.io.atomic import clean_temp_files, write_text
+from zenlearn.io.checkpoint import save_weights
+from zenlearn.io.rundir import RunDir, write_json
+from zenlearn.nn.build import model_summary
+from zenlearn.report.build import write_report
+from zenlearn.training.build import (
+    build_model,
+    build_optimizer,
+    build_schedule,
+    check_config,
+    eval_loader,
+    load_run,
+    make_loaders,
+    open_splits,
+    reopen_splits,
+    resolve_lr,
+    seed_everything,
+    training_augment,
+)
+from zenlearn.training.callbacks import Callback, CSVLogger, EarlyStopping, GradientNorms
+from zenlearn.training.distributed import init_distributed
+from zenlearn.training.resume import RunCheckpoint, StopSignals, deterministic_mode, read_resume_state, restore
+from zenlearn.training.tasks import get_task, mean_baseline_mse
+from zenlearn.training.tensorboard import TensorBoard, require_tensorboard
+from zenlearn.training.trainer import LossFn, Trainer, resolve_device, set_threads
+from zenlearn.version import __version__
+
+__all__ = ["train_run", "evaluate_run", "load_run", "environment", "default_out"]
+
+
+def default_out(cfg: TrainConfig) -> Path:
+    """runs/<data>-<model>-<time>: where a run goes without --out."""
+    return Path("runs") / f"{cfg.data.replace(':', '-').replace('/', '_')}-{cfg.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+LossFactory = Callable[[nn.Module, BatchLoader, torch.device], LossFn]
+"""(model, train loader, device) -> training loss_fn; trainable tensors from its `parameters()` join the optimizer."""
+
+
+def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None = None,
+              loss: LossFactory | None = None, evaluate_test: bool = True, resume: bool = False) -> dict[str, Any]:
+    """Train `cfg` into its run folder and return the summary (also written to `summary.json`).
+
+    Args:
+        cfg: The run's configuration.
+        verbose: Show progress. Defaults to True.
+        splits: Already loaded data to use instead of loading `cfg.data`. Defaults to None.
+        loss: Builds the training loss from the model (e.g. distillation). Defaults to the task loss.
+        evaluate_test: Evaluate the test split at the end and write the report (which shows test errors);
+            off while tuning on validation data, so that the test set is never read. Defaults to True.
+        resume: Continue the interrupted run in `cfg.out` from its `checkpoint.pt` (see
+            `resume.resume_config` for building `cfg`); the result is the same as an uninterrupted run.
+            Defaults to False.
+
+    Example:
+        >>> summary = train_run(TrainConfig(data="mnist", model="mlp", epochs=1, out="runs/x"))  # doctest: +SKIP
+        >>> summary["test"]["accuracy"] > 0.9  # doctest: +SKIP
+        True
+    """
+    check_config(cfg)
+    device = resolve_device(cfg.device)
+    if cfg.precision == "16" and device.type != "cuda":
+        raise UsageError("--precision 16 (float16 with a grad scaler) needs a CUDA device; on CPU use "
+                         "--precision bf16 or 32")
+    if cfg.tensorboard:
+        require_tensorboard()
+    dist = init_distributed(device, cfg.batch_size)  # torchrun: join the group; else one rank
+    device, main = dist.device or device, dist.is_main
+    verbose = verbose and main
+    rd = dist.on_main(lambda: RunDir(cfg.out or default_out(cfg)).check(overwrite=cfg.overwrite or resume))
+    out = rd.path  # checked only: bad input must not create it
+    ckpt = read_resume_state(out, cfg) if resume else None
+    cfg = cfg.replace(out=str(out), lr=resolve_lr(cfg))  # config.yaml records the LR actually used
+    set_threads(cfg.threads)
+    seed_everything(cfg.seed)
+    if splits is None:
+        splits = open_splits(cfg, device)
+    model = build_model(cfg, splits.spec)
+    if verbose:
+        print(f"{cfg.model} on {cfg.data} ({len(splits.train)} train, {len(splits.val) if splits.val else 0} val, "
+              f"{len(splits.test)} test) on {device}\n{model_summary(model)}", flush=True)
+    model = dist.wrap(model)
+    optimizer = build_optimizer(cfg, model)
+    train, val, test = make_loaders(cfg, splits, dist.rank, dist.world_size)
+    loss_fn = loss(model, train, device) if loss is not None else None
+    extra = [p for p in getattr(loss_fn, "parameters", lambda: ())() if p.requires_grad]
+    if extra:  # e.g. a hint regressor that trains with the model
+        optimizer.add_param_group({"params": extra})
+    signals = StopSignals() if main else None
+    task = get_task(splits.spec.task)
+    callbacks: list[Callback] = [CSVLogger(rd.metrics, task.columns)] if main else []
+    tb = None
+    if cfg.tensorboard and main:
+        tb = TensorBoard(rd.tensorboard, cfg.to_dict())
+        callbacks.append(tb)
+    if cfg.grad_norms:
+        callbacks.append(GradientNorms(rd.grad_norms))
+    if cfg.early_stopping:
+        callbacks.append(EarlyStopping("val_loss" if val is not None else "loss", cfg.early_stopping))
+    if main:
+        callbacks.append(RunCheckpoint(rd.checkpoint, cfg, cfg.checkpoint_every, signals))  # last: sees the stop flag
+    trainer = Trainer(model, optimizer, task=task, device=device, precision=cfg.precision,
+                      callbacks=callbacks, scheduler=build_schedule(cfg, optimizer, len(train)),
+                      scheduler_interval="step", clip_grad_norm=cfg.clip_grad, loss_fn=loss_fn,
+                      augment=training_augment(cfg, splits.spec), label_smoothing=cfg.label_smoothing)
+    if ckpt is not None:
+        restore(trainer, ckpt, rd.checkpoint)
+    if main:  # bad input (names, data, shapes, a mismatched checkpoint) was refused above: now write
+        rd.create(overwrite=cfg.overwrite or resume)
+        clean_temp_files(out)  # half-written files of a killed run
+        if ckpt is None:
+            rd.clear_results()  # a fresh start: no stale checkpoint can be resumed with this config
+        write_text(rd.config, dump_yaml(cfg))
+        write_json(rd.data, asdict(splits.spec))
+    t0 = time.perf_counter()
+    with signals or contextlib.nullcontext(), deterministic_mode(cfg.deterministic):
+        history = trainer.fit(train, val, cfg.epochs, verbose=verbose)
+    wall = time.perf_counter() - t0
+    if main:
+        save_weights(trainer.model, rd.weights)
+    train_seconds = sum(e["train_seconds"] for e in history.epochs)
+    summary = {
+        "test": _strip(trainer.evaluate(test, batch_size=cfg.eval_batch_size)) if evaluate_test else None,
+        "val": _strip(trainer.last_val_metrics() or trainer.evaluate(val, batch_size=cfg.eval_batch_size))
+        if val is not None else None,
+        "train_seconds": train_seconds,
+        "wall_seconds": wall,
+        "samples_per_second": len(history.epochs) * len(splits.train) / max(train_seconds, 1e-9),
+        "params": sum(p.numel() for p in model.parameters()),
+        "world_size": dist.world_size,
+        "epochs": len(history.epochs),
+        "data": {"name": cfg.data, "train": len(splits.train), "val": len(splits.val) if splits.val is not None else 0,
+                 "test": len(splits.test), "task": splits.spec.task},
+        "model": cfg.model,
+        "device": str(device),
+        "precision": cfg.precision,
+        "seed": cfg.seed,
+        "environment": environment(),
+    }
+    if task.name == "regression":  # test loss is the MSE; compare it with predicting the mean
+        summary["mse"] = summary["test"]["mse"] = summary["test"]["loss"]
+        summary["baseline_mse"] = mean_baseline_mse(splits.train.y, splits.test.y)
+    if isinstance(splits, FolderSplits):
+        summary["skipped_images"] = len(splits.skipped)
+    dist.close()
+    if not main:
+        return {**summary, "out": str(out), "rank": dist.rank}
+    write_json(rd.summary, summary)
+    if tb is not None:
+        tb.write_hparams({f"{split}_{k}": v for split in ("val", "test") for k, v in (summary[split] or {}).items()})
+        tb.close()
+    if cfg.report and evaluate_test:  # the report shows test-set errors: not while the test set is off limits
+        write_report(out, trainer=trainer, splits=splits)
+    return {**summary, "out": str(out)}
+
+
+def _strip(metrics: dict[str, float]) -> dict[str, float]:
+    return {k.removeprefix("val_"): v for k, v in metrics.items()}
+
+
+def environment() -> dict[str, Any]:
+    return {"zenlearn": __version__, "torch": torch.__version__, "python": platform.python_version(),
+            "platform": platform.platform(), "cpu_threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
+
+
+def evaluate_run(run_dir: str | Path, split: str = "test", data_dir: str | None = None) -> dict[str, float]:
+    """Reload a run and compute its metrics on the `test` or `val` split (the run's own split)."""
+    if split not in ("test", "val"):
+        raise UsageError(f"--split must be test or val, got {split!r}")
+    cfg, spec, trainer = load_run(run_dir)
+    splits = reopen_splits(cfg, spec, data_dir)
+    data = splits.test if split == "test" else splits.val
+    if data is None:
+        raise UsageError("the run was trained with val_split 0, so it has no validation split")
+    loader = eval_loader(splits, data, cfg.eval_batch_size)
+    return _strip(trainer.evaluate(loader, batch_size=cfg.eval_batch_size))
+
+
