@@ -7,7 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from zenlearn.cli.main import build_parser, config_from_args
+from zenlearn.cli.main import build_parser
+from zenlearn.cli.options import config_from_args
 from zenlearn.config import TrainConfig, field_names
 from zenlearn.data.idx import parse_idx
 from zenlearn.errors import UsageError

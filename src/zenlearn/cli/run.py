@@ -1,0 +1,116 @@
+"""Commands on one training run: train, lr-find, evaluate, predict, export.
+
+Each command's parser sits next to its code; heavy modules are imported inside the command, so
+`zenlearn --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from zenlearn.cli.options import AddCommand, add_config_flags, config_from_args, given_options
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from zenlearn.workflows.train import train_run
+
+    if args.resume:
+        from zenlearn.training.resume import resume_config
+
+        cfg = resume_config(args.resume, given_options(args))
+    else:
+        cfg = config_from_args(args)
+    summary = train_run(cfg, verbose=not args.quiet, resume=bool(args.resume))
+    if summary.get("rank", 0) != 0:  # torchrun: rank 0 reports for the group
+        return 0
+    test, val = summary["test"], summary["val"]
+    metric = "accuracy" if "accuracy" in test else "mae"
+    line = f"test {metric} {test[metric]:.4f}  test loss {test['loss']:.4f}"
+    if val:
+        line += f"  val {metric} {val[metric]:.4f}"
+    print(f"{line}  ({summary['train_seconds']:.1f}s training, {summary['samples_per_second']:.0f} samples/s)")
+    print(f"run folder: {summary.get('out', cfg.out) or ''}".rstrip())
+    return 0
+
+
+def cmd_lr_find(args: argparse.Namespace) -> int:
+    from zenlearn.workflows.lr_find import lr_find_run
+
+    cfg = config_from_args(args)
+    res = lr_find_run(cfg, start_lr=args.start_lr, end_lr=args.end_lr, steps=args.steps)
+    print(f"suggested lr {res.suggestion:.3g}  ({res.rule})")
+    print(f"loss-vs-LR plot: {res.files['plot']}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from zenlearn.workflows.train import evaluate_run
+
+    metrics = evaluate_run(args.run_dir, args.split, args.data_dir)
+    print("  ".join(f"{args.split} {k} {v:.4f}" for k, v in metrics.items()))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from zenlearn.data.files import read_inputs
+    from zenlearn.training.build import load_run
+
+    _, spec, trainer = load_run(args.run_dir)
+    for path in args.files:
+        x = read_inputs(path, spec)
+        out = trainer.predict(x)
+        for i, row in enumerate(out):
+            name = path if len(out) == 1 else f"{path}[{i}]"
+            if spec.task == "classification":
+                k = int(row.argmax())
+                label = spec.classes[k] if k < len(spec.classes) else str(k)
+                print(f"{name}\t{label}\t{float(row[k]):.4f}")
+            else:
+                print(f"{name}\t" + " ".join(f"{v:.5g}" for v in row.flatten().tolist()))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from zenlearn.workflows.export import export_run
+
+    r = export_run(args.run_dir, args.format, out=args.out, samples=args.samples, tolerance=args.tolerance,
+                   data_dir=args.data_dir)
+    print(f"wrote {r['path']} ({r['bytes']:,} bytes, dynamic batch); onnxruntime vs PyTorch on {r['samples']} "
+          f"test samples: max abs diff {r['max_abs_diff']:.2e} (tolerance {r['tolerance']:g})")
+    return 0
+
+
+def register(add: AddCommand) -> None:
+    """Add the train, lr-find, evaluate, predict, export commands."""
+    sp = add("train", cmd_train, "train a model; writes a run folder (config, metrics, weights, summary)")
+    add_config_flags(sp)
+    sp.add_argument("--quiet", action="store_true", help="no progress output")
+    sp.add_argument("--resume", metavar="RUN_DIR", default=None,
+                    help="continue the interrupted run in RUN_DIR from its checkpoint.pt, with its saved config "
+                         "(flags may change only --epochs, --data-dir, --device, --eval-batch-size, "
+                         "--checkpoint-every, --deterministic); ends bit-identical to an uninterrupted CPU run")
+
+    sp = add("lr-find", cmd_lr_find, "sweep the LR exponentially over training batches; plot loss vs LR and "
+             "suggest an LR (the model and optimizer are restored afterwards)")
+    add_config_flags(sp)
+    sp.add_argument("--start-lr", type=float, default=1e-7, help="first LR of the sweep [default: 1e-7]")
+    sp.add_argument("--end-lr", type=float, default=10.0, help="last LR of the sweep [default: 10]")
+    sp.add_argument("--steps", type=int, default=100, help="batches in the sweep [default: 100]")
+
+    sp = add("evaluate", cmd_evaluate, "reload a run folder's model and print its metrics")
+    sp.add_argument("run_dir", metavar="RUN_DIR")
+    sp.add_argument("--split", default="test", choices=["test", "val"], help="which split [default: test]")
+    sp.add_argument("--data-dir", default=None, help="data folder, if not the run's")
+
+    sp = add("predict", cmd_predict, "class and probability for each input file (image, .npy, IDX)")
+    sp.add_argument("run_dir", metavar="RUN_DIR")
+    sp.add_argument("files", metavar="FILE", nargs="+")
+
+    sp = add("export", cmd_export, "export a run's model (ONNX, dynamic batch) and check it with onnxruntime")
+    sp.add_argument("run_dir", metavar="RUN_DIR")
+    sp.add_argument("--format", default="onnx", choices=["onnx"], help="export format [default: onnx]")
+    sp.add_argument("--out", default=None, help="output file [default: RUN_DIR/model.onnx]")
+    sp.add_argument("--samples", type=int, default=256, help="test samples to compare [default: 256]")
+    sp.add_argument("--tolerance", type=float, default=1e-4,
+                    help="max allowed abs difference onnxruntime vs PyTorch; above it nothing is written [default: 1e-4]")
+    sp.add_argument("--data-dir", default=None, help="data folder, if not the run's")
