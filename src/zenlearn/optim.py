@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .errors import UsageError
+from .optim_eager import eager
 from .registry import Registry
 
 if TYPE_CHECKING:
@@ -171,7 +172,8 @@ def create_optimizer(name: str | type[torch.optim.Optimizer], model: nn.Module |
         elif "foreach" in takes:
             kwargs["foreach"] = True  # one kernel per op over all tensors: faster on CPU too
     try:
-        return entry.obj(groups, lr=lr if lr is not None else defaults["lr"], **kwargs)
+        # eager: the same class without torch.optim's 1-2 s import of torch._dynamo (see optim_eager)
+        return eager(entry.obj)(groups, lr=lr if lr is not None else defaults["lr"], **kwargs)
     except ValueError as e:  # torch's own range checks ("Invalid beta parameter …")
         raise UsageError(f"optimizer {entry.name!r}: {e}") from None
 
