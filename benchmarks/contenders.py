@@ -203,6 +203,22 @@ class Zenlearn:
         m = self.trainer.evaluate(self.test)
         return m["accuracy"] if "accuracy" in m else m["loss"]
 
+    def peak(self) -> dict[str, float]:
+        """GFLOP/s of torch.mm on 2048 x 2048 matrices (best of 5) in fp32 and bf16, on this worker's threads."""
+        import torch
+
+        rates = {}
+        for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+            a, b = torch.randn(2048, 2048, dtype=dtype), torch.randn(2048, 2048, dtype=dtype)
+            torch.mm(a, b)  # warm-up
+            best = float("inf")
+            for _ in range(5):
+                t0 = time.perf_counter()
+                torch.mm(a, b)
+                best = min(best, time.perf_counter() - t0)
+            rates[name] = 2 * 2048**3 / best / 1e9
+        return rates
+
 
 KINDS = {"keras": Keras, "torch-loop": TorchLoop, "zenlearn": Zenlearn}
 

@@ -2,7 +2,11 @@
 
 For each workload every framework trains the survey's model on the same arrays, one epoch at a time,
 alternating frameworks (the order rotates each round) so that machine noise hits all of them alike.
-Throughput is samples / median epoch time; the final metric is taken after the last epoch. Then the
+Throughput is samples / median epoch time; the final metric is taken after the last epoch. Each round
+starts by measuring the machine's own peak in the zenlearn worker (torch.mm 2048², best of 5, fp32 and
+bf16, on zenlearn's threads), and every contender's rate is also given as GFLOP/s (FLOPs per sample
+counted by `torch.utils.flop_counter` on one forward + backward of the model) and as a share of the
+highest peak of the run in its precision (bf16 for zenlearn-bf16, fp32 for the others). Then the
 whole-process wall time of `zenlearn train … --epochs 1` vs the Keras script, and the fast MNIST recipe
 (`examples/mnist-fast.yaml`, 3 seeds) against Keras' 5-epoch survey recipe measured above.
 
@@ -86,27 +90,57 @@ def export_arrays(workload: str, args: argparse.Namespace, folder: Path) -> tupl
         if args.lstm_threads is not None:
             options["threads"] = args.lstm_threads
     metric = "test accuracy" if splits.spec.task == "classification" else "test MSE"
-    return path, options, len(splits.train), metric
+    return path, options, len(splits.train), metric, flops_per_sample(options, splits)
+
+
+def flops_per_sample(options: dict, splits, batch: int = 64) -> float:
+    """FLOPs of one training sample: one forward + loss + backward of a batch of the workload's model, counted."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from zenlearn import TrainConfig
+    from zenlearn.training.build import build_model
+
+    torch.manual_seed(0)
+    model = build_model(TrainConfig.from_dict(options), splits.spec)
+    x = splits.train.x[:batch].float().mul(splits.spec.scale)
+    y = splits.train.y[:batch]
+    # oneDNN's fused RNN kernels are opaque to the counter; with oneDNN off an LSTM runs as counted matmuls
+    with torch.backends.mkldnn.flags(enabled=False), FlopCounterMode(display=False) as counter:
+        out = model(x)
+        if splits.spec.task == "classification":
+            loss = torch.nn.functional.cross_entropy(out, y)
+        else:
+            loss = torch.nn.functional.mse_loss(out, y.float().reshape(out.shape))
+        loss.backward()
+    return counter.get_total_flops() / len(x)
 
 
 def throughput_workload(workload: str, args: argparse.Namespace) -> dict:
     """Alternate epochs of every contender on `workload`; samples/s (median epoch) and the final metric."""
     with tempfile.TemporaryDirectory() as tmp:
-        data_file, options, n_train, metric = export_arrays(workload, args, Path(tmp))
+        data_file, options, n_train, metric, flops = export_arrays(workload, args, Path(tmp))
         specs = {"keras": ("keras", {}), "torch-loop": ("torch-loop", {}), "zenlearn": ("zenlearn", options)}
         specs["zenlearn-bf16"] = ("zenlearn", {**options, "precision": "bf16"})
         workers = {name: Worker(kind, workload, str(data_file), opts) for name, (kind, opts) in specs.items()}
     names = list(workers)
     seconds: dict[str, list[float]] = {n: [] for n in names}
+    peaks: list[dict[str, float]] = []
     try:
         for r in range(args.epochs):
+            peaks.append(workers["zenlearn"].call("peak"))
             order = names[r % len(names):] + names[: r % len(names)]
             for n in order:
                 seconds[n].append(workers[n].call("epoch"))
             print(f"  {workload} epoch {r + 1}: " + "  ".join(f"{n} {seconds[n][-1]:.2f}s" for n in names), flush=True)
-        result = {"samples": n_train, "epochs": args.epochs, "metric_name": metric, "contenders": {}}
+        peak = {p: max(x[p] for x in peaks) for p in ("fp32", "bf16")}
+        result = {"samples": n_train, "epochs": args.epochs, "metric_name": metric, "contenders": {},
+                  "flops_per_sample": flops, "peaks": peaks, "peak": peak}
         for n in names:
-            result["contenders"][n] = {"samples_per_s": n_train / statistics.median(seconds[n]),
+            sps = n_train / statistics.median(seconds[n])
+            gflops = sps * flops / 1e9
+            result["contenders"][n] = {"samples_per_s": sps, "gflops": gflops,
+                                       "share_of_peak": gflops / peak["bf16" if n.endswith("bf16") else "fp32"],
                                        "epoch_seconds": seconds[n], "total_seconds": sum(seconds[n]),
                                        "metric": workers[n].call("metric")}
     finally:
@@ -193,11 +227,17 @@ def report(results: dict, args: argparse.Namespace) -> None:
         r = results[w]
         c = r["contenders"]
         print(f"### {w}: {r['samples']} samples/epoch, batch 64, Adam, {r['epochs']} epochs (median epoch)\n")
-        print(f"| contender | samples/s | vs keras | vs torch-loop | {r['metric_name']} after {r['epochs']} epochs |")
-        print("| --- | ---: | ---: | ---: | ---: |")
+        lo = {p: min(x[p] for x in r["peaks"]) for p in ("fp32", "bf16")}
+        print(f"{r['flops_per_sample'] / 1e6:.3f} MFLOP per training sample (counted); peak this run: fp32 "
+              f"{lo['fp32']:.0f}-{r['peak']['fp32']:.0f}, bf16 {lo['bf16']:.0f}-{r['peak']['bf16']:.0f} GFLOP/s "
+              f"(torch.mm 2048², best of 5, per round; shares use the highest)\n")
+        print(f"| contender | samples/s | GFLOP/s | share of peak | vs keras | vs torch-loop | "
+              f"{r['metric_name']} after {r['epochs']} epochs |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for n, v in c.items():
             sps = v["samples_per_s"]
-            print(f"| {n} | {sps:,.0f} | {sps / c['keras']['samples_per_s']:.2f}x | "
+            print(f"| {n} | {sps:,.0f} | {v['gflops']:.1f} | {v['share_of_peak']:.1%} "
+                  f"({'bf16' if n.endswith('bf16') else 'fp32'}) | {sps / c['keras']['samples_per_s']:.2f}x | "
                   f"{sps / c['torch-loop']['samples_per_s']:.2f}x | {v['metric']:.4f} |")
         print()
     if "cli" in results:

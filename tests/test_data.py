@@ -99,3 +99,98 @@ def test_batch_loader_does_not_modify_float_data():
     data = ArrayData(torch.ones(4, 2), torch.zeros(4))
     list(BatchLoader(data, 2, scale=2.0))
     assert torch.equal(data.x, torch.ones(4, 2))
+
+
+def _gz(path, arr):
+    path.write_bytes(gzip.compress(_idx(arr)))
+    from zenlearn.data.idx import md5sum
+    return md5sum(path)
+
+
+@pytest.fixture
+def cache_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    return tmp_path / "xdg" / "zenlearn" / "npy"
+
+
+def _no_decoding(monkeypatch):
+    def refuse(path):
+        raise AssertionError(f"decoded {path} again")
+    monkeypatch.setattr("zenlearn.data.npycache.read_idx", refuse)
+
+
+def test_first_load_writes_a_copy_and_later_loads_map_it(tmp_path, cache_home, monkeypatch):
+    from zenlearn.data.npycache import load_idx
+    arr = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    md5 = _gz(tmp_path / "x-idx3-ubyte.gz", arr)
+    np.testing.assert_array_equal(load_idx(tmp_path / "x-idx3-ubyte.gz", md5), arr)
+    (copy,) = tmp_path.glob("x-idx3-ubyte.*.npy")
+    assert copy.name.startswith(f"x-idx3-ubyte.{md5}.") and not cache_home.exists()
+    _no_decoding(monkeypatch)
+    again = load_idx(tmp_path / "x-idx3-ubyte.gz", md5)
+    assert isinstance(again, np.memmap) and again.flags.writeable
+    np.testing.assert_array_equal(again, arr)
+    again[0, 0, 0] = 99  # copy-on-write: the file keeps the data
+    np.testing.assert_array_equal(load_idx(tmp_path / "x-idx3-ubyte.gz", md5), arr)
+
+
+def test_a_read_only_data_folder_puts_the_copy_in_the_cache_folder(tmp_path, cache_home, monkeypatch):
+    from zenlearn.data.npycache import load_idx
+    data = tmp_path / "mnist"
+    data.mkdir()
+    arr = np.arange(10, dtype=np.uint8)
+    md5 = _gz(data / "y-idx1-ubyte.gz", arr)
+    data.chmod(0o555)
+    try:
+        np.testing.assert_array_equal(load_idx(data / "y-idx1-ubyte.gz", md5), arr)
+        assert not list(data.glob("*.npy")) and len(list((cache_home / "mnist").glob("y-idx1-ubyte.*.npy"))) == 1
+        _no_decoding(monkeypatch)
+        np.testing.assert_array_equal(load_idx(data / "y-idx1-ubyte.gz", md5), arr)
+    finally:
+        data.chmod(0o755)
+
+
+@pytest.mark.parametrize("damage", ["flip a data byte", "truncate", "garbage header", "wrong shape"])
+def test_a_corrupt_copy_is_rebuilt(tmp_path, cache_home, damage):
+    from zenlearn.data.npycache import load_idx
+    arr = np.arange(6 * 8, dtype=np.uint8).reshape(6, 8)
+    md5 = _gz(tmp_path / "z-idx2-ubyte.gz", arr)
+    load_idx(tmp_path / "z-idx2-ubyte.gz", md5)
+    (copy,) = tmp_path.glob("z-idx2-ubyte.*.npy")
+    raw = bytearray(copy.read_bytes())
+    if damage == "flip a data byte":
+        raw[-1] ^= 0xFF
+    elif damage == "truncate":
+        raw = raw[:-5]
+    elif damage == "garbage header":
+        raw[:8] = b"junkjunk"
+    else:  # same bytes, another shape in the header
+        raw = bytearray(raw.replace(b"(6, 8)", b"(8, 6)"))
+    copy.write_bytes(bytes(raw))
+    np.testing.assert_array_equal(load_idx(tmp_path / "z-idx2-ubyte.gz", md5), arr)
+    assert copy.read_bytes() != bytes(raw) and len(list(tmp_path.glob("z-idx2-ubyte.*.npy"))) == 1
+
+
+def test_a_changed_gz_file_gets_a_new_copy(tmp_path, cache_home):
+    from zenlearn.data.npycache import load_idx
+    gz = tmp_path / "w-idx1-ubyte.gz"
+    old_md5 = _gz(gz, np.zeros(5, dtype=np.uint8))
+    load_idx(gz, old_md5)
+    new = np.arange(5, dtype=np.uint8)
+    new_md5 = _gz(gz, new)
+    np.testing.assert_array_equal(load_idx(gz, new_md5), new)
+    (copy,) = tmp_path.glob("w-idx1-ubyte.*.npy")  # the old .gz's copy is gone
+    assert new_md5 in copy.name
+
+
+def test_real_mnist_is_decoded_once(tmp_path, data_dir, cache_home, monkeypatch):
+    from zenlearn.data.mnist import _load
+    (tmp_path / "mnist").mkdir()
+    for f in (data_dir / "mnist").glob("*.gz"):
+        (tmp_path / "mnist" / f.name).symlink_to(f)  # the shared folder is never written
+    first = load_splits("mnist", root=str(tmp_path), val_split=0.0)
+    assert len(list((tmp_path / "mnist").glob("*.npy"))) == 4
+    _load.cache_clear()
+    _no_decoding(monkeypatch)
+    second = load_splits("mnist", root=str(tmp_path), val_split=0.0)
+    assert torch.equal(first.train.x, second.train.x) and torch.equal(first.test.y, second.test.y)

@@ -1,4 +1,5 @@
-"""MNIST and Fashion-MNIST from the official IDX `.gz` files (downloaded with MD5 checks if missing)."""
+"""MNIST and Fashion-MNIST from the official IDX `.gz` files (downloaded with MD5 checks if missing),
+decoded once into verified `.npy` copies that later loads memory-map (see `npycache`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 import torch
 
 from .arrays import ArrayData, DataSpec
-from .idx import fetch_files, read_idx
+from .idx import fetch_files
+from .npycache import load_idx
 
 MNIST_FILES = {
     "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
@@ -31,7 +33,7 @@ FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
 @lru_cache(maxsize=4)
 def _load(folder: Path, name: str, files: tuple[tuple[str, str], ...], mirrors: tuple[str, ...]):
     fetch_files(folder, dict(files), list(mirrors), name)
-    arrays = [torch.from_numpy(read_idx(folder / f).copy()) for f, _ in files]
+    arrays = [torch.from_numpy(load_idx(folder / f, md5)) for f, md5 in files]  # MD5s checked just above
     tr_x, tr_y, te_x, te_y = arrays
     for x, y, which in ((tr_x, tr_y, "train"), (te_x, te_y, "test")):
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from zenlearn.errors import UsageError
+from zenlearn.optim.eager import eager
 from zenlearn.registry import Registry
 
 OPTION_FIELDS = ("momentum", "weight_decay", "betas", "eps", "rho")
@@ -179,6 +180,7 @@ def create_optimizer(name: str | type[torch.optim.Optimizer], model: nn.Module |
         elif "foreach" in takes:
             kwargs["foreach"] = True  # one kernel per op over all tensors: faster on CPU too
     try:
-        return entry.obj(groups, lr=lr if lr is not None else defaults["lr"], **kwargs)
+        # eager: the same class without torch.optim's 1-2 s import of torch._dynamo (see optim.eager)
+        return eager(entry.obj)(groups, lr=lr if lr is not None else defaults["lr"], **kwargs)
     except ValueError as e:  # torch's own range checks ("Invalid beta parameter …")
         raise UsageError(f"optimizer {entry.name!r}: {e}") from None
