@@ -10,7 +10,7 @@ import zenlearn.workflows.distill as distill_run_mod
 from zenlearn.cli.main import main
 from zenlearn.config import DistillConfig, TrainConfig
 from zenlearn.data import ArrayData, BatchLoader
-from zenlearn.distill.methods import DISTILL_METHODS, KD, Hint, hint_loss, kd_loss, parse_sweep
+from zenlearn.distill.methods import DISTILL_METHODS, KD, Hint, TeacherLogits, hint_loss, kd_loss, parse_sweep
 from zenlearn.errors import UsageError
 from zenlearn.training.trainer import Trainer
 from zenlearn.workflows.distill import distill_run
@@ -100,9 +100,13 @@ def test_kd_logit_cache_is_shared_only_for_the_same_teacher_and_samples():
     teacher, student = _pair()
     data = ArrayData(torch.randint(0, 256, (40, 6), dtype=torch.uint8), torch.randint(0, 3, (40,)))
     loader = BatchLoader(data, 16, scale=1 / 255)
-    a = KD(teacher, student, DistillConfig(teacher="t"), loader=loader)
-    b = KD(teacher, student, DistillConfig(teacher="t", temperature=8), loader=loader)
+    shared = TeacherLogits(teacher)  # owned by one distillation run, passed to each candidate's loss
+    a = KD(teacher, student, DistillConfig(teacher="t"), loader=loader, logits=shared)
+    b = KD(teacher, student, DistillConfig(teacher="t", temperature=8), loader=loader, logits=shared)
     assert b.cache is a.cache  # the next sweep candidate reuses the teacher pass
+    assert KD(teacher, student, DistillConfig(teacher="t"), loader=loader).cache is not a.cache  # no global cache
+    other_data = ArrayData(data.x.clone(), data.y)
+    assert shared.over(BatchLoader(other_data, 16, scale=1 / 255)) is not a.cache  # other samples: a new pass
     other, _ = _pair()
     with torch.no_grad():
         other[1].weight.add_(1.0)

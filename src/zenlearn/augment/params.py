@@ -10,18 +10,15 @@ right / down), `shear` (degrees), `zoom_x` / `zoom_y` (Keras: > 1 zooms out), `f
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Any
 
 import torch
 from torch import Tensor
 
-if TYPE_CHECKING:
-    from zenlearn.augment.pipeline import Augment
-
 _ATTEMPTS = 10  # resized-crop tries per sample before the centre-crop fallback (as torchvision)
 
 
-def sample_params(aug: "Augment", shape: tuple[int, ...], g: torch.Generator) -> dict[str, Tensor]:
+def sample_params(aug: Any, shape: tuple[int, ...], g: torch.Generator) -> dict[str, Tensor]:
     """Independent random parameters for each sample of a (B, C, H, W) batch, from generator `g`."""
     b, c, h, w = shape
     dev = g.device
@@ -77,7 +74,7 @@ def sample_params(aug: "Augment", shape: tuple[int, ...], g: torch.Generator) ->
     return p
 
 
-def _resized_crop_boxes(aug: "Augment", b: int, h: int, w: int, g: torch.Generator, ux: Tensor,
+def _resized_crop_boxes(aug: Any, b: int, h: int, w: int, g: torch.Generator, ux: Tensor,
                         uy: Tensor) -> Tensor:
     """torchvision's RandomResizedCrop box, batched: first of 10 (area, log-ratio) tries that fits."""
     t = torch.rand(2, b, _ATTEMPTS, generator=g, device=g.device)
@@ -99,7 +96,7 @@ def _resized_crop_boxes(aug: "Augment", b: int, h: int, w: int, g: torch.Generat
     return torch.stack((x0, y0, cw, ch), 1)  # (B, 4)
 
 
-def _erasing_boxes(aug: "Augment", h: int, w: int, u: Tensor) -> Tensor:
+def _erasing_boxes(aug: Any, h: int, w: int, u: Tensor) -> Tensor:
     """Random-erasing rectangles (x0, y0, x1, y1); an empty box where the coin says no."""
     (s0, s1), (r0, r1) = aug.erasing_scale, aug.erasing_ratio
     area = h * w * (s0 + (s1 - s0) * u[1])

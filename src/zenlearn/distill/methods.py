@@ -1,8 +1,8 @@
-"""Knowledge distillation: the KD and hint losses, methods by name (`DISTILL_METHODS`), `DistillConfig`.
+"""Knowledge distillation: the KD and hint losses, and the methods by name (`DISTILL_METHODS`).
 
 A method is a training `loss_fn(outputs, targets, inputs)` for the ordinary `Trainer`: it runs the frozen
 teacher (eval mode, no gradients) on the same — possibly augmented — inputs the student sees. The
-`zenlearn distill` command (scratch vs distilled student, the T × alpha sweep) lives in `distill_run.py`.
+`zenlearn distill` command (scratch vs distilled student, the T × alpha sweep) is `workflows/distill.py`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,40 @@ from zenlearn.errors import UsageError
 from zenlearn.registry import Registry
 
 SWEEPABLE = ("temperature", "alpha")
-_LOGITS: dict[str, tuple[Any, Any, float, Tensor]] = {}  # the last teacher-logit cache, checked by identity
+
+
+class TeacherLogits:
+    """The teacher's logits over whole training sets, computed once per (samples, scale) and shared by every
+    KD loss built with it (each candidate of a T × alpha sweep trains on the same samples).
+
+    Its owner (one `zenlearn distill` run) creates it and passes it to `bind`; nothing is kept once it goes.
+
+    Args:
+        teacher: The frozen teacher.
+
+    Example:
+        >>> cache = TeacherLogits(nn.Linear(4, 3))
+        >>> from zenlearn.data import ArrayData
+        >>> cache.over(BatchLoader(ArrayData(torch.randn(10, 4), torch.zeros(10, dtype=torch.long)), 4)).shape
+        torch.Size([10, 3])
+    """
+
+    def __init__(self, teacher: nn.Module) -> None:
+        self.teacher = teacher
+        self._seen: list[tuple[Any, float, Tensor]] = []  # (weak ref to the samples tensor, scale, logits)
+
+    @torch.no_grad()
+    def over(self, loader: BatchLoader) -> Tensor:
+        """(N, K) logits of every sample of `loader`'s data, in its order (not the shuffled batch order)."""
+        data = loader.data
+        for ref, scale, logits in self._seen:
+            if ref() is data.x and scale == loader.scale:
+                return logits
+        dev = next(self.teacher.parameters()).device
+        self.teacher.eval()
+        logits = torch.cat([self.teacher(x.to(dev)).float() for x, _ in BatchLoader(data, 1000, scale=loader.scale)])
+        self._seen = [s for s in self._seen if s[0]() is not None] + [(weakref.ref(data.x), loader.scale, logits)]
+        return logits
 
 
 # ---------------------------------------------------------------- pure losses
@@ -102,7 +135,8 @@ class KD:
     """Hinton KD as a `Trainer` loss: `kd_loss(student(x), teacher(x), y, T, alpha)`.
 
     When the training loader yields the very tensor the loss receives (no augmentation in between), the
-    teacher's logits come from a cache computed once over the training set instead of a forward per batch.
+    teacher's logits come from `TeacherLogits`, computed once over the training set, instead of a forward
+    per batch: the loader's `last_batch` (indices, inputs) says which samples the batch holds.
 
     Args:
         teacher: Trained model; frozen here.
@@ -112,6 +146,7 @@ class KD:
             (image folders) a teacher forward per batch. Defaults to None (no cache).
         device: Where the teacher runs. Defaults to "cpu".
         input_shape: Unused (the methods share one signature). Defaults to None.
+        logits: The shared teacher-logit cache. Defaults to one of its own.
 
     Example:
         >>> loss_fn = KD(nn.Linear(4, 3), nn.Linear(4, 3), DistillConfig(temperature=2))
@@ -121,27 +156,17 @@ class KD:
 
     def __init__(self, teacher: nn.Module, student: nn.Module, cfg: DistillConfig, *,
                  loader: BatchLoader | None = None, device: torch.device | str = "cpu",
-                 input_shape: Sequence[int] | None = None) -> None:
+                 input_shape: Sequence[int] | None = None, logits: TeacherLogits | None = None) -> None:
         self.teacher = freeze(teacher).to(device)
         self.temperature, self.alpha = cfg.temperature, cfg.alpha
-        self.loader, self.cache = loader, None
-        if isinstance(loader, BatchLoader) and cfg.alpha > 0:  # in-memory arrays; image folders stream instead
-            self.cache = self._all_logits(loader)  # (N, K)
-
-    @torch.no_grad()
-    def _all_logits(self, loader: BatchLoader) -> Tensor:
-        data, dev = loader.data, next(self.teacher.parameters()).device
-        hit = _LOGITS.get("last")
-        if hit is not None and hit[0]() is self.teacher and hit[1]() is data.x and hit[2] == loader.scale:
-            return hit[3]  # same teacher, same samples: e.g. the next candidate of a sweep
-        plain = BatchLoader(data, 1000, scale=loader.scale)
-        logits = torch.cat([self.teacher(x.to(dev)).float() for x, _ in plain])  # (N, K)
-        _LOGITS["last"] = (weakref.ref(self.teacher), weakref.ref(data.x), loader.scale, logits)
-        return logits
+        self.loader = loader if isinstance(loader, BatchLoader) else None  # image folders stream: no cache
+        self.cache = None
+        if self.loader is not None and cfg.alpha > 0:
+            self.cache = (logits or TeacherLogits(self.teacher)).over(self.loader)  # (N, K)
 
     def teacher_logits(self, inputs: Tensor) -> Tensor:
         """The frozen teacher's logits for `inputs` (B, K), from the cache when they are the loader's batch."""
-        last = getattr(self.loader, "last_batch", None)
+        last = self.loader.last_batch if self.loader is not None else None
         if self.cache is not None and last is not None and last[1] is inputs:
             return self.cache[last[0]]
         self.teacher.eval()
@@ -264,20 +289,24 @@ def check_distill_config(cfg: DistillConfig) -> DistillConfig:
     return cfg.validate(DISTILL_METHODS.names())
 
 
-def bind(method: str | type, teacher: nn.Module, cfg: DistillConfig) -> Callable[..., Any]:
+def bind(method: str | type, teacher: nn.Module, cfg: DistillConfig,
+         logits: TeacherLogits | None = None) -> Callable[..., Any]:
     """A `train_run(loss=…)` factory: method `method` built around the student that `train_run` creates.
 
     Args:
         method: A name in `DISTILL_METHODS` (or a method class).
         teacher: The trained teacher model.
         cfg: Distillation options.
+        logits: A teacher-logit cache shared by every loss this factory (and others given it) builds.
+            Defaults to None (a cache per loss).
 
     Example:
         >>> factory = bind("kd", teacher, DistillConfig(temperature=20))  # doctest: +SKIP
         >>> train_run(student_cfg, loss=factory)  # doctest: +SKIP
     """
     cls = DISTILL_METHODS.get(method)
-    return lambda student, loader, device: cls(teacher, student, cfg, loader=loader, device=device)
+    extra = {"logits": logits} if cls is KD and logits is not None else {}
+    return lambda student, loader, device: cls(teacher, student, cfg, loader=loader, device=device, **extra)
 
 
 DISTILL_METHODS: Registry[type] = Registry("distillation method")

@@ -11,18 +11,19 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import torch
 
 from zenlearn.io.atomic import write_text
-
-if TYPE_CHECKING:
-    from zenlearn.training.trainer import Trainer
+from zenlearn.io.checkpoint import save_weights
 
 
 class Callback:
     """Base class: override the hooks you need. `self.trainer` is set before `on_train_begin`."""
 
-    trainer: "Trainer"
+    trainer: Any
+    """The `Trainer` running this callback (set by `fit`; not imported here, the trainer imports callbacks)."""
 
     def on_train_begin(self, logs: dict[str, Any]) -> None: ...
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any]) -> None: ...
@@ -113,8 +114,6 @@ class ModelCheckpoint(Callback):
             if value is None or not (value > self.best if self.mode == "max" else value < self.best):
                 return
             self.best = value
-        from zenlearn.io.checkpoint import save_weights
-
         save_weights(self.trainer.model, self.path)
 
 
@@ -215,8 +214,6 @@ class GradientNorms(Callback):
         self.sums, self.count, self.first = None, 0, True
 
     def _norms(self) -> Any:
-        import torch
-
         return torch.stack([p.grad.detach().float().norm() if p.grad is not None else p.new_zeros((), dtype=torch.float32)
                             for _, p in self.layers])  # (layers,), stays on the device: no sync per batch
 

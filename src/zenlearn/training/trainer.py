@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from zenlearn.data import ArrayData, BatchLoader
 from zenlearn.errors import TrainingError, UsageError
-from zenlearn.training.callbacks import Callback
+from zenlearn.training.callbacks import Callback, ProgressBar
 from zenlearn.training.distributed import all_reduce_sum
 from zenlearn.training.tasks import Task, get_task
 
@@ -95,12 +95,9 @@ class Trainer:
         self._epoch_stats: Tensor | None = None  # running (loss, correct, count) sums of the current epoch
         self._epoch_logs: dict[str, Any] = {}
         self._restored: dict[str, Any] | None = None  # callback states and stop flag, applied by `fit`
-        self.scaler = torch.amp.GradScaler("cuda") if precision == "16" else None
-        if precision not in ("32", "bf16", "16"):
-            raise UsageError(f"precision must be one of 32, bf16, 16; got {precision!r}")
-        if precision == "16" and self.device.type != "cuda":
-            raise UsageError("precision 16 (float16 with a grad scaler) needs a CUDA device; on CPU use "
-                             "--precision bf16 or 32")
+        check_precision(precision, self.device)
+        # One code path for every precision: a disabled scaler passes the loss and the step straight through.
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=precision == "16")
 
     # ------------------------------------------------------------------ helpers
     def autocast(self) -> contextlib.AbstractContextManager:
@@ -138,18 +135,12 @@ class Trainer:
             outputs = self.model(x)
             loss = self._compute_loss(outputs.float() if outputs.dtype != torch.float32 else outputs, y, x)
         self.optimizer.zero_grad(set_to_none=True)
-        if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-            if self.clip_grad_norm:
-                self.scaler.unscale_(self.optimizer)
-                nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-        else:
-            loss.backward()
-            if self.clip_grad_norm:
-                nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
-            self.optimizer.step()
+        self.scaler.scale(loss).backward()
+        if self.clip_grad_norm:
+            self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the loss-scaled ones
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
         if self.scheduler is not None and self.scheduler_interval == "step":
             self.scheduler.step()
         self.global_step += 1
@@ -171,9 +162,7 @@ class Trainer:
         """
         train = self._loader(train, batch_size, shuffle=True, seed=seed)
         val = self._loader(val, batch_size, shuffle=False) if val is not None else None
-        if verbose and not any(type(cb).__name__ == "ProgressBar" for cb in self.callbacks):
-            from zenlearn.training.callbacks import ProgressBar
-
+        if verbose and not any(isinstance(cb, ProgressBar) for cb in self.callbacks):
             self.callbacks.append(ProgressBar(epochs, len(train)))  # type: ignore[arg-type]
         for cb in self.callbacks:
             cb.trainer = self
@@ -302,14 +291,14 @@ class Trainer:
             "model": getattr(self.model, "module", self.model).state_dict(),
             "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None,
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
-            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
             "epoch": self.epoch, "global_step": self.global_step, "history": self.history.epochs,
             "batch_in_epoch": self.batch_in_epoch if mid else 0,
             "epoch_stats": self._epoch_stats.detach().cpu().clone() if mid else None,  # type: ignore[union-attr]
             "epoch_logs": dict(self._epoch_logs) if mid else None,
             "augment": _augment_state(self.augment),
             "loss_fn": self.loss_fn.state_dict() if hasattr(self.loss_fn, "state_dict") else None,
-            "callbacks": {type(cb).__name__: cb.state_dict() for cb in self.callbacks if hasattr(cb, "state_dict")},
+            "callbacks": {key: cb.state_dict() for key, cb in _callback_keys(self.callbacks)},
             "stop_training": bool(self.stop_training),
         }
 
@@ -320,7 +309,7 @@ class Trainer:
             self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state.get("scheduler") is not None:
             self.scheduler.load_state_dict(state["scheduler"])
-        if self.scaler is not None and state.get("scaler") is not None:
+        if self.scaler.is_enabled() and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
         self.epoch, self.global_step = int(state["epoch"]), int(state["global_step"])
         self.history = History(state.get("history"))
@@ -337,11 +326,40 @@ class Trainer:
         # After on_train_begin (which resets callbacks), so restored callback states win.
         if self._restored is None:
             return
-        for cb in self.callbacks:
-            if hasattr(cb, "load_state_dict") and type(cb).__name__ in self._restored["callbacks"]:
-                cb.load_state_dict(self._restored["callbacks"][type(cb).__name__])
+        saved = self._restored["callbacks"]
+        for key, cb in _callback_keys(self.callbacks):
+            if key in saved:
+                cb.load_state_dict(saved[key])
         self.stop_training = self._restored["stop"]
         self._restored = None
+
+
+def _callback_keys(callbacks: Sequence[Callback]) -> list[tuple[str, Callback]]:
+    """A checkpoint key per stateful callback: its class name, then "Name#2", "Name#3" for more of one class
+    (two `EarlyStopping`s keep two states; checkpoints from before, keyed by class name, still load)."""
+    seen: dict[str, int] = {}
+    keys = []
+    for cb in callbacks:
+        if hasattr(cb, "state_dict"):
+            name = type(cb).__name__
+            seen[name] = seen.get(name, 0) + 1
+            keys.append((name if seen[name] == 1 else f"{name}#{seen[name]}", cb))
+    return keys
+
+
+def check_precision(precision: str, device: torch.device) -> None:
+    """Refuse an unknown precision, and float16 (which needs a grad scaler) anywhere but on CUDA.
+
+    Example:
+        >>> check_precision("16", torch.device("cpu"))
+        Traceback (most recent call last):
+        zenlearn.errors.UsageError: --precision 16 (float16 with a grad scaler) needs a CUDA device; on CPU use --precision bf16 or 32
+    """
+    if precision not in ("32", "bf16", "16"):
+        raise UsageError(f"precision must be one of 32, bf16, 16; got {precision!r}")
+    if precision == "16" and device.type != "cuda":
+        raise UsageError("--precision 16 (float16 with a grad scaler) needs a CUDA device; on CPU use "
+                         "--precision bf16 or 32")
 
 
 def _augment_state(augment: Any) -> Any:

@@ -21,7 +21,7 @@ from torch import nn
 
 from zenlearn.config import DistillConfig, TrainConfig
 from zenlearn.data import ArrayData, DataSpec, Splits
-from zenlearn.distill.methods import bind, check_distill_config
+from zenlearn.distill.methods import TeacherLogits, bind, check_distill_config
 from zenlearn.errors import UsageError
 from zenlearn.io.atomic import write_text, write_with
 from zenlearn.io.rundir import DISTILL, SUMMARY, RunDir, write_json
@@ -71,11 +71,12 @@ def distill_run(student: TrainConfig, cfg: DistillConfig, *, sweep: dict[str, tu
     out = RunDir(student.out or _default_out(student)).create(overwrite=student.overwrite).path
     write_text(out / DISTILL, _yaml({**cfg.__dict__, "sweep": {k: list(v) for k, v in sweep.items()} or None}))
     teacher = t_trainer.model
+    teacher_logits = TeacherLogits(teacher)  # computed once, shared by every distilled candidate
 
     def fit(run_cfg: TrainConfig, folder: str, dcfg: DistillConfig | None) -> dict[str, Any]:
         made: list[Any] = []  # the loss objects train_run builds, closed (hooks removed) afterwards
         if dcfg is not None:
-            factory = bind(dcfg.method, teacher, dcfg)
+            factory = bind(dcfg.method, teacher, dcfg, teacher_logits)
             loss = lambda *args: made.append(factory(*args)) or made[-1]  # noqa: E731
         try:
             return train_run(run_cfg.replace(out=str(out / folder), overwrite=True), verbose=verbose,

@@ -44,7 +44,7 @@ from zenlearn.training.distributed import init_distributed
 from zenlearn.training.resume import RunCheckpoint, StopSignals, deterministic_mode, read_resume_state, restore
 from zenlearn.training.tasks import get_task, mean_baseline_mse
 from zenlearn.training.tensorboard import TensorBoard, require_tensorboard
-from zenlearn.training.trainer import LossFn, Trainer, resolve_device, set_threads
+from zenlearn.training.trainer import LossFn, Trainer, check_precision, resolve_device, set_threads
 from zenlearn.version import __version__
 
 __all__ = ["train_run", "evaluate_run", "load_run", "environment", "default_out"]
@@ -81,9 +81,7 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
     """
     check_config(cfg)
     device = resolve_device(cfg.device)
-    if cfg.precision == "16" and device.type != "cuda":
-        raise UsageError("--precision 16 (float16 with a grad scaler) needs a CUDA device; on CPU use "
-                         "--precision bf16 or 32")
+    check_precision(cfg.precision, device)  # before any data is read
     if cfg.tensorboard:
         require_tensorboard()
     dist = init_distributed(device, cfg.batch_size)  # torchrun: join the group; else one rank
