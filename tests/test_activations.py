@@ -5,8 +5,9 @@ from torch import nn
 
 from zenlearn.data import BatchLoader, load_splits
 from zenlearn.errors import UsageError
-from zenlearn.nn.activations import ACTIVATIONS, get_activation, plot_activations, value_and_derivative
+from zenlearn.nn.activations import ACTIVATIONS, get_activation, value_and_derivative
 from zenlearn.nn.models import MLP
+from zenlearn.report.plots.tools import plot_activations
 from zenlearn.training.trainer import Trainer
 
 # The reference: torch.nn.functional, with the non-default parameters the config can set.

@@ -189,7 +189,7 @@ def test_regression_report_plots_predictions_against_targets(tmp_path, data_dir)
 def test_pred_vs_target_keeps_at_most_max_points():
     import numpy as np
 
-    from zenlearn.report import plots
+    from zenlearn.report.plots import run as plots
 
     t = np.linspace(0, 1, 20000)
     png = plots.pred_vs_target(t, t + 0.01, max_points=100)

@@ -16,7 +16,7 @@ _EXPORTS = {
     "Callback": "training.callbacks", "EarlyStopping": "training.callbacks", "ModelCheckpoint": "training.callbacks",
     "CSVLogger": "training.callbacks", "MODELS": "nn.models", "MLP": "nn.models", "CNN": "nn.models",
     "RNN": "nn.models", "SeedCNN": "nn.models", "build_model": "nn.models", "ACTIVATIONS": "nn.activations",
-    "get_activation": "nn.activations", "plot_activations": "nn.activations", "OPTIMIZERS": "optim.optimizers",
+    "get_activation": "nn.activations", "plot_activations": "report.plots.tools", "OPTIMIZERS": "optim.optimizers",
     "build_optimizer": "optim.optimizers", "DATASETS": "data", "load_splits": "data", "BatchLoader": "data",
     "Augment": "augment.pipeline", "AUGMENTATIONS": "augment.spec", "train_run": "workflows.train",
     "load_run": "workflows.train", "evaluate_run": "workflows.train", "run_quickstart": "workflows.quickstart",

@@ -91,7 +91,8 @@ def cmd_augment(args: argparse.Namespace) -> int:
 
 
 def cmd_plot_activations(args: argparse.Namespace) -> int:
-    from zenlearn.nn.activations import ACTIVATIONS, plot_activations
+    from zenlearn.nn.activations import ACTIVATIONS
+    from zenlearn.report.plots.tools import plot_activations
 
     names = [ACTIVATIONS.entry(n).name for n in args.names.split(",") if n.strip()] if args.names else None
     if args.lo >= args.hi:

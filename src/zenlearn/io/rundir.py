@@ -100,6 +100,22 @@ def _num(v: str | None) -> Any:
         return v
 
 
+def read_curves(run_dir: str | Path) -> dict[str, list[float]]:
+    """A run's metrics.csv as {column: per-epoch values}: numeric columns only, {} if the file is missing."""
+    path = Path(run_dir) / METRICS
+    if not path.is_file():
+        return {}
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    out: dict[str, list[float]] = {}
+    for col in rows[0] if rows else []:
+        try:
+            out[col] = [float(r[col]) for r in rows]
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
 class RunDir:
     """A training run folder: its file paths, its checks and its plain-data readers.
 

@@ -6,9 +6,7 @@ of the module it configures, so one set of options can serve every activation.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -74,51 +72,3 @@ def value_and_derivative(fn: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
     y = fn(x)
     (dy,) = torch.autograd.grad(y.sum(), x)
     return y.detach(), dy.detach()
-
-
-def plot_activations(path: str | Path, names: list[str] | None = None, *, lo: float = -4.0, hi: float = 4.0,
-                     **params: Any) -> Path:
-    """Write a PNG with one panel per activation: the function and its derivative on [lo, hi].
-
-    Args:
-        path: Output PNG file (written atomically).
-        names: Activations to draw. Defaults to every registered one.
-        lo: Left end of the x range. Defaults to -4.
-        hi: Right end of the x range. Defaults to 4.
-        **params: Activation options (`negative_slope`, `elu_alpha`). Defaults to each one's default.
-
-    Example:
-        >>> plot_activations("activations.png", ["relu", "elu"], elu_alpha=0.5)  # doctest: +SKIP
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from zenlearn.io.atomic import write_bytes
-
-    names = names or ACTIVATIONS.names()
-    x = torch.linspace(lo, hi, 801)
-    cols = min(4, len(names))
-    rows = -(-len(names) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False)
-    for ax in axes.flat[len(names):]:
-        ax.axis("off")
-    for ax, name in zip(axes.flat, names):
-        fn = get_activation(name, **params)
-        y, dy = value_and_derivative(fn, x)
-        ax.axhline(0, color="0.85", lw=0.8)
-        ax.axvline(0, color="0.85", lw=0.8)
-        ax.plot(x, y, label="f(x)", lw=1.8)
-        ax.plot(x, dy, label="f'(x)", lw=1.4, ls="--")
-        ax.set_title(repr(fn) if ACTIVATIONS.entry(name).info else name, fontsize=9)
-        ax.set_xlim(lo, hi)
-        ax.grid(alpha=0.3)
-    axes.flat[0].legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    path = Path(path)
-    write_bytes(path, buf.getvalue())
-    return path

@@ -10,19 +10,17 @@ from __future__ import annotations
 import inspect
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
+from zenlearn.data.arrays import DataSpec
 from zenlearn.errors import UsageError
 from zenlearn.nn.fastcnn import FastCNN
 from zenlearn.nn.inits import initialize
 from zenlearn.nn.models import CNN, MLP, RNN, SeedCNN
 from zenlearn.registry import Registry
-
-if TYPE_CHECKING:
-    from zenlearn.data import DataSpec
 
 Builder = Callable[..., nn.Module]
 MODELS: Registry[Builder] = Registry("model")
@@ -47,12 +45,12 @@ def _model(name: str, description: str, aliases: tuple[str, ...] = ()) -> Callab
     return deco
 
 
-def output_shape(spec: "DataSpec") -> tuple[int, ...]:
+def output_shape(spec: DataSpec) -> tuple[int, ...]:
     """What a model must output per sample: (T, num_outputs) for per-step targets, else (num_outputs,)."""
     return (spec.input_shape[0], spec.num_outputs) if spec.per_step else (spec.num_outputs,)
 
 
-def check_square_image_classifier(name: str, spec: "DataSpec", min_side: int) -> tuple[int, ...]:
+def check_square_image_classifier(name: str, spec: DataSpec, min_side: int) -> tuple[int, ...]:
     """Refuse data that is not square (C, H, W) images of at least `min_side`, or not classification."""
     shape = spec.input_shape
     if spec.kind != "image" or len(shape) != 3 or shape[1] != shape[2] or shape[1] < min_side:
@@ -64,26 +62,26 @@ def check_square_image_classifier(name: str, spec: "DataSpec", min_side: int) ->
 
 
 @_model("seed-cnn", "the survey's CNN: 2 conv(3x3)+maxpool stages (32, 64), dense 64, dense out", ("seed_cnn",))
-def _seed_cnn(spec: "DataSpec") -> nn.Module:
+def _seed_cnn(spec: DataSpec) -> nn.Module:
     shape = check_square_image_classifier("seed-cnn", spec, min_side=10)
     return SeedCNN(shape[0], spec.num_outputs, shape[1])
 
 
 @_model("mlp", "multi-layer perceptron on flattened inputs (--hidden, --activation, --dropout, --batch-norm)")
-def _mlp(spec: "DataSpec", *, hidden: tuple[int, ...] = (256, 256), activation: str = "relu", dropout: float = 0.0,
+def _mlp(spec: DataSpec, *, hidden: tuple[int, ...] = (256, 256), activation: str = "relu", dropout: float = 0.0,
          batch_norm: bool = False, negative_slope: float = 0.01, elu_alpha: float = 1.0) -> nn.Module:
     return MLP(math.prod(spec.input_shape), hidden, output_shape(spec), activation, dropout, batch_norm,
                negative_slope=negative_slope, elu_alpha=elu_alpha)
 
 
 @_model("logreg", "logistic (softmax) regression: one dense layer on flattened inputs", ("logistic", "linear"))
-def _logreg(spec: "DataSpec") -> nn.Module:
+def _logreg(spec: DataSpec) -> nn.Module:
     return MLP(math.prod(spec.input_shape), (), output_shape(spec))
 
 
 @_model("cnn", "conv stages (--channels, --kernel-size, --stride, --pool, --batch-norm) + dense head (--hidden); "
                "1-D for sequences, 2-D for images")
-def _cnn(spec: "DataSpec", *, channels: tuple[int, ...] = (32, 64), kernel_size: int = 3, stride: int = 1,
+def _cnn(spec: DataSpec, *, channels: tuple[int, ...] = (32, 64), kernel_size: int = 3, stride: int = 1,
          pool: str = "max", hidden: tuple[int, ...] = (256, 256), activation: str = "relu", dropout: float = 0.0,
          batch_norm: bool = False, negative_slope: float = 0.01, elu_alpha: float = 1.0) -> nn.Module:
     shape = tuple(spec.input_shape)
@@ -106,7 +104,7 @@ def _cnn(spec: "DataSpec", *, channels: tuple[int, ...] = (32, 64), kernel_size:
 
 
 def _recurrent(cell: str) -> Builder:
-    def build(spec: "DataSpec", *, hidden_size: int = 64, num_layers: int = 1, bidirectional: bool = False,
+    def build(spec: DataSpec, *, hidden_size: int = 64, num_layers: int = 1, bidirectional: bool = False,
               dropout: float = 0.0, head: str = "auto") -> nn.Module:
         shape = tuple(spec.input_shape)
         if len(shape) == 1:
@@ -137,12 +135,12 @@ _model("gru", "GRU (--hidden-size, --num-layers, --bidirectional, --head)")(_rec
 
 @_model("fast-cnn", "small batch-norm CNN: 2-pixel border crop, 3 x (conv 3x3 -> maxpool -> BN -> relu) at "
                     "16/48/64 channels, dense out; 99 % on MNIST in one epoch (examples/mnist-fast.yaml)", ("fast_cnn",))
-def _fast_cnn(spec: "DataSpec") -> nn.Module:
+def _fast_cnn(spec: DataSpec) -> nn.Module:
     shape = check_square_image_classifier("fast-cnn", spec, min_side=8)
     return FastCNN(shape[0], spec.num_outputs, shape[1], crop=2 if shape[1] >= 12 else 0)
 
 
-def create_model(name: str, spec: "DataSpec", *, init: str = "default", **options: Any) -> nn.Module:
+def create_model(name: str, spec: DataSpec, *, init: str = "default", **options: Any) -> nn.Module:
     """Model `name` sized for dataset `spec`, initialised as `init`, checked with one dummy forward pass.
 
     Args:

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from zenlearn.io.rundir import read_csv, read_json
-from zenlearn.report import plots
 from zenlearn.report.html import Link, esc, fmt, img, kv_table, section, table
+from zenlearn.report.plots import run as plots
 
 
 def _table_of(rows: list[dict[str, Any]], skip: tuple[str, ...] = ()) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from zenlearn.io.atomic import write_bytes, write_text
 from zenlearn.io.rundir import REPORT, REPRODUCE, read_json
 from zenlearn.report.html import img, page, section, table
-from zenlearn.report.reproduce_plots import PLOTS
+from zenlearn.report.plots.reproduce import PLOTS
 
 PLOT_DIR = "results"  # beside results.md, so results.md and results/ can be copied together (docs/)
 Block = tuple  # ("h2"|"h3"|"p"|"code"|"ul"|"table"|"img", …)

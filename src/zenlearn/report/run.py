@@ -14,8 +14,8 @@ from zenlearn.data import DataSpec, FolderSplits, to_float
 from zenlearn.errors import UsageError
 from zenlearn.io.rundir import read_csv, read_json
 from zenlearn.nn.build import param_table
-from zenlearn.report import plots
 from zenlearn.report.html import esc, fmt, img, kv_table, section, table
+from zenlearn.report.plots import run as plots
 from zenlearn.training.build import build_model, eval_loader, load_run, reopen_splits
 from zenlearn.training.tasks import confusion_matrix
 

@@ -30,7 +30,7 @@ from zenlearn.errors import UsageError, ZenlearnError
 from zenlearn.io.atomic import write_text
 from zenlearn.io.rundir import COMPARE, RESULTS, STATS, RunDir, check_out
 from zenlearn.report.build import write_report
-from zenlearn.report.compare_plots import plot_comparison
+from zenlearn.report.plots.compare import plot_comparison
 from zenlearn.training.build import check_config, resolve_lr
 from zenlearn.training.tasks import higher_is_better
 from zenlearn.workflows.train import train_run
@@ -181,7 +181,7 @@ def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | 
     table = format_table(summary, metric)
     files = {"results": RESULTS, "summary": STATS, "manifest": COMPARE}
     try:
-        files.update(plot_comparison(out, rows, variants, metric, best))
+        files.update(plot_comparison(out, rows, [v.name for v in variants], metric, best))
     except ImportError as e:  # matplotlib is a core dependency; a broken install should not lose the results
         print(f"zenlearn: warning: no plots ({e})")
     manifest.update(metric=metric, higher_is_better=higher_is_better(metric), best=best, files=files,

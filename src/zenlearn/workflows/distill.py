@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -23,9 +24,10 @@ from zenlearn.config import DistillConfig, TrainConfig
 from zenlearn.data import ArrayData, DataSpec, Splits
 from zenlearn.distill.methods import TeacherLogits, bind, check_distill_config
 from zenlearn.errors import UsageError
-from zenlearn.io.atomic import write_text, write_with
+from zenlearn.io.atomic import write_bytes, write_text
 from zenlearn.io.rundir import DISTILL, SUMMARY, RunDir, write_json
 from zenlearn.report.build import write_report
+from zenlearn.report.plots.run import heatmap
 from zenlearn.training.build import check_config, eval_loader, load_run, open_splits
 from zenlearn.training.trainer import Trainer, resolve_device
 from zenlearn.workflows.train import environment, train_run
@@ -200,36 +202,11 @@ def write_sweep(out: Path, grid: dict[str, tuple[float, ...]], runs: dict[tuple[
                  "val_accuracy": acc, "val_loss": [[runs[(t, a)]["val"]["loss"] for a in alphas] for t in ts],
                  "chosen": {"temperature": best[0], "alpha": best[1]}, "text": text}
     write_text(out / "sweep.json", json.dumps({k: v for k, v in selection.items() if k != "text"}, indent=2))
-    heatmap(out / "sweep.png", ts, alphas, acc, best)
+    write_bytes(out / "sweep.png", heatmap(100 * np.array(acc), [f"{t:g}" for t in ts], [f"{a:g}" for a in alphas],
+                                           "validation accuracy (%)", "alpha (weight of the soft targets)",
+                                           "temperature T", "validation accuracy (%)",
+                                           mark=(ts.index(best[0]), alphas.index(best[1])), cell="{:.2f}"))
     return selection
-
-
-def heatmap(path: Path, ts: tuple[float, ...], alphas: tuple[float, ...], acc: list[list[float]],
-            best: tuple[float, float]) -> None:
-    """T × alpha heat-map of validation accuracy, each cell labelled, the chosen cell outlined."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(alphas), 1.4 + 0.6 * len(ts)))
-    im = ax.imshow([[100 * v for v in r] for r in acc], cmap="viridis", aspect="auto")
-    ax.set_xticks(range(len(alphas)), [f"{a:g}" for a in alphas])
-    ax.set_yticks(range(len(ts)), [f"{t:g}" for t in ts])
-    ax.set_xlabel("alpha (weight of the soft targets)")
-    ax.set_ylabel("temperature T")
-    ax.set_title("validation accuracy (%)")
-    lo, hi = min(map(min, acc)), max(map(max, acc))
-    for i, r in enumerate(acc):
-        for j, v in enumerate(r):
-            ax.text(j, i, f"{100 * v:.2f}", ha="center", va="center",
-                    color="black" if hi > lo and (v - lo) / (hi - lo) > 0.5 else "white")
-    bi, bj = ts.index(best[0]), alphas.index(best[1])
-    ax.add_patch(plt.Rectangle((bj - 0.5, bi - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2.5))
-    fig.colorbar(im, ax=ax)
-    fig.tight_layout()
-    write_with(path, lambda f: fig.savefig(f, format="png", dpi=120))
-    plt.close(fig)
 
 
 def _default_out(cfg: TrainConfig) -> Path:

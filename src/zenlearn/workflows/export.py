@@ -17,6 +17,7 @@ import torch
 
 from zenlearn.errors import TrainingError, UsageError
 from zenlearn.io.atomic import write_bytes
+from zenlearn.training.build import eval_loader, load_run, reopen_splits
 
 FORMATS = ("onnx",)
 INSTALL_HINT = "pip install 'zenlearn[onnx]'"
@@ -100,8 +101,6 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", *, out: str | Path | None
     if samples < 1:
         raise UsageError(f"--samples must be >= 1, got {samples}")
     _require()
-    from zenlearn.training.build import eval_loader, load_run, reopen_splits
-
     cfg, spec, trainer = load_run(run_dir)
     model = getattr(trainer.model, "module", trainer.model).cpu().eval()
     splits = reopen_splits(cfg, spec, data_dir)

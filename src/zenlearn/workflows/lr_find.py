@@ -7,41 +7,15 @@ import csv
 import io
 import json
 import time
-from pathlib import Path
 
 from zenlearn.config import TrainConfig
 from zenlearn.data import load_splits
-from zenlearn.io.atomic import write_bytes, write_text
+from zenlearn.io.atomic import write_text
 from zenlearn.io.rundir import RunDir
 from zenlearn.optim.lr_find import LRFindResult, lr_find
+from zenlearn.report.plots.tools import plot_lr_find
 from zenlearn.training.build import build_model, build_optimizer, check_config, make_loaders, seed_everything
 from zenlearn.training.trainer import Trainer, resolve_device
-
-
-def plot_lr_find(res: LRFindResult, path: Path) -> None:
-    """Loss vs LR (log x): raw losses, the smoothed curve, the suggestion and the minimum marked."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7, 4.5), dpi=110, layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    ax.plot(res.lrs, res.losses, color="0.7", lw=0.8, label="loss per batch")
-    ax.plot(res.lrs, res.smoothed, color="tab:blue", lw=2, label="smoothed loss")
-    ax.axvline(res.min_loss_lr, color="tab:gray", ls=":", label=f"minimum at {res.min_loss_lr:.2g}")
-    ax.axvline(res.steepest_lr, color="tab:green", ls="--", lw=1, label=f"steepest descent at {res.steepest_lr:.2g}")
-    ax.axvline(res.suggestion, color="tab:red", lw=1.5, label=f"suggested {res.suggestion:.2g} (= minimum / 10)")
-    lo, first = min(res.smoothed + res.losses), max(res.smoothed[: max(1, len(res.smoothed) // 2)])
-    ax.set_ylim(lo - 0.05 * (first - lo) - 1e-3, first + 0.3 * (first - lo) + 1e-3)  # the divergence tail is cut
-    ax.set_xscale("log")
-    ax.set_xlabel("learning rate (log scale)")
-    ax.set_ylabel("training loss")
-    ax.set_title(f"LR range test: {len(res.lrs)} batches; {res.stopped}", fontsize=10)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    write_bytes(path, buf.getvalue())
 
 
 def lr_find_run(cfg: TrainConfig, *, start_lr: float = 1e-7, end_lr: float = 10.0, steps: int = 100) -> LRFindResult:

@@ -21,11 +21,16 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from zenlearn.config import TrainConfig
+import torch
+
+from zenlearn.config import DistillConfig, TrainConfig
 from zenlearn.errors import UsageError
 from zenlearn.io.atomic import write_text
+from zenlearn.io.rundir import read_curves
+from zenlearn.report.reproduction import write_html, write_markdown
 from zenlearn.training.build import check_config
 from zenlearn.workflows.compare import comparable, finished_config, mean_std, resolved_config, run_compare, show
+from zenlearn.workflows.distill import distill_run
 from zenlearn.workflows.suite import (
     BUDGETS,
     SUITE,
@@ -36,6 +41,7 @@ from zenlearn.workflows.suite import (
     lr_points,
     student_options,
 )
+from zenlearn.workflows.train import environment
 
 FORMAT = 1
 
@@ -114,8 +120,6 @@ def check_names(only: Sequence[str] | None) -> list[str]:
 
 
 def write_results(out: Path, result: dict[str, Any]) -> None:
-    from zenlearn.report.reproduction import write_html, write_markdown
-
     write_text(out / "reproduce.json", json.dumps(result, indent=1, default=str))
     write_markdown(out, result)
     write_html(out, result)
@@ -251,8 +255,6 @@ def new_row(label: str, where: Path, folder: Path) -> dict[str, Any]:
 
 def add_run(row: dict[str, Any], run_dir: Path, seed: int, metrics: dict[str, Any]) -> None:
     """Append one finished run's numbers, curves (metrics.csv) and gradient norms to `row`."""
-    from zenlearn.report.compare_plots import read_curves
-
     curves = read_curves(run_dir)
     metrics = {**metrics, "train_loss": curves["loss"][-1] if curves.get("loss") else None}
     norms = _grad_norms(run_dir)
@@ -282,9 +284,6 @@ def _grad_norms(run_dir: Path) -> dict[str, Any] | None:
 def run_distillation(exp: Experiment, comp: Comparison, cfg: TrainConfig, seeds: int, folder: Path, resume: bool,
                      verbose: bool, student_extra: dict[str, Any]) -> list[dict[str, Any]]:
     """A teacher comparison (one teacher per seed), then `zenlearn distill` from each teacher."""
-    from zenlearn.config import DistillConfig
-    from zenlearn.workflows.distill import distill_run
-
     teachers = run_compare(cfg, {}, seeds, folder / "teacher", resume, verbose=verbose)
     labels = DISTILL_LABELS
     rows = {role: new_row(label, folder / ("teacher" if role == "teacher" else "distill"), folder)
@@ -376,10 +375,6 @@ def _plain(x: Any) -> Any:
 
 def machine() -> dict[str, Any]:
     """CPU model, cores, torch threads, OS, versions: the "made on" line of results.md."""
-    import torch
-
-    from zenlearn.workflows.train import environment
-
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -1,33 +1,14 @@
-"""Report figures as PNG bytes (matplotlib, Agg backend, imported only when a figure is drawn).
-
-Every function takes plain numbers/arrays and returns the encoded PNG, so the HTML report can embed
-it; nothing here touches the run folder.
+"""Figures of one run's report, as PNG bytes: curves, confusion matrix, sample grids, regression fits,
+heat-maps, bands and bars. Every function takes plain numbers/arrays; nothing here touches a run folder.
 """
 
 from __future__ import annotations
 
-import io
 from typing import Any, Sequence
 
 import numpy as np
 
-DPI = 100
-
-
-def _plt() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)  # no display, no GUI toolkit; safe in threads and on servers
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _png(fig: Any) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
-    _plt().close(fig)
-    return buf.getvalue()
+from zenlearn.report.plots.style import figure, png
 
 
 def curves(epochs: Sequence[float], series: dict[str, Sequence[float | None]], title: str, ylabel: str,
@@ -37,8 +18,8 @@ def curves(epochs: Sequence[float], series: dict[str, Sequence[float | None]], t
     Example:
         >>> png = curves([1, 2], {"loss": [0.5, 0.3], "val_loss": [0.6, 0.4]}, "Loss", "loss")  # doctest: +SKIP
     """
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    fig = figure(5.2, 3.4)
+    ax = fig.subplots()
     for name, values in series.items():
         pts = [(e, v) for e, v in zip(epochs, values) if v is not None and np.isfinite(v)]
         if pts:
@@ -52,15 +33,15 @@ def curves(epochs: Sequence[float], series: dict[str, Sequence[float | None]], t
         ax.set_xticks(list(epochs))
     ax.grid(alpha=0.3)
     ax.legend()
-    return _png(fig)
+    return png(fig)
 
 
 def confusion(cm: np.ndarray, classes: Sequence[str]) -> bytes:
     """Heat-map of a confusion matrix (rows: true class, columns: predicted), counts written in cells."""
-    plt = _plt()
     k = len(cm)
     side = min(max(4.0, 0.45 * k + 1.5), 12.0)
-    fig, ax = plt.subplots(figsize=(side + 1, side))
+    fig = figure(side + 1, side)
+    ax = fig.subplots()
     # Row-normalized colours so rare classes are as readable as common ones; cells show raw counts.
     norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
     im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
@@ -74,7 +55,7 @@ def confusion(cm: np.ndarray, classes: Sequence[str]) -> bytes:
                             color="white" if norm[i, j] > 0.5 else "black")
     ax.set(xlabel="predicted class", ylabel="true class", title="Confusion matrix (test set)")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="fraction of the true class")
-    return _png(fig)
+    return png(fig)
 
 
 def _panels(n: int, cols: int, height: float) -> tuple[Any, list[Any]]:
@@ -82,7 +63,8 @@ def _panels(n: int, cols: int, height: float) -> tuple[Any, list[Any]]:
     reading order, the grid's unused cells switched off."""
     cols = max(1, min(cols, n))
     rows = -(-n // cols)
-    fig, axes = _plt().subplots(rows, cols, figsize=(1.55 * cols, height * rows), squeeze=False)
+    fig = figure(1.55 * cols, height * rows, layout="tight")
+    axes = fig.subplots(rows, cols, squeeze=False)
     flat = list(axes.flat)
     for ax in flat[n:]:
         ax.axis("off")
@@ -107,19 +89,18 @@ def sample_grid(x: np.ndarray, titles: Sequence[str], kind: str, *, cols: int = 
             ax.set_xticks([])
             ax.set_yticks([])
         ax.set_title(titles[i], fontsize=7)
-    fig.tight_layout()
-    return _png(fig)
+    return png(fig)
 
 
 def pred_vs_target(target: np.ndarray, pred: np.ndarray, *, max_points: int = 5000) -> bytes:
     """Scatter of predicted against target values (flattened; an evenly spaced subset above `max_points`)
     with the y = x line that a perfect model would sit on."""
-    plt = _plt()
     t, p = np.asarray(target, dtype=float).ravel(), np.asarray(pred, dtype=float).ravel()
     if len(t) > max_points:
         keep = np.linspace(0, len(t) - 1, max_points).astype(int)
         t, p = t[keep], p[keep]
-    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    fig = figure(4.2, 4.0)
+    ax = fig.subplots()
     ax.scatter(t, p, s=4, alpha=0.35, linewidths=0)
     lo, hi = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
     ax.plot([lo, hi], [lo, hi], color="black", linewidth=0.8, label="y = x")
@@ -127,8 +108,7 @@ def pred_vs_target(target: np.ndarray, pred: np.ndarray, *, max_points: int = 50
     ax.set_ylabel("predicted")
     ax.set_title("Predicted vs target (test set)", fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    return _png(fig)
+    return png(fig)
 
 
 def sequence_fits(target: np.ndarray, pred: np.ndarray, titles: Sequence[str], *, cols: int = 8) -> bytes:
@@ -147,15 +127,26 @@ def sequence_fits(target: np.ndarray, pred: np.ndarray, titles: Sequence[str], *
         ax.set_title(titles[i], fontsize=7)
         if i == 0:
             ax.legend(fontsize=5, loc="best")
-    fig.tight_layout()
-    return _png(fig)
+    return png(fig)
 
 
 def heatmap(values: np.ndarray, rows: Sequence[Any], cols: Sequence[Any], title: str, xlabel: str,
-            ylabel: str, cbar: str) -> bytes:
-    """Annotated heat-map of a 2-D table (e.g. accuracy over temperature × alpha)."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(1.0 * len(cols) + 2.5, 0.6 * len(rows) + 1.8))
+            ylabel: str, cbar: str, *, mark: tuple[int, int] | None = None, cell: str = "{:.4f}") -> bytes:
+    """Annotated heat-map of a 2-D table (e.g. accuracy over temperature × alpha).
+
+    Args:
+        values: (rows, cols) numbers; NaN cells stay blank.
+        rows: Row labels.
+        cols: Column labels.
+        title: Figure title.
+        xlabel: Column axis label.
+        ylabel: Row axis label.
+        cbar: Colour bar label.
+        mark: (row, col) of a cell to outline in red (e.g. the chosen setting). Defaults to None.
+        cell: Format of the number written in each cell. Defaults to "{:.4f}".
+    """
+    fig = figure(1.0 * len(cols) + 2.5, 0.6 * len(rows) + 1.8)
+    ax = fig.subplots()
     im = ax.imshow(values, cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(cols)), [str(c) for c in cols])
     ax.set_yticks(range(len(rows)), [str(r) for r in rows])
@@ -164,17 +155,21 @@ def heatmap(values: np.ndarray, rows: Sequence[Any], cols: Sequence[Any], title:
     for i in range(len(rows)):
         for j in range(len(cols)):
             if np.isfinite(values[i, j]):
-                ax.text(j, i, f"{values[i, j]:.4f}", ha="center", va="center", fontsize=8,
+                ax.text(j, i, cell.format(values[i, j]), ha="center", va="center", fontsize=8,
                         color="black" if values[i, j] > mid else "white")
+    if mark is not None:
+        from matplotlib.patches import Rectangle
+
+        ax.add_patch(Rectangle((mark[1] - 0.5, mark[0] - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2.5))
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     fig.colorbar(im, ax=ax, label=cbar)
-    return _png(fig)
+    return png(fig)
 
 
 def bands(x: Sequence[float], groups: dict[str, np.ndarray], title: str, xlabel: str, ylabel: str) -> bytes:
     """Mean line with a min–max band per group; each array is (seeds, len(x))."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    fig = figure(5.6, 3.6)
+    ax = fig.subplots()
     for name, arr in groups.items():
         arr = np.asarray(arr, dtype=float)
         mean = np.nanmean(arr, 0)
@@ -184,14 +179,14 @@ def bands(x: Sequence[float], groups: dict[str, np.ndarray], title: str, xlabel:
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _png(fig)
+    return png(fig)
 
 
 def bars(labels: Sequence[str], means: Sequence[float], errs: Sequence[float] | None, title: str,
          ylabel: str) -> bytes:
     """Bar chart with optional error bars (e.g. mean ± std over seeds per variant)."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(labels) + 1.5), 3.4))
+    fig = figure(max(4.0, 0.9 * len(labels) + 1.5), 3.4)
+    ax = fig.subplots()
     ax.bar(range(len(labels)), means, yerr=errs, capsize=4, color="#4c72b0")
     tilt = len(labels) > 4 or sum(map(len, labels)) > 36  # long labels would overlap
     ax.set_xticks(range(len(labels)), labels, rotation=30 if tilt else 0, ha="right" if tilt else "center")
@@ -201,4 +196,4 @@ def bars(labels: Sequence[str], means: Sequence[float], errs: Sequence[float] | 
     ax.set_ylim(max(lo - pad, 0) if lo >= 0 else lo - pad, hi + pad)
     ax.set(title=title, ylabel=ylabel)
     ax.grid(axis="y", alpha=0.3)
-    return _png(fig)
+    return png(fig)

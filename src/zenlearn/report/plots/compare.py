@@ -1,62 +1,22 @@
-"""PNG plots of a comparison: per-variant curves with a band over seeds, and the final metric per variant.
-
-matplotlib is imported only here and only when plotting, through its object API (`Figure` + the Agg
-canvas): no pyplot, no display, no global backend switch, so it works headless and inside notebooks.
-"""
+"""Figures of a comparison folder: per-variant curves with a band over seeds, and the final metric per variant."""
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import statistics
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from zenlearn.io.atomic import write_bytes
-
-if TYPE_CHECKING:
-    from zenlearn.workflows.compare import Variant
-
-
-def _figure(width: float, height: float) -> Any:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=110, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig: Any, path: Path) -> None:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    write_bytes(path, buf.getvalue())
-
-
-def read_curves(run_dir: Path) -> dict[str, list[float]]:
-    """A run's metrics.csv as {column: per-epoch values} (empty if the file is missing)."""
-    path = run_dir / "metrics.csv"
-    if not path.is_file():
-        return {}
-    rows = list(csv.DictReader(path.open()))
-    out: dict[str, list[float]] = {}
-    for col in rows[0] if rows else []:
-        try:
-            out[col] = [float(r[col]) for r in rows]
-        except (TypeError, ValueError):
-            continue
-    return out
-
-
-def _label(col: str) -> str:
-    return col.replace("val_", "validation ").replace("_", " ")
+from zenlearn.io.rundir import read_curves
+from zenlearn.report.plots.style import colors as palette
+from zenlearn.report.plots.style import figure, save
+from zenlearn.report.plots.style import label as axis_label
 
 
 def plot_curves(path: Path, curves: dict[str, list[dict[str, list[float]]]], columns: list[str]) -> None:
     """One panel per column: per variant the mean over seeds by epoch, with a ± std band (error bars at one epoch)."""
-    colors = _colors(len(curves))
-    fig = _figure(5.2 * len(columns), 4.0 + 0.22 * math.ceil(len(curves) / 3))
+    colors = palette(len(curves))
+    fig = figure(5.2 * len(columns), 4.0 + 0.22 * math.ceil(len(curves) / 3))
     axes = fig.subplots(1, len(columns), squeeze=False)[0]
     longest = 1
     for ax, col in zip(axes, columns):
@@ -83,8 +43,8 @@ def plot_curves(path: Path, curves: dict[str, list[dict[str, list[float]]]], col
         if col.endswith("loss"):
             ax.set_yscale("log")
         ax.set_xlabel("epoch")
-        ax.set_ylabel(_label(col))
-        ax.set_title(f"{_label(col)} (mean ± std over seeds)", fontsize=10)
+        ax.set_ylabel(axis_label(col))
+        ax.set_title(f"{axis_label(col)} (mean ± std over seeds)", fontsize=10)
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
     for ax in axes:
@@ -94,12 +54,12 @@ def plot_curves(path: Path, curves: dict[str, list[dict[str, list[float]]]], col
             ax.set_xlim(0.7, 1.3)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=min(3, max(1, len(labels))), fontsize=8)
-    _save(fig, path)
+    save(fig, path)
 
 
 def plot_final(path: Path, rows: list[dict[str, Any]], variants: list[str], columns: list[str], best: str | None) -> None:
     """One panel per column: per variant the mean ± std (bar) and every seed (dots); the best in a bold colour."""
-    fig = _figure(4.6 * len(columns), 0.9 + 0.42 * len(variants))
+    fig = figure(4.6 * len(columns), 0.9 + 0.42 * len(variants))
     axes = fig.subplots(1, len(columns), squeeze=False, sharey=True)[0]
     ys = list(range(len(variants)))[::-1]  # first variant on top
     for ax, col in zip(axes, columns):
@@ -122,17 +82,25 @@ def plot_final(path: Path, rows: list[dict[str, Any]], variants: list[str], colu
             ax.set_xlim(lo - pad, hi + pad)
         ax.set_yticks(ys, variants, fontsize=8)
         ax.set_ylim(-0.7, len(variants) - 0.3)
-        ax.set_xlabel(f"{_label(col)}  (mean ± std; dots: seeds)", fontsize=9)
-        ax.set_title(f"final {_label(col)}" + (" (best in orange)" if best else ""), fontsize=10)
+        ax.set_xlabel(f"{axis_label(col)}  (mean ± std; dots: seeds)", fontsize=9)
+        ax.set_title(f"final {axis_label(col)}" + (" (best in orange)" if best else ""), fontsize=10)
         ax.grid(axis="x", alpha=0.3)
-    _save(fig, path)
+    save(fig, path)
 
 
-def plot_comparison(out: Path, rows: list[dict[str, Any]], variants: list["Variant"], metric: str,
+def plot_comparison(out: Path, rows: list[dict[str, Any]], variants: list[str], metric: str,
                     best: str | None = None) -> dict[str, str]:
-    """Write val_curves.png and final_metric.png into `out`; returns {plot: file name}."""
-    curves = {v.name: [read_curves(out / r["run_dir"]) for r in rows if r["variant"] == v.name
-                       and r["status"] != "failed"] for v in variants}
+    """Write val_curves.png and final_metric.png into `out`; returns {plot: file name}.
+
+    Args:
+        out: The comparison folder (each row's `run_dir` is relative to it).
+        rows: results.csv rows (variant, status, run_dir, metric columns).
+        variants: Variant names, in table order.
+        metric: The column that ranks the variants.
+        best: The best variant's name, drawn in orange. Defaults to None.
+    """
+    curves = {v: [read_curves(out / r["run_dir"]) for r in rows if r["variant"] == v and r["status"] != "failed"]
+              for v in variants}
     base = metric.removeprefix("val_").removeprefix("test_")
     have = {c for runs in curves.values() for r in runs for c in r}
     columns = [c for c in (f"val_{base}", "val_loss") if c in have] or [c for c in (base, "loss") if c in have]
@@ -141,13 +109,6 @@ def plot_comparison(out: Path, rows: list[dict[str, Any]], variants: list["Varia
         plot_curves(out / "val_curves.png", curves, columns)
         files["val_curves"] = "val_curves.png"
     finals = [metric] + [c for c in (f"test_{base}",) if c != metric and any(c in r for r in rows)]
-    plot_final(out / "final_metric.png", rows, [v.name for v in variants], finals, best)
+    plot_final(out / "final_metric.png", rows, variants, finals, best)
     files["final_metric"] = "final_metric.png"
     return files
-
-
-def _colors(n: int) -> list[Any]:
-    from matplotlib import colormaps
-
-    cmap = colormaps["tab10" if n <= 10 else "tab20"]
-    return [cmap(i % cmap.N) for i in range(n)]

@@ -1,25 +1,15 @@
-"""PNG figures of a reproduction (reproduce.json rows): final metric beside its anchor, curves, gradient norms, LR grids.
-
-Each function takes an experiment record (see `reproduce.describe_experiment`) and returns PNG bytes, or
-None when there is nothing to draw; matplotlib's object API only (no pyplot state), as in compare_plots.
+"""Figures of a reproduction (reproduce.json rows): final metric beside its anchor, curves, gradient norms,
+LR grids. Each takes an experiment record (see `workflows.reproduce.describe_experiment`) and returns PNG
+bytes, or None when there is nothing to draw.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import statistics
 from typing import Any
 
-from zenlearn.report.compare_plots import _colors, _figure
-
-DPI = 80  # small PNGs: they are committed under docs/
-
-
-def _png(fig: Any) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
-    return buf.getvalue()
+from zenlearn.report.plots.style import colors, figure, png
 
 
 def scale_of(exp: dict[str, Any]) -> tuple[float, str]:
@@ -33,7 +23,7 @@ def final_plot(exp: dict[str, Any]) -> bytes | None:
     if not rows:
         return None
     k, label = scale_of(exp)
-    fig = _figure(7.0, 0.9 + 0.42 * len(rows))
+    fig = figure(7.0, 0.9 + 0.42 * len(rows))
     ax = fig.subplots()
     ys = list(range(len(rows)))[::-1]
     for y, r in zip(ys, rows):
@@ -55,7 +45,7 @@ def final_plot(exp: dict[str, Any]) -> bytes | None:
     ax.set_title(exp["title"], fontsize=9)
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=7, loc="best")
-    return _png(fig)
+    return png(fig)
 
 
 def curves_plot(exp: dict[str, Any]) -> bytes | None:
@@ -64,10 +54,10 @@ def curves_plot(exp: dict[str, Any]) -> bytes | None:
     if not rows:
         return None
     cols = [c for c in ("loss", "val_accuracy") if any(c in cur for r in rows for cur in r["curves"])]
-    fig = _figure(5.0 * len(cols), 3.6 + 0.2 * math.ceil(len(rows) / 3))
+    fig = figure(5.0 * len(cols), 3.6 + 0.2 * math.ceil(len(rows) / 3))
     axes = fig.subplots(1, len(cols), squeeze=False)[0]
     for ax, col in zip(axes, cols):
-        for r, color in zip(rows, _colors(len(rows))):
+        for r, color in zip(rows, colors(len(rows))):
             series = [c[col] for c in r["curves"] if c.get(col)]
             if not series:
                 continue
@@ -83,7 +73,7 @@ def curves_plot(exp: dict[str, Any]) -> bytes | None:
         ax.xaxis.get_major_locator().set_params(integer=True)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=min(3, len(labels)), fontsize=7)
-    return _png(fig)
+    return png(fig)
 
 
 def grad_norms_plot(exp: dict[str, Any]) -> bytes | None:
@@ -91,9 +81,9 @@ def grad_norms_plot(exp: dict[str, Any]) -> bytes | None:
     rows = [r for r in exp["rows"] if r.get("grad_norms")]
     if not rows:
         return None
-    fig = _figure(6.4, 4.0)
+    fig = figure(6.4, 4.0)
     ax = fig.subplots()
-    for r, color in zip(rows, _colors(len(rows))):
+    for r, color in zip(rows, colors(len(rows))):
         for which, style, tag in ((0, "-o", "first batch"), (-1, "--", "last epoch")):
             per_seed = [g["norms"][which] for g in r["grad_norms"] if g["norms"]]
             n = min(len(p) for p in per_seed)
@@ -107,7 +97,7 @@ def grad_norms_plot(exp: dict[str, Any]) -> bytes | None:
     ax.grid(alpha=0.3)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(fontsize=6, ncols=2)
-    return _png(fig)
+    return png(fig)
 
 
 def lr_grid_plot(exp: dict[str, Any]) -> bytes | None:
@@ -115,9 +105,9 @@ def lr_grid_plot(exp: dict[str, Any]) -> bytes | None:
     rows = [r for r in exp["rows"] if r.get("lr_grid")]
     if not rows:
         return None
-    fig = _figure(6.0, 3.8)
+    fig = figure(6.0, 3.8)
     ax = fig.subplots()
-    for r, color in zip(rows, _colors(len(rows))):
+    for r, color in zip(rows, colors(len(rows))):
         pts = [(p["lr"], 100 * p["val_accuracy"]) for p in r["lr_grid"] if p.get("val_accuracy") is not None
                and not math.isnan(p["val_accuracy"])]
         if not pts:
@@ -132,7 +122,7 @@ def lr_grid_plot(exp: dict[str, Any]) -> bytes | None:
     ax.set_title("Learning-rate grid on the validation split (★ chosen)", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    return _png(fig)
+    return png(fig)
 
 
 PLOTS = {"final": final_plot, "curves": curves_plot, "grad-norms": grad_norms_plot, "lr-grid": lr_grid_plot}
