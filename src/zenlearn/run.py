@@ -11,6 +11,7 @@ import contextlib
 import json
 import platform
 import random
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -76,7 +77,7 @@ def open_splits(cfg: TrainConfig, device: torch.device | str = "cpu") -> Splits 
     options = {}
     if cfg.data.partition(":")[0] == "folder":
         options = dict(image_size=cfg.image_size, color=cfg.color, class_mode=cfg.class_mode, workers=cfg.workers,
-                       skip_bad_images=cfg.skip_bad_images)
+                       skip_bad_images=cfg.skip_bad_images, cache=cfg.cache)
     return load_splits(cfg.data, root=cfg.data_dir, val_split=cfg.val_split, seed=cfg.seed,
                        train_subset=cfg.train_subset, device=device, **options)
 
@@ -237,6 +238,10 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
         summary["baseline_mse"] = mean_baseline_mse(splits.train.y, splits.test.y)
     if isinstance(splits, FolderSplits):
         summary["skipped_images"] = len(splits.skipped)
+        summary["skipped_files"] = sorted(splits.skipped)
+        if splits.skipped and verbose and main:
+            print(f"skipped {len(splits.skipped)} unreadable image(s): {', '.join(sorted(splits.skipped))}",
+                  file=sys.stderr)
     dist.close()
     if not main:
         return {**summary, "out": str(out), "rank": dist.rank}
