@@ -8,7 +8,8 @@ pages already read are released every 256 MB, so the process stays small however
 `auto` picks memory when the cache takes at most a quarter of the machine's RAM, else disk.
 
 Key: SHA-256 of the sorted file list with every file's size and mtime, the target (C, H, W), the colour
-mode and the decoder recipe (`decode.DECODER`). A changed, added or removed file gives a new key.
+mode and the decoder recipe (`decode.DECODER`). A changed, added or removed file gives a new key. The file
+is named after the file list, shape and decoder only, so a changed file rebuilds the cache in place.
 
 File: payload (N·C·H·W bytes) | JSON trailer (key, shape, n, payload bytes and CRC-32, unreadable rows) |
 CRC-32 of the trailer (4 bytes) | trailer length (8 bytes) | magic `ZLCACHE1`. A file whose size, magic,
@@ -107,8 +108,10 @@ class DecodedCache:
         return len(self.paths) * int(np.prod(self.shape))
 
     def file(self) -> Path:
-        """The cache file of this file list, shape and decoder."""
-        return self.folder / f"{cache_key(self.paths, self.shape)[:40]}.zlc"
+        """The cache file of this file list, shape and decoder (named without sizes and mtimes, so that a
+        changed file rebuilds it in place instead of leaving the old cache behind)."""
+        ident = hashlib.sha256(json.dumps([self.paths, list(self.shape), DECODER]).encode()).hexdigest()
+        return self.folder / f"{ident[:40]}.zlc"
 
     def ensure(self) -> "DecodedCache":
         """Open the cache file, or decode every image and write it first (also if it is corrupt)."""
@@ -201,7 +204,7 @@ def read_trailer(path: Path, key: str, n_bytes: int, *, verify: bool) -> tuple[d
                 return None, "trailer checksum mismatch"
             trailer = json.loads(raw)
             if trailer.get("key") != key or trailer.get("bytes") != n_bytes:
-                return None, "key mismatch"
+                return None, "files changed since it was built"
             if verify:
                 f.seek(0)
                 crc, left = 0, n_bytes
