@@ -48,10 +48,11 @@ def decode_image(path: str | Path, shape: tuple[int, ...], *, draft: bool = True
     c, h, w = shape
     try:
         with Image.open(path) as im:
-            rotated = _orientation(im) in _ROTATED
-            if draft and im.format == "JPEG":
-                im.draft("L" if c == 1 else "RGB", (h, w) if rotated else (w, h))
-            im = ImageOps.exif_transpose(im) if rotated or _orientation(im) > 1 else im
+            orientation = _orientation(im)
+            if draft and im.format == "JPEG":  # the stored image is (h, w) when EXIF turns it by 90°
+                im.draft("L" if c == 1 else "RGB", (h, w) if orientation in _ROTATED else (w, h))
+            if orientation > 1:
+                im = ImageOps.exif_transpose(im)
             im = _to_mode(im, "L" if c == 1 else "RGB")
             if im.size != (w, h):
                 im = im.resize((w, h), Image.BILINEAR)
