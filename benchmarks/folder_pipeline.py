@@ -149,7 +149,7 @@ def memory(folder: str) -> dict:
     t = time.perf_counter()
     train_run(TrainConfig(data=f"folder:{folder}", image_size=(SIZE, SIZE), batch_size=BATCH, class_mode="binary",
                           augment=SURVEY_SPEC, model="cnn", channels=(16, 32, 64), stride=2, hidden=(64,),
-                          epochs=1, cache="disk", out=out, overwrite=True, report=False), verbose=False)
+                          epochs=1, eval_batch_size=BATCH, cache="disk", out=out, overwrite=True, report=False), verbose=False)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"peak_rss_mb": own, "largest_worker_rss_mb": kids, "seconds": time.perf_counter() - t}
