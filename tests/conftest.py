@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ DEFAULT_DATA = ROOT.parent / "shared" / "datasets"
 # Absolute, so that subprocesses started in another folder (examples, CLI runs) find the data too.
 os.environ["ZENLEARN_DATA"] = str(Path(os.environ.get("ZENLEARN_DATA") or DEFAULT_DATA).resolve())
 os.environ["ZENLEARN_OFFLINE"] = "1"  # tests never download
+# Decoded image-folder caches of this test session go to a fresh folder, never to ~/.cache (or a stale one).
+os.environ["ZENLEARN_CACHE"] = tempfile.mkdtemp(prefix="zenlearn-test-cache-")
 
 
 @pytest.fixture(scope="session")

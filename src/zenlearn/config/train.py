@@ -44,6 +44,10 @@ class TrainConfig:
     """Image folders: processes decoding images in parallel (0: in the main process); default: min(4, CPUs)."""
     skip_bad_images: bool = False
     """Image folders: skip unreadable images (counted in summary.json) instead of stopping with an error."""
+    cache: str = "auto"
+    """Image folders: decode every image once at --image-size into a uint8 cache that later epochs and runs read
+    (in $ZENLEARN_CACHE, else ~/.cache/zenlearn/folder-cache): memory, disk (memory-mapped), auto (memory if it
+    takes at most a quarter of the RAM, else disk) or off (decode every batch)."""
     augment: str | None = None
     """Augment training batches on the device: a preset (mnist, cifar, imagenet; see `zenlearn list
     augmentations`) and/or Keras ImageDataGenerator options, e.g. "rotation_range=45,zoom_range=0.2,

@@ -10,13 +10,14 @@ from typing import Any, Callable
 
 import torch
 
-from ..errors import UsageError
-from ..registry import Registry
-from .arrays import ArrayData, BatchLoader, DataSpec, Splits, split, subset, to_float
-from .folder import FolderLoader, FolderSplits, load_folder
-from .mnist import fashion_mnist, mnist
-from .mnist1d import mnist1d
-from .sine import sine
+from zenlearn.data.arrays import ArrayData, BatchLoader, DataSpec, Splits, split, subset, to_float
+from zenlearn.data.cifar import cifar10, cifar100
+from zenlearn.data.folder import FolderLoader, FolderSplits, load_folder
+from zenlearn.data.mnist import fashion_mnist, mnist
+from zenlearn.data.mnist1d import mnist1d
+from zenlearn.data.sine import sine
+from zenlearn.errors import UsageError
+from zenlearn.registry import Registry
 
 Loader = Callable[..., tuple[ArrayData, ArrayData, DataSpec]]
 
@@ -32,6 +33,10 @@ DATASETS: Registry[Loader] = Registry("dataset")
 DATASETS.add("mnist", mnist, "MNIST handwritten digits, 60k train / 10k test, 28x28 grayscale, 10 classes")
 DATASETS.add("fashion-mnist", fashion_mnist, "Fashion-MNIST clothing images, 60k/10k, 28x28 grayscale, 10 classes",
              aliases=("fashion_mnist", "fmnist"))
+DATASETS.add("cifar10", cifar10, "CIFAR-10 photos, 50k train / 10k test, 32x32 RGB, 10 classes (official binary archive)",
+             aliases=("cifar-10",))
+DATASETS.add("cifar100", cifar100, "CIFAR-100 photos, 50k/10k, 32x32 RGB, 100 fine-label classes (official binary "
+             "archive)", aliases=("cifar-100",))
 DATASETS.add("mnist1d", mnist1d, "MNIST-1D (Greydanus 2020): 4k train / 1k test sequences of 40 steps, 10 classes; "
              "generated locally, no download", aliases=("mnist-1d",))
 DATASETS.add("sine", sine, "the survey's RNN task: 5 steps x 2 features of a random sine wave, predict the next "
@@ -61,7 +66,7 @@ def load_splits(name: str, *, root: str | None = None, val_split: float = 0.1, s
         seed: Seed of the split and of the subset. Defaults to 0.
         train_subset: Keep only this many training samples. Defaults to all.
         device: Device the tensors live on. Defaults to "cpu".
-        **folder_options: `image_size`, `color`, `class_mode`, `workers`, `skip_bad_images` for folders.
+        **folder_options: `image_size`, `color`, `class_mode`, `workers`, `skip_bad_images`, `cache` for folders.
 
     Example:
         >>> s = load_splits("mnist", val_split=0.1)  # doctest: +SKIP

@@ -8,27 +8,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..errors import UsageError
-from .arrays import DataSpec, to_float
+from zenlearn.data.arrays import DataSpec, to_float
+from zenlearn.data.decode import decode_image
+from zenlearn.data.idx import read_idx
+from zenlearn.errors import UsageError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
-
-
-def decode_image(path: str | Path, shape: tuple[int, ...]) -> np.ndarray:
-    """One image file as a uint8 (C, H, W) array: converted to C channels (1: grayscale, 3: RGB) and
-    resized to (H, W) with bilinear filtering. Raises `UsageError` naming the file if it cannot be read."""
-    from PIL import Image, UnidentifiedImageError
-
-    c, h, w = shape
-    try:
-        with Image.open(path) as im:
-            im = im.convert("L" if c == 1 else "RGB")
-            if im.size != (w, h):
-                im = im.resize((w, h), Image.BILINEAR)
-            arr = np.array(im, dtype=np.uint8)  # a writable copy
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
-        raise UsageError(f"{path}: cannot read image ({e}); pass a valid PNG/JPEG/BMP file") from None
-    return arr[None] if c == 1 else arr.transpose(2, 0, 1)  # (C, H, W)
 
 
 def read_image(path: Path, shape: tuple[int, ...]) -> Tensor:
@@ -52,7 +37,6 @@ def read_inputs(path: str | Path, spec: DataSpec) -> Tensor:
         except (ValueError, OSError) as e:
             raise UsageError(f"{path}: not a readable .npy array ({e})") from None
     elif suffix == ".gz" or "idx" in path.name or "ubyte" in path.name:
-        from .idx import read_idx
 
         arr = read_idx(path)
     else:

@@ -11,10 +11,7 @@ a bounded number of batches in flight, so memory does not grow with the folder s
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
-import signal
-import sys
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +21,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..errors import UsageError
-from .arrays import DataSpec
-from .files import IMAGE_SUFFIXES, decode_image
+from zenlearn.data.arrays import DataSpec
+from zenlearn.data.cache import CACHE_MODES, DecodedCache
+from zenlearn.data.decode import decode_batch, decoding_pool
+from zenlearn.data.files import IMAGE_SUFFIXES
+from zenlearn.errors import UsageError
 
 SPLIT_NAMES = {"train": ("train",), "val": ("val", "validation"), "test": ("test",)}
 COLORS = {"rgb": 3, "grayscale": 1}
@@ -59,6 +58,22 @@ class FolderSplits:
     skip_bad_images: bool = False
     skipped: set[str] = field(default_factory=set)
     """Files that could not be decoded and were skipped (with `skip_bad_images`)."""
+    cache: str = "off"
+    """Decoded cache: "auto", "memory", "disk" or "off" (see `zenlearn.data.cache`)."""
+    cache_folder: Path | None = None
+    """Where the cache file goes. Defaults to `cache.cache_folder()`."""
+    _decoded: DecodedCache | None = field(default=None, repr=False)
+
+    def decoded(self) -> DecodedCache | None:
+        """The decoded cache of every file of the run (train, val and test together), or None with cache="off";
+        nothing is decoded until a loader first iterates."""
+        if self.cache == "off":
+            return None
+        if self._decoded is None:
+            paths = self.train.paths + (self.val.paths if self.val is not None else []) + self.test.paths
+            self._decoded = DecodedCache(paths, self.spec.input_shape, mode=self.cache, folder=self.cache_folder,
+                                         workers=self.workers, skip_bad_images=self.skip_bad_images)
+        return self._decoded
 
     def images(self, files: ImageFiles) -> "ImagesOnDemand":
         """`files` (minus skipped ones) as an indexable uint8 image array, decoded only when indexed."""
@@ -67,7 +82,8 @@ class FolderSplits:
 
     def loader(self, files: ImageFiles, batch_size: int, *, shuffle: bool = False, seed: int = 0) -> "FolderLoader":
         return FolderLoader(files, batch_size, self.spec.input_shape, shuffle=shuffle, seed=seed,
-                            workers=self.workers, skip_bad_images=self.skip_bad_images, skipped=self.skipped)
+                            workers=self.workers, skip_bad_images=self.skip_bad_images, skipped=self.skipped,
+                            cache=self.decoded())
 
 
 class ImagesOnDemand:
@@ -138,7 +154,7 @@ def stratified_split(files: ImageFiles, fraction: float, seed: int) -> tuple[Ima
 def load_folder(path: str, *, image_size: tuple[int, ...] | None = None, color: str = "rgb",
                 class_mode: str = "categorical", val_split: float = 0.1, seed: int = 0,
                 train_subset: int | None = None, workers: int | None = None,
-                skip_bad_images: bool = False) -> FolderSplits:
+                skip_bad_images: bool = False, cache: str = "off", cache_folder: str | Path | None = None) -> FolderSplits:
     """Scan an image folder into train / val / test file lists (nothing is decoded yet).
 
     Args:
@@ -152,6 +168,9 @@ def load_folder(path: str, *, image_size: tuple[int, ...] | None = None, color: 
         train_subset: Keep a seeded random subset of this many training files. Defaults to all.
         workers: Decoding processes; 0 decodes in this process. Defaults to min(4, CPUs).
         skip_bad_images: Skip (and count) unreadable images instead of stopping. Defaults to False.
+        cache: Decode once into a uint8 cache at the target size: "auto", "memory", "disk" or "off"
+            (`zenlearn.data.cache`). Defaults to "off" (`zenlearn train` defaults to "auto").
+        cache_folder: Folder of the cache files. Defaults to $ZENLEARN_CACHE, else ~/.cache/zenlearn/folder-cache.
 
     Example:
         >>> s = load_folder("photos", image_size=(64, 64), val_split=0.2)  # doctest: +SKIP
@@ -164,6 +183,8 @@ def load_folder(path: str, *, image_size: tuple[int, ...] | None = None, color: 
                          f"class (or train/ and val/ sub-folders holding them)")
     if color not in COLORS:
         raise UsageError(f"--color must be one of {', '.join(COLORS)}, got {color!r}")
+    if cache not in CACHE_MODES:
+        raise UsageError(f"--cache must be one of {', '.join(CACHE_MODES)}, got {cache!r}")
     if class_mode not in CLASS_MODES:
         raise UsageError(f"--class-mode must be one of {', '.join(CLASS_MODES)}, got {class_mode!r}")
     split_dirs = {k: next((root / n for n in names if (root / n).is_dir()), None) for k, names in SPLIT_NAMES.items()}
@@ -201,7 +222,8 @@ def load_folder(path: str, *, image_size: tuple[int, ...] | None = None, color: 
     shape = (COLORS[color], int(image_size[0]), int(image_size[1]))
     spec = DataSpec(f"folder:{path}", "classification", shape, len(classes), classes, scale=1 / 255, kind="image")
     n_workers = min(4, os.cpu_count() or 1) if workers is None else max(0, int(workers))
-    return FolderSplits(spec, train, val, test, n_workers, skip_bad_images)
+    return FolderSplits(spec, train, val, test, n_workers, skip_bad_images, cache=cache,
+                        cache_folder=Path(cache_folder).expanduser() if cache_folder else None)
 
 
 def _first_size(paths: list[str], skip_bad: bool) -> tuple[int, int]:
@@ -215,18 +237,6 @@ def _first_size(paths: list[str], skip_bad: bool) -> tuple[int, int]:
             if not skip_bad:
                 raise UsageError(f"{p}: cannot read image ({e}); fix or remove it, or pass --skip-bad-images") from None
     raise UsageError("no readable image found to take --image-size from; pass --image-size H,W")
-
-
-def decode_batch(paths: list[str], shape: tuple[int, ...]) -> tuple[np.ndarray, list[tuple[int, str]]]:
-    """Worker task: decode `paths` into uint8 (n, C, H, W); unreadable files are reported, not raised."""
-    out = np.zeros((len(paths), *shape), dtype=np.uint8)
-    bad = []
-    for i, p in enumerate(paths):
-        try:
-            out[i] = decode_image(p, shape)
-        except UsageError as e:
-            bad.append((i, str(e)))
-    return out, bad
 
 
 class FolderLoader:
@@ -246,6 +256,8 @@ class FolderLoader:
         skip_bad_images: Drop unreadable files from their batch (recorded in `skipped`) instead of raising.
             Defaults to False.
         skipped: Set that collects skipped paths. Defaults to a new set.
+        cache: Read rows of this decoded cache (built on the first iteration) instead of decoding files.
+            Defaults to None (decode every batch).
 
     Example:
         >>> loader = FolderLoader(ImageFiles(["a.png", "b.png"], [0, 1]), 2, (3, 32, 32))  # doctest: +SKIP
@@ -254,11 +266,12 @@ class FolderLoader:
 
     def __init__(self, files: ImageFiles, batch_size: int, shape: tuple[int, ...], *, shuffle: bool = False,
                  seed: int = 0, workers: int = 0, skip_bad_images: bool = False,
-                 skipped: set[str] | None = None) -> None:
+                 skipped: set[str] | None = None, cache: DecodedCache | None = None) -> None:
         self.files, self.batch_size, self.shape = files, batch_size, tuple(shape)
         self.shuffle, self.seed, self.workers = shuffle, seed, workers
         self.skip_bad_images = skip_bad_images
         self.skipped = set() if skipped is None else skipped
+        self.cache = cache
         self.epoch, self.skip = 0, 0
         self.submitted = 0  # batches handed to the decoder so far (tests check the look-ahead bound)
 
@@ -280,6 +293,9 @@ class FolderLoader:
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         skip, self.skip = self.skip, 0
         todo = iter(self.batches()[skip:])
+        if self.cache is not None:
+            yield from self._cached(todo)
+            return
         if self.workers == 0:
             for idx in todo:
                 self.submitted += 1
@@ -287,7 +303,7 @@ class FolderLoader:
                 if batch is not None:
                     yield batch
             return
-        pool = _context().Pool(self.workers, initializer=_worker_init)
+        pool = decoding_pool(self.workers)
         try:
             pending: deque = deque()
 
@@ -311,6 +327,17 @@ class FolderLoader:
             pool.terminate()
             pool.join()
 
+    def _cached(self, todo: Iterator[list[int]]) -> Iterator[tuple[Tensor, Tensor]]:
+        cache = self.cache.ensure()
+        for idx in todo:
+            self.submitted += 1
+            paths = [self.files.paths[i] for i in idx]
+            bad = [(i, cache.bad[p]) for i, p in enumerate(paths) if p in cache.bad]
+            rows = [cache.row[p] for p in paths]
+            batch = self._finish(idx, cache.take(rows), bad)
+            if batch is not None:
+                yield batch
+
     def _finish(self, idx: list[int], arrays: np.ndarray, bad: list[tuple[int, str]]) -> tuple[Tensor, Tensor] | None:
         labels = torch.tensor([self.files.labels[i] for i in idx], dtype=torch.int64)
         if bad:
@@ -324,15 +351,3 @@ class FolderLoader:
             arrays, labels = arrays[keep], labels[torch.from_numpy(keep)]
         x = torch.from_numpy(arrays).to(torch.float32).mul_(1 / 255)  # (B, C, H, W) in [0, 1]
         return x, labels
-
-
-def _worker_init() -> None:
-    # A forked worker inherits the run's SIGINT/SIGTERM handlers (which only set a "stop after this batch"
-    # flag); restore the defaults so that Pool.terminate() really ends it, and leave Ctrl-C to the parent.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _context() -> mp.context.BaseContext:
-    # fork is quick and the workers only use PIL and numpy; elsewhere spawn is the only safe choice
-    return mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")

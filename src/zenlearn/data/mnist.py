@@ -8,9 +8,10 @@ from pathlib import Path
 
 import torch
 
-from .arrays import ArrayData, DataSpec
-from .idx import fetch_files
-from .npycache import load_idx
+from zenlearn.data.arrays import ArrayData, DataSpec
+from zenlearn.data.idx import fetch_files
+from zenlearn.data.npycache import load_idx
+from zenlearn.errors import UsageError
 
 MNIST_FILES = {
     "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
@@ -37,7 +38,6 @@ def _load(folder: Path, name: str, files: tuple[tuple[str, str], ...], mirrors: 
     tr_x, tr_y, te_x, te_y = arrays
     for x, y, which in ((tr_x, tr_y, "train"), (te_x, te_y, "test")):
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
-            from ..errors import UsageError
             raise UsageError(f"dataset {name}: {which} images {tuple(x.shape)} and labels {tuple(y.shape)} "
                              f"do not match; replace the files in {folder}")
     return (ArrayData(tr_x.unsqueeze(1), tr_y.long()), ArrayData(te_x.unsqueeze(1), te_y.long()))

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import UsageError
-from .arrays import ArrayData, DataSpec
+from zenlearn.data.arrays import ArrayData, DataSpec
+from zenlearn.errors import UsageError
+from zenlearn.io.safe_pickle import load_pickle
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,6 @@ def load_mnist1d_pickle(path: str | Path) -> dict[str, Any]:
         >>> d["x"].shape
         (4000, 40)
     """
-    from ..io.safe_pickle import load_pickle
 
     return load_pickle(path)
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import TrainingError, UsageError
-from ..io.atomic import write_with
-from .idx import read_idx
+from zenlearn.data.idx import read_idx
+from zenlearn.errors import TrainingError, UsageError
+from zenlearn.io.atomic import write_with
 
 
 def cache_folder(data_folder: Path) -> Path:
@@ -49,7 +49,7 @@ def load_idx(gz: Path, md5: str) -> np.ndarray:
 
     Example:
         >>> import tempfile
-        >>> from zenlearn.atomic import write_bytes
+        >>> from zenlearn.io.atomic import write_bytes
         >>> gz = Path(tempfile.mkdtemp()) / "t-idx1-ubyte.gz"
         >>> write_bytes(gz, gzip.compress(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9])))  # IDX: 3 uint8s
         >>> load_idx(gz, "0" * 32).tolist(), [p.name for p in gz.parent.glob("*.npy")]

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from ..errors import UsageError
-from .arrays import ArrayData, DataSpec
+from zenlearn.data.arrays import ArrayData, DataSpec
+from zenlearn.errors import UsageError
 
 N_TRAIN, N_TEST = 10_000, 2_000
 N_STEPS, N_INPUTS = 5, 2

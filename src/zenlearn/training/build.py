@@ -19,6 +19,7 @@ from zenlearn.augment.pipeline import Augment, spec_problems
 from zenlearn.config import TrainConfig, load_yaml
 from zenlearn.config.fields import type_problems
 from zenlearn.data import DATASETS, BatchLoader, DataSpec, FolderSplits, Splits, load_splits
+from zenlearn.data.cache import CACHE_MODES
 from zenlearn.errors import UsageError
 from zenlearn.io.checkpoint import load_weights
 from zenlearn.io.rundir import RunDir
@@ -44,6 +45,8 @@ def config_problems(cfg: TrainConfig) -> list[str]:
                        (OPTIMIZERS, cfg.optimizer), (INITS, cfg.init)):
         if value not in reg:
             problems.append(f"unknown {reg.kind} {value!r}; choose one of: {', '.join(reg.names())}")
+    if cfg.cache not in CACHE_MODES:
+        problems.append(f"cache must be one of {', '.join(CACHE_MODES)}, got {cfg.cache!r}")
     problems += option_problems(cfg.optimizer, optimizer_options(cfg))
     return problems + schedule_problems(cfg.schedule, epochs=cfg.epochs, warmup_epochs=cfg.warmup_epochs,
                                         **{o: getattr(cfg, o) for o in SCHEDULE_FIELDS})
@@ -128,7 +131,7 @@ def open_splits(cfg: TrainConfig, device: torch.device | str = "cpu") -> Splits 
     options = {}
     if cfg.data.partition(":")[0] == "folder":
         options = dict(image_size=cfg.image_size, color=cfg.color, class_mode=cfg.class_mode, workers=cfg.workers,
-                       skip_bad_images=cfg.skip_bad_images)
+                       skip_bad_images=cfg.skip_bad_images, cache=cfg.cache)
     return load_splits(cfg.data, root=cfg.data_dir, val_split=cfg.val_split, seed=cfg.seed,
                        train_subset=cfg.train_subset, device=device, **options)
 

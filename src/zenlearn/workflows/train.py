@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import platform
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -162,6 +163,10 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
         summary["baseline_mse"] = mean_baseline_mse(splits.train.y, splits.test.y)
     if isinstance(splits, FolderSplits):
         summary["skipped_images"] = len(splits.skipped)
+        summary["skipped_files"] = sorted(splits.skipped)
+        if splits.skipped and verbose and main:
+            print(f"skipped {len(splits.skipped)} unreadable image(s): {', '.join(sorted(splits.skipped))}",
+                  file=sys.stderr)
     dist.close()
     if not main:
         return {**summary, "out": str(out), "rank": dist.rank}
