@@ -127,8 +127,8 @@ def affine_matrix(p: dict[str, Tensor], b: int, h: int, w: int, device: torch.de
 
     Example:
         >>> m = affine_matrix({"flip_h": torch.ones(1)}, 1, 4, 4, torch.device("cpu"))
-        >>> m[0, 0].tolist()   # source x = 3 - x
-        [-1.0, 0.0, 3.0]
+        >>> m[0, 0].tolist() == [-1.0, 0.0, 3.0]   # source x = 3 - x
+        True
     """
     zero = torch.zeros(b, device=device)
     cx, cy = (w - 1) / 2, (h - 1) / 2

@@ -82,9 +82,11 @@ class DecodedCache:
         skip_bad_images: Remember unreadable files (`bad`) instead of stopping at the first. Defaults to False.
 
     Example:
-        >>> c = DecodedCache(["a.jpg", "b.jpg"], (3, 224, 224), mode="disk")  # doctest: +SKIP
-        >>> c.take([c.row["b.jpg"]]).shape  # doctest: +SKIP
-        (1, 3, 224, 224)
+        >>> from pathlib import Path
+        >>> paths = [str(p) for p in sorted(Path(photos).rglob("*.png"))]
+        >>> c = DecodedCache(paths, (3, 16, 16), mode="disk", folder=tmp).ensure()  # decodes once, then reads
+        >>> c.take([c.row[paths[1]]]).shape
+        (1, 3, 16, 16)
     """
 
     def __init__(self, paths: list[str], shape: tuple[int, ...], *, mode: str = "auto", folder: Path | None = None,

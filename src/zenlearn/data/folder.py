@@ -173,9 +173,9 @@ def load_folder(path: str, *, image_size: tuple[int, ...] | None = None, color: 
         cache_folder: Folder of the cache files. Defaults to $ZENLEARN_CACHE, else ~/.cache/zenlearn/folder-cache.
 
     Example:
-        >>> s = load_folder("photos", image_size=(64, 64), val_split=0.2)  # doctest: +SKIP
-        >>> s.spec.classes, len(s.train)  # doctest: +SKIP
-        (['cat', 'dog'], 800)
+        >>> s = load_folder(photos, image_size=(16, 16), val_split=0.5)  # 2 classes x 3 images
+        >>> s.spec.classes, len(s.train), len(s.val)
+        (['cats', 'dogs'], 2, 4)
     """
     root = Path(path).expanduser()
     if not root.is_dir():
@@ -260,8 +260,10 @@ class FolderLoader:
             Defaults to None (decode every batch).
 
     Example:
-        >>> loader = FolderLoader(ImageFiles(["a.png", "b.png"], [0, 1]), 2, (3, 32, 32))  # doctest: +SKIP
-        >>> x, y = next(iter(loader))  # doctest: +SKIP
+        >>> s = load_folder(photos, image_size=(16, 16), val_split=0.5)
+        >>> x, y = next(iter(FolderLoader(s.val, 4, (3, 16, 16))))
+        >>> tuple(x.shape), sorted(y.tolist())
+        ((4, 3, 16, 16), [0, 0, 1, 1])
     """
 
     def __init__(self, files: ImageFiles, batch_size: int, shape: tuple[int, ...], *, shuffle: bool = False,

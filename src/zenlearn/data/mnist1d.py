@@ -133,8 +133,10 @@ def load_mnist1d_pickle(path: str | Path) -> dict[str, Any]:
     A file that names any other global is refused with a `UsageError`.
 
     Example:
-        >>> d = load_mnist1d_pickle("datasets/mnist1d/mnist1d_data.pkl")  # doctest: +SKIP
-        >>> d["x"].shape
+        >>> import pickle
+        >>> from zenlearn.io.atomic import write_bytes
+        >>> write_bytes(tmp / "d.pkl", pickle.dumps({"x": np.zeros((4000, 40)), "y": np.zeros(4000)}))
+        >>> load_mnist1d_pickle(tmp / "d.pkl")["x"].shape
         (4000, 40)
     """
 

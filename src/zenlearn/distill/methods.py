@@ -301,8 +301,10 @@ def bind(method: str | type, teacher: nn.Module, cfg: DistillConfig,
             Defaults to None (a cache per loss).
 
     Example:
-        >>> factory = bind("kd", teacher, DistillConfig(temperature=20))  # doctest: +SKIP
-        >>> train_run(student_cfg, loss=factory)  # doctest: +SKIP
+        >>> factory = bind("kd", nn.Linear(4, 3), DistillConfig(temperature=20))
+        >>> loss_fn = factory(nn.Linear(4, 3), None, "cpu")  # what train_run calls with its student
+        >>> type(loss_fn).__name__, loss_fn.temperature
+        ('KD', 20)
     """
     cls = DISTILL_METHODS.get(method)
     extra = {"logits": logits} if cls is KD and logits is not None else {}

@@ -24,8 +24,10 @@ def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
     """Open a temporary file beside `path`; on success it replaces `path` atomically.
 
     Example:
-        >>> with atomic_open("metrics.csv") as f:  # doctest: +SKIP
-        ...     f.write("epoch,loss\\n")
+        >>> with atomic_open(tmp / "metrics.csv") as f:
+        ...     _ = f.write("epoch,loss\\n")
+        >>> (tmp / "metrics.csv").read_text()
+        'epoch,loss\\n'
     """
     path = Path(path)
     try:

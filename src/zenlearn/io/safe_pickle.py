@@ -64,9 +64,15 @@ def load_pickle(path: str | Path, allowed: frozenset[tuple[str, str]] = NUMPY_AR
         allowed: Permitted (module, name) globals. Defaults to `NUMPY_ARRAYS` (numpy arrays only).
 
     Example:
-        >>> data = load_pickle("datasets/mnist1d/mnist1d_data.pkl")  # doctest: +SKIP
-        >>> data["x"].shape  # doctest: +SKIP
+        >>> import numpy as np
+        >>> from zenlearn.io.atomic import write_bytes
+        >>> write_bytes(tmp / "d.pkl", pickle.dumps({"x": np.zeros((4000, 40))}))
+        >>> load_pickle(tmp / "d.pkl")["x"].shape
         (4000, 40)
+        >>> write_bytes(tmp / "evil.pkl", pickle.dumps(print))
+        >>> load_pickle(tmp / "evil.pkl")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        zenlearn.errors.UsageError: ...evil.pkl: refused to load: ...
     """
     path = Path(path)
     try:

@@ -52,6 +52,7 @@ class SeedCNN(nn.Module):
         image_size: Input height/width (square). Defaults to 28.
 
     Example:
+        >>> import torch
         >>> SeedCNN()(torch.zeros(2, 1, 28, 28)).shape
         torch.Size([2, 10])
     """
@@ -84,6 +85,7 @@ class MLP(nn.Module):
         **act_params: Activation options (`negative_slope`, `elu_alpha`). Defaults to none.
 
     Example:
+        >>> import torch
         >>> MLP(784, (256, 256), 10, dropout=0.2)(torch.zeros(2, 1, 28, 28)).shape
         torch.Size([2, 10])
     """
@@ -118,6 +120,7 @@ class CNN(nn.Module):
         **act_params: Activation options (`negative_slope`, `elu_alpha`). Defaults to none.
 
     Example:
+        >>> import torch
         >>> CNN((1, 40), (25, 25), 10, kernel_size=5, stride=2, pool="none")(torch.zeros(2, 1, 40)).shape
         torch.Size([2, 10])
     """
@@ -181,6 +184,7 @@ class RNN(nn.Module):
         seq_len: Sequence length, needed by the "flatten" head. Defaults to None.
 
     Example:
+        >>> import torch
         >>> RNN(2, 100, 1, cell="lstm", head="step")(torch.zeros(4, 5, 2)).shape
         torch.Size([4, 5, 1])
     """

@@ -51,11 +51,13 @@ def lr_find(trainer: Any, train: Iterable, *, start_lr: float = 1e-7, end_lr: fl
         diverge: Stop when the smoothed loss exceeds this multiple of its minimum. Defaults to 4.
 
     Example:
+        >>> from zenlearn.training.trainer import Trainer
         >>> model = torch.nn.Linear(4, 2)
-        >>> t = Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), device="cpu")  # doctest: +SKIP
-        >>> res = lr_find(t, loader, steps=50)  # doctest: +SKIP
-        >>> res.suggestion, res.rule  # doctest: +SKIP
-        (0.031, 'LR at the minimum of the smoothed loss / 10')
+        >>> t = Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), device="cpu")
+        >>> batches = [(torch.randn(16, 4), torch.randint(0, 2, (16,))) for _ in range(4)]
+        >>> res = lr_find(t, batches, steps=20)
+        >>> res.rule, len(res.lrs) <= 20, res.lrs[0]
+        ('LR at the minimum of the smoothed loss / 10', True, 1e-07)
     """
     if not 0 < start_lr < end_lr:
         raise UsageError(f"lr-find: need 0 < --start-lr < --end-lr, got {start_lr:g} and {end_lr:g}")

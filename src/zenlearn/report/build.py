@@ -37,7 +37,7 @@ def detect_kind(folder: str | Path) -> str:
     """The registered kind of result `folder` ("run", "comparison", "distillation", …).
 
     Example:
-        >>> detect_kind("runs/cnn")  # doctest: +SKIP
+        >>> detect_kind(run_dir)
         'run'
     """
     folder = Path(folder)
@@ -59,8 +59,8 @@ def write_report(folder: str | Path, **context: Any) -> Path:
             `splits`, or `data_dir`). Defaults to none.
 
     Example:
-        >>> write_report("runs/cnn")  # doctest: +SKIP
-        PosixPath('runs/cnn/report.html')
+        >>> write_report(run_dir).name
+        'report.html'
     """
     folder = Path(folder)
     kind = detect_kind(folder)

@@ -21,8 +21,8 @@ def list_runs(root: str | Path = "runs") -> list[dict[str, Any]]:
         root: Folder holding run folders (or a run folder itself). Defaults to "runs".
 
     Example:
-        >>> [r["path"] for r in list_runs("runs")]  # doctest: +SKIP
-        ['runs/cnn', 'runs/mlp']
+        >>> [(r["kind"], r["model"], r["epochs"]) for r in list_runs(run_dir)]
+        [('run', 'logreg', 2)]
     """
 
     root = Path(root)

@@ -73,7 +73,7 @@ def build_model(cfg: TrainConfig, spec: DataSpec) -> nn.Module:
     """The model `cfg.model`, sized for dataset `spec`, with the options that model takes from `cfg`.
 
     Example:
-        >>> build_model(TrainConfig(model="mlp", hidden=(8,)), DataSpec("d", "classification", (4,), 3)).net[0]
+        >>> build_model(TrainConfig(model="mlp", hidden=(8,)), DataSpec("d", "classification", (4,), 3)).net[1]
         Linear(in_features=4, out_features=8, bias=True)
     """
     info = MODELS.entry(cfg.model).info

@@ -48,8 +48,9 @@ class StopSignals:
     Only the main thread can install handlers; elsewhere this does nothing.
 
     Example:
-        >>> with StopSignals() as stop:  # doctest: +SKIP
-        ...     while not stop.signum: step()
+        >>> with StopSignals() as stop:
+        ...     stop.signum is None  # a SIGTERM now would set it to 15, and the loop would checkpoint and stop
+        True
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -135,7 +136,11 @@ def resume_config(run_dir: str | Path, given: dict[str, Any]) -> TrainConfig:
         given: Options from the command line / `--config` (only those the user gave).
 
     Example:
-        >>> cfg = resume_config("runs/x", {"epochs": 10})  # doctest: +SKIP
+        >>> resume_config(run_dir, {"epochs": 10}).epochs
+        10
+        >>> resume_config(run_dir, {"lr": 0.5})
+        Traceback (most recent call last):
+        zenlearn.errors.UsageError: --lr 0.5 differs from the run's 0.001; --resume continues the run as it was defined (it may change only epochs, data_dir, device, eval_batch_size, checkpoint_every, deterministic); drop --lr or start a new run with another --out
     """
     rd = RunDir(run_dir)
     run_dir = rd.path

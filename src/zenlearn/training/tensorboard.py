@@ -41,8 +41,14 @@ class TensorBoard(Callback):
         hparams: Hyper-parameters to record with `write_hparams`. Defaults to none.
 
     Example:
-        >>> cb = TensorBoard("runs/cnn/tb", {"lr": 1e-3})  # doctest: +SKIP
-        >>> trainer = Trainer(model, opt, callbacks=[cb])  # doctest: +SKIP
+        >>> import torch
+        >>> from zenlearn.training.trainer import Trainer
+        >>> model = torch.nn.Linear(4, 2)
+        >>> cb = TensorBoard(tmp / "tb", {"lr": 0.1})
+        >>> trainer = Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), callbacks=[cb], device="cpu")
+        >>> _ = trainer.fit((torch.randn(8, 4), torch.randint(0, 2, (8,))), epochs=1, verbose=False)
+        >>> any((tmp / "tb").iterdir())
+        True
     """
 
     def __init__(self, log_dir: str | Path, hparams: dict[str, Any] | None = None) -> None:

@@ -22,7 +22,9 @@ def lr_find_run(cfg: TrainConfig, *, start_lr: float = 1e-7, end_lr: float = 10.
     """`lr_find` on `cfg`'s data, model and optimizer; writes lr_find.csv, lr_find.png, lr_find.json to `cfg.out`.
 
     Example:
-        >>> res = lr_find_run(TrainConfig(model="mlp", optimizer="momentum", out="runs/lrf"))  # doctest: +SKIP
+        >>> cfg = TrainConfig(data="mnist1d", model="logreg", optimizer="momentum", out=str(tmp / "lrf"))
+        >>> sorted(lr_find_run(cfg, steps=20).files)
+        ['csv', 'json', 'plot']
     """
     check_config(cfg)
     device = resolve_device(cfg.device)

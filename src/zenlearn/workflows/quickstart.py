@@ -63,9 +63,9 @@ def run_quickstart(out: str | Path = "runs/quickstart", *, models: list[str] | N
         **overrides: Options applied to every run (e.g. `device="cpu"`). Defaults to none.
 
     Example:
-        >>> rows = run_quickstart("runs/qs", models=["logreg"])  # doctest: +SKIP
-        >>> rows[0]["accuracy"] > 0.25  # doctest: +SKIP
-        True
+        >>> rows = run_quickstart(tmp / "qs", models=["logreg"], epochs=1)
+        >>> rows[0]["model"], rows[0]["published"]
+        ('logreg', 0.32)
     """
     names = models or list(RECIPES)
     folders_of = {name: [Path(out) / (name if seeds == 1 else f"{name}-s{seed}") for seed in range(seeds)]

@@ -66,8 +66,8 @@ def reproduce(out: str | Path, only: Sequence[str] | None = None, *, seeds: int 
         The contents of `out/reproduce.json`.
 
     Example:
-        >>> res = reproduce("runs/repro", only=["models"], budget="quick")  # doctest: +SKIP
-        >>> [r["label"] for r in res["experiments"][0]["rows"]]  # doctest: +SKIP
+        >>> res = reproduce(tmp / "repro", only=["models"], budget="tiny", verbose=False)
+        >>> [r["label"] for r in res["experiments"][0]["rows"]]
         ['logistic', 'MLP', 'CNN', 'GRU']
     """
     names = check_names(only)

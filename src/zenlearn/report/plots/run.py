@@ -16,7 +16,8 @@ def curves(epochs: Sequence[float], series: dict[str, Sequence[float | None]], t
     """Line plot of per-epoch `series` (name → values; None gaps allowed) against `epochs`.
 
     Example:
-        >>> png = curves([1, 2], {"loss": [0.5, 0.3], "val_loss": [0.6, 0.4]}, "Loss", "loss")  # doctest: +SKIP
+        >>> curves([1, 2], {"loss": [0.5, 0.3], "val_loss": [0.6, 0.4]}, "Loss", "loss")[:4]
+        b'\\x89PNG'
     """
     fig = figure(5.2, 3.4)
     ax = fig.subplots()

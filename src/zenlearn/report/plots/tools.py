@@ -44,7 +44,8 @@ def plot_activations(path: str | Path, names: list[str] | None = None, *, lo: fl
         **params: Activation options (`negative_slope`, `elu_alpha`). Defaults to each one's default.
 
     Example:
-        >>> plot_activations("activations.png", ["relu", "elu"], elu_alpha=0.5)  # doctest: +SKIP
+        >>> plot_activations(tmp / "acts.png", ["relu", "elu"], elu_alpha=0.5).name
+        'acts.png'
     """
     names = names or ACTIVATIONS.names()
     x = torch.linspace(lo, hi, 801)

@@ -11,7 +11,7 @@ from zenlearn.cli.main import main
 from zenlearn.training.build import check_config
 from zenlearn.workflows.quickstart import PUBLISHED, RECIPES, quickstart_config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("name", list(RECIPES))

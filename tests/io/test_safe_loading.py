@@ -92,7 +92,7 @@ ALLOWED = {
 
 
 def test_no_module_writes_files_without_zenlearn_atomic():
-    root = Path(__file__).resolve().parents[1] / "src" / "zenlearn"
+    root = Path(__file__).resolve().parents[2] / "src" / "zenlearn"
     offenders = []
     for path in sorted(root.rglob("*.py")):
         rel = path.relative_to(root).as_posix()

@@ -15,7 +15,7 @@ from zenlearn.nn.models import SeedCNN
 from zenlearn.training.build import check_config
 from zenlearn.training.trainer import Trainer, set_threads
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def test_seed_cnn_pool_then_relu_equals_the_survey_order():

@@ -18,7 +18,7 @@ from zenlearn.data.decode import decode_image
 from zenlearn.data.folder import load_folder
 from zenlearn.errors import UsageError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHAPE = (3, 48, 48)
 
 

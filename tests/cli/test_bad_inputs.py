@@ -1,7 +1,7 @@
 """Table of bad CLI invocations and config files: each exits 2 with one line on stderr, no traceback, no file lost.
 
 `docs/reliability.md` lists every case with the line it prints; regenerate it with
-`ZENLEARN_WRITE_DOCS=1 python -m pytest tests/test_bad_inputs.py`.
+`ZENLEARN_WRITE_DOCS=1 python -m pytest tests/cli/test_bad_inputs.py`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch
 from zenlearn import TrainConfig, train_run
 from zenlearn.cli.main import main
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
 BEGIN, END = "<!-- bad-inputs:begin -->", "<!-- bad-inputs:end -->"
 TINY = ["--model", "mlp", "--hidden", "16", "--epochs", "1", "--train-subset", "200", "--no-report", "--quiet"]
 
@@ -260,4 +260,4 @@ def test_reliability_doc_lists_every_case():
     text = DOC.read_text()
     assert f"{len(CASES)} bad inputs tried" in text
     missing = [c[0] for c in CASES if f"| {c[0]} |" not in text]
-    assert not missing, f"docs/reliability.md lacks {missing}; regenerate it (see tests/test_bad_inputs.py)"
+    assert not missing, f"docs/reliability.md lacks {missing}; regenerate it (see tests/cli/test_bad_inputs.py)"
