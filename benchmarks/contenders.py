@@ -180,7 +180,8 @@ class Zenlearn:
         from zenlearn import TrainConfig
         from zenlearn.data import BatchLoader, load_splits
         from zenlearn.training.build import build_model, build_optimizer
-        from zenlearn.training.trainer import Trainer, set_threads
+        from zenlearn.training.device import set_threads
+        from zenlearn.training.trainer import Trainer
 
         cfg = TrainConfig.from_dict(options)
         set_threads(cfg.threads)  # as `zenlearn train` does

@@ -13,7 +13,8 @@ from zenlearn.config import load_yaml
 from zenlearn.nn.fastcnn import FastCNN
 from zenlearn.nn.models import SeedCNN
 from zenlearn.training.build import check_config
-from zenlearn.training.trainer import Trainer, set_threads
+from zenlearn.training.device import set_threads
+from zenlearn.training.trainer import Trainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -14,7 +14,8 @@ from zenlearn.errors import UsageError
 from zenlearn.report.reproduction import verdict
 from zenlearn.training.callbacks import GradientNorms
 from zenlearn.training.trainer import Trainer
-from zenlearn.workflows.reproduce import check_claim, plan, reproduce, row_labels
+from zenlearn.workflows.claims import check_claim
+from zenlearn.workflows.reproduce import plan, reproduce, row_labels
 from zenlearn.workflows.suite import BUDGETS, SUITE, Experiment
 
 NAMES = ["models", "activations", "optimizers", "augmentation", "distillation"]
@@ -48,8 +49,8 @@ def test_every_budget_of_every_experiment_is_a_valid_config(name, budget):
 
 
 def test_commands_repeat_a_section_by_hand():
+    from zenlearn.workflows.commands import commands_for
     from zenlearn.workflows.compare import parse_vary
-    from zenlearn.workflows.reproduce import commands_for
 
     exp = SUITE.get("augmentation")
     cmds = commands_for(exp, plan(exp, "full", {"report": False}), 3)
@@ -191,7 +192,7 @@ def test_python_api_rejects_an_unknown_budget(tmp_path):
 
 
 def test_distillation_student_takes_the_budgets_own_options():
-    from zenlearn.workflows.reproduce import commands_for
+    from zenlearn.workflows.commands import commands_for
     from zenlearn.workflows.suite import SUITE, budget_of, student_options
 
     exp = SUITE.get("distillation")

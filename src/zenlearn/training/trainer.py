@@ -12,8 +12,9 @@ import torch
 from torch import Tensor, nn
 
 from zenlearn.data import ArrayData, BatchLoader
-from zenlearn.errors import TrainingError, UsageError
+from zenlearn.errors import TrainingError
 from zenlearn.training.callbacks import Callback, ProgressBar
+from zenlearn.training.device import check_precision, resolve_device
 from zenlearn.training.distributed import all_reduce_sum
 from zenlearn.training.tasks import Task, get_task
 
@@ -347,21 +348,6 @@ def _callback_keys(callbacks: Sequence[Callback]) -> list[tuple[str, Callback]]:
     return keys
 
 
-def check_precision(precision: str, device: torch.device) -> None:
-    """Refuse an unknown precision, and float16 (which needs a grad scaler) anywhere but on CUDA.
-
-    Example:
-        >>> check_precision("16", torch.device("cpu"))
-        Traceback (most recent call last):
-        zenlearn.errors.UsageError: --precision 16 (float16 with a grad scaler) needs a CUDA device; on CPU use --precision bf16 or 32
-    """
-    if precision not in ("32", "bf16", "16"):
-        raise UsageError(f"precision must be one of 32, bf16, 16; got {precision!r}")
-    if precision == "16" and device.type != "cuda":
-        raise UsageError("--precision 16 (float16 with a grad scaler) needs a CUDA device; on CPU use "
-                         "--precision bf16 or 32")
-
-
 def _augment_state(augment: Any) -> Any:
     """The augmentation's random state: its `state_dict()`, or its `generator`'s state."""
     if augment is None:
@@ -377,41 +363,3 @@ def _set_augment_state(augment: Any, state: Any) -> None:
         augment.load_state_dict(state)
     elif isinstance(getattr(augment, "generator", None), torch.Generator):
         augment.generator.set_state(state["generator"])
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """"auto" → cuda if available else cpu; "cuda" without a GPU is a `UsageError`."""
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError("--device cuda: no CUDA GPU is available here; use --device cpu or auto")
-    try:
-        return torch.device(device)
-    except RuntimeError:
-        raise UsageError(f"--device: expected auto, cpu or cuda, got {device!r}") from None
-
-
-def set_threads(threads: int | None) -> int:
-    """Set torch's CPU thread count and return it: None keeps torch's choice, 0 takes one per idle core.
-
-    On a machine already busy, torch's threads wait for each other at every op (OpenMP barriers) and
-    training gets several times slower than on one thread; idle cores are the CPU count minus the
-    1-minute load average, at least 1.
-
-    Args:
-        threads: Thread count, 0 for auto, or None to leave torch's setting alone.
-
-    Example:
-        >>> set_threads(None) >= 1
-        True
-    """
-    if threads == 0:
-        import os
-
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        threads = max(1, min(cores, round(cores - os.getloadavg()[0]))) if hasattr(os, "getloadavg") else cores
-    if threads:
-        torch.set_num_threads(threads)
-    return torch.get_num_threads()

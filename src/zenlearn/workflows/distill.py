@@ -29,7 +29,8 @@ from zenlearn.io.rundir import DISTILL, SUMMARY, RunDir, write_json
 from zenlearn.report.build import write_report
 from zenlearn.report.plots.run import heatmap
 from zenlearn.training.build import check_config, eval_loader, load_run, open_splits
-from zenlearn.training.trainer import Trainer, resolve_device
+from zenlearn.training.device import resolve_device
+from zenlearn.training.trainer import Trainer
 from zenlearn.workflows.train import environment, train_run
 
 DATA_FIELDS = ("data", "val_split")

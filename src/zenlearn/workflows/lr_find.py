@@ -15,7 +15,8 @@ from zenlearn.io.rundir import RunDir
 from zenlearn.optim.lr_find import LRFindResult, lr_find
 from zenlearn.report.plots.tools import plot_lr_find
 from zenlearn.training.build import build_model, build_optimizer, check_config, make_loaders, seed_everything
-from zenlearn.training.trainer import Trainer, resolve_device
+from zenlearn.training.device import resolve_device
+from zenlearn.training.trainer import Trainer
 
 
 def lr_find_run(cfg: TrainConfig, *, start_lr: float = 1e-7, end_lr: float = 10.0, steps: int = 100) -> LRFindResult:

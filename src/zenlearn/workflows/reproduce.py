@@ -13,15 +13,9 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
-import os
-import platform
-import re
 import time
 from pathlib import Path
 from typing import Any, Sequence
-
-import torch
 
 from zenlearn.config import DistillConfig, TrainConfig
 from zenlearn.errors import UsageError
@@ -29,7 +23,9 @@ from zenlearn.io.atomic import write_text
 from zenlearn.io.rundir import read_curves
 from zenlearn.report.reproduction import write_html, write_markdown
 from zenlearn.training.build import check_config
-from zenlearn.workflows.compare import comparable, finished_config, mean_std, resolved_config, run_compare, show
+from zenlearn.workflows.claims import describe_experiment, machine
+from zenlearn.workflows.commands import command_line, commands_for, slug
+from zenlearn.workflows.compare import comparable, finished_config, resolved_config, run_compare, show
 from zenlearn.workflows.distill import distill_run
 from zenlearn.workflows.suite import (
     BUDGETS,
@@ -41,7 +37,6 @@ from zenlearn.workflows.suite import (
     lr_points,
     student_options,
 )
-from zenlearn.workflows.train import environment
 
 FORMAT = 1
 
@@ -199,10 +194,6 @@ def run_lr_grid(comp: Comparison, cfg: TrainConfig, budget: Budget, seeds: int, 
     return row
 
 
-def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip("-").lower() or "compare"
-
-
 def label_of(comp: Comparison, variant_values: dict[str, Any]) -> str:
     """Row label: the comparison's name, the varied value (or its label), or "name · value"."""
     if not variant_values:
@@ -322,129 +313,3 @@ def _finished_distill(out: Path, student: TrainConfig) -> dict[str, Any] | None:
 
 
 # ---------------------------------------------------------------- description
-
-def describe_experiment(exp: Experiment, budget: str, seeds: int, rows: list[dict[str, Any]],
-                        seconds: float) -> dict[str, Any]:
-    """The experiment's record in reproduce.json: settings, rows with mean ± std, anchors, claims."""
-    b = budget_of(exp, budget)
-    for row in rows:
-        row["stats"] = {k: dict(zip(("mean", "std"), mean_std([x for x in v if x is not None])))
-                        for k, v in row["values"].items()}
-        a = exp.anchors.get(row["label"])
-        row["anchor"] = {"text": a.text, "value": a.value, "source": a.source} if a else None
-    by_label = {r["label"]: r for r in rows}
-    claims = [check_claim(c.text, c.metric, c.pairs, by_label) | {"source": c.source} for c in exp.claims]
-    return {"name": exp.name, "title": exp.title, "claim": exp.claim, "metric": exp.metric, "seeds": seeds,
-            "base": _plain(exp.base), "budget": {"name": budget, "seeds": seeds, "overrides": _plain(b.overrides),
-                                                  "per_tag": _plain(b.per_tag), "lr_points": b.lr_points},
-            "comparisons": [{"name": c.name, "overrides": _plain(c.overrides), "vary": _plain(c.vary),
-                             "lr_grid": list(lr_points(c.lr_grid, b.lr_points))} for c in exp.comparisons],
-            "distill": _plain(exp.distill), "paper": _plain(exp.paper), "notes": list(exp.notes),
-            "tolerance": 0.02 if exp.metric != "errors" else 0.25, "rows": rows, "claims": claims,
-            "seconds": seconds}
-
-
-def check_claim(text: str, metric: str, pairs: Sequence[tuple[str, str]], rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Check every (better, worse) pair on the mean of `metric`; "holds", "fails" or "not measured"."""
-    lower = metric in ("train_loss", "errors", "test_loss")
-    checks = []
-    for good, bad in pairs:
-        a, b = (rows.get(x, {}).get("stats", {}).get(metric, {}) for x in (good, bad))
-        ma, mb = a.get("mean", math.nan), b.get("mean", math.nan)
-        if any(isinstance(m, float) and math.isnan(m) for m in (ma, mb)) or ma is None or mb is None:
-            checks.append({"better": good, "worse": bad, "result": "not measured"})
-            continue
-        ok = ma < mb if lower else ma > mb
-        spread = math.hypot(*(s if isinstance(s, float) and not math.isnan(s) else 0.0
-                              for s in (a.get("std"), b.get("std"))))
-        checks.append({"better": good, "worse": bad, "a": ma, "b": mb, "result": "holds" if ok else "fails",
-                       "within_noise": abs(ma - mb) <= spread})
-    results = {c["result"] for c in checks}
-    verdict = "holds" if results == {"holds"} else "not measured" if results == {"not measured"} else \
-        "fails" if "holds" not in results else "partly holds"
-    return {"text": text, "metric": metric, "verdict": verdict, "checks": checks}
-
-
-def _plain(x: Any) -> Any:
-    if isinstance(x, dict) or hasattr(x, "items"):
-        return {str(k): _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    return x
-
-
-def machine() -> dict[str, Any]:
-    """CPU model, cores, torch threads, OS, versions: the "made on" line of results.md."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {**environment(), "cpu": cpu, "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-            else os.cpu_count(), "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
-
-
-SKIP_FLAGS = ("out", "overwrite", "report", "data_dir", "device", "seed")
-
-
-def cli_flags(cfg: TrainConfig) -> str:
-    """The `train`/`compare` flags that set `cfg` (fields that differ from the defaults; run-folder options left out)."""
-    import shlex
-
-    default = TrainConfig().to_dict()
-    flags = []
-    for k, v in cfg.to_dict().items():
-        if k in SKIP_FLAGS or v == default[k]:
-            continue
-        flag = "--" + k.replace("_", "-")
-        if isinstance(v, bool):
-            flags.append(flag if v else "--no-" + flag[2:])
-        else:
-            flags.append(f"{flag} {shlex.quote(_cli_value(v))}")
-    return " ".join(flags)
-
-
-def _cli_value(v: Any) -> str:
-    return ",".join(map(str, v)) if isinstance(v, (list, tuple)) else show(v)
-
-
-def commands_for(exp: Experiment, steps: list[tuple[Comparison, TrainConfig]], seeds: int,
-                 budget: Budget | None = None) -> list[str]:
-    """Equivalent `zenlearn compare` / `train` / `distill` commands: rerun one section by hand, or on your data."""
-    import shlex
-
-    out = []
-    for comp, cfg in steps:
-        if exp.distill:
-            extra = student_options(exp, budget) if budget is not None else dict(exp.distill["student"])
-            student = cfg.replace(**{k: list(v) if isinstance(v, tuple) else v for k, v in extra.items()})
-            opts = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in exp.distill["options"].items())
-            out.append(f"zenlearn compare {cli_flags(cfg)} --seeds {seeds} --out teacher")
-            out.append(f"zenlearn distill --teacher teacher/runs/base/seed-S --student {student.model} "
-                       f"{cli_flags(student.replace(model='seed-cnn'))} {opts} --seed S --out distill/seed-S")
-        elif comp.lr_grid:
-            grid = ",".join(f"{x:g}" for x in comp.lr_grid)
-            out.append(f"zenlearn compare {cli_flags(cfg)} --vary lr={grid} --out {slug(comp.name)}/lr-grid  "
-                       f"# then, at the best val_accuracy: --lr LR --seed 1 --seeds {seeds - 1}")
-        else:
-            vary = " ".join("--vary " + shlex.quote(f"{k}=" + (";" if any("," in _cli_value(v) for v in vs) else ",")
-                                                    .join(_cli_value(v) for v in vs)) for k, vs in comp.vary.items())
-            out.append(f"zenlearn compare {cli_flags(cfg)} {vary} --seeds {seeds} --out {slug(comp.name or 'compare')}"
-                       .replace("  ", " "))
-    return out
-
-
-def command_line(names: list[str], seeds: int | None, budget: str) -> str:
-    parts = ["zenlearn reproduce"]
-    if names != SUITE.names():
-        parts.append("--only " + " ".join(names))
-    if seeds:
-        parts.append(f"--seeds {seeds}")
-    if budget == "quick":
-        parts.append("--quick")
-    elif budget != "full":
-        parts.append(f"--budget {budget}")
-    return " ".join(parts + ["--out DIR"])

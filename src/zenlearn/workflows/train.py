@@ -41,11 +41,12 @@ from zenlearn.training.build import (
     training_augment,
 )
 from zenlearn.training.callbacks import Callback, CSVLogger, EarlyStopping, GradientNorms
+from zenlearn.training.device import check_precision, resolve_device, set_threads
 from zenlearn.training.distributed import init_distributed
 from zenlearn.training.resume import RunCheckpoint, StopSignals, deterministic_mode, read_resume_state, restore
 from zenlearn.training.tasks import get_task, mean_baseline_mse
 from zenlearn.training.tensorboard import TensorBoard, require_tensorboard
-from zenlearn.training.trainer import LossFn, Trainer, check_precision, resolve_device, set_threads
+from zenlearn.training.trainer import LossFn, Trainer
 from zenlearn.version import __version__
 
 __all__ = ["train_run", "evaluate_run", "load_run", "environment", "default_out"]

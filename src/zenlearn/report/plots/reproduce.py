@@ -1,5 +1,5 @@
 """Figures of a reproduction (reproduce.json rows): final metric beside its anchor, curves, gradient norms,
-LR grids. Each takes an experiment record (see `workflows.reproduce.describe_experiment`) and returns PNG
+LR grids. Each takes an experiment record (see `workflows.claims.describe_experiment`) and returns PNG
 bytes, or None when there is nothing to draw.
 """
 
