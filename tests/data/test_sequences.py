@@ -9,7 +9,7 @@ from zenlearn.data import load_splits
 from zenlearn.data.mnist1d import load_mnist1d_pickle, make_mnist1d
 from zenlearn.data.sine import make_sine
 from zenlearn.errors import UsageError
-from zenlearn.training.tasks import mean_baseline_mse
+from zenlearn.nn.tasks import mean_baseline_mse
 from zenlearn.workflows.train import train_run
 
 

@@ -56,12 +56,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from zenlearn.training.build import load_run
 
     _, spec, trainer = load_run(args.run_dir)
+    task = trainer.task
     for path in args.files:
         x = read_inputs(path, spec)
         out = trainer.predict(x)
         for i, row in enumerate(out):
             name = path if len(out) == 1 else f"{path}[{i}]"
-            if spec.task == "classification":
+            if task.categorical:
                 k = int(row.argmax())
                 label = spec.classes[k] if k < len(spec.classes) else str(k)
                 print(f"{name}\t{label}\t{float(row[k]):.4f}")

@@ -20,6 +20,7 @@ from zenlearn.errors import UsageError
 from zenlearn.nn.fastcnn import FastCNN
 from zenlearn.nn.inits import initialize
 from zenlearn.nn.models import CNN, MLP, RNN, SeedCNN
+from zenlearn.nn.tasks import get_task
 from zenlearn.registry import Registry
 
 Builder = Callable[..., nn.Module]
@@ -56,7 +57,7 @@ def check_square_image_classifier(name: str, spec: DataSpec, min_side: int) -> t
     if spec.kind != "image" or len(shape) != 3 or shape[1] != shape[2] or shape[1] < min_side:
         raise UsageError(f"model {name!r} needs square images (C, H, W) of at least {min_side}x{min_side}, but "
                          f"dataset {spec.name!r} gives samples of shape {shape}; pick an image dataset or --model mlp")
-    if spec.task != "classification":
+    if not get_task(spec.task).categorical:
         raise UsageError(f"model {name!r} is a classifier; dataset {spec.name!r} is {spec.task}")
     return shape
 

@@ -14,10 +14,10 @@ from zenlearn.data import DataSpec, FolderSplits, to_float
 from zenlearn.errors import UsageError
 from zenlearn.io.rundir import read_csv, read_json
 from zenlearn.nn.build import param_table
+from zenlearn.nn.tasks import confusion_matrix, get_task
 from zenlearn.report.html import esc, fmt, img, kv_table, section, table
 from zenlearn.report.plots import run as plots
 from zenlearn.training.build import build_model, eval_loader, load_run, reopen_splits
-from zenlearn.training.tasks import confusion_matrix
 
 WORST = 24  # samples in the worst-classified grid
 PAIRS = 10  # rows of the most-confused-pairs table
@@ -125,7 +125,7 @@ def _curves(rows: list[dict], task: str) -> str:
     if not rows:
         return "<p class=muted>no epochs recorded (metrics.csv missing or empty)</p>"
     ep = [r["epoch"] for r in rows]
-    metric = "accuracy" if task == "classification" else "mae"
+    metric = get_task(task).metric
 
     def col(k: str) -> list:
         return [r.get(k) for r in rows]
@@ -148,7 +148,7 @@ def _errors_section(pred: dict, spec_d: dict) -> str:
                        "model and data are reachable</p>", sid="errors")
     spec = pred["spec"]
     logits, y = pred["logits"], pred["y"]
-    if spec.task != "classification":
+    if not get_task(spec.task).categorical:
         err = (logits - y).abs().reshape(len(y), -1).mean(1)  # (N,) mean abs error per sample
         worst = err.argsort(descending=True)[:WORST]
         titles = [f"MAE {float(err[i]):.3g}" for i in worst]
@@ -223,7 +223,7 @@ def _dataset(spec: dict, summary: dict, pred: dict) -> str:
              "train / val / test samples": " / ".join(fmt(data.get(k)) for k in ("train", "val", "test")) if data else None}
     out = kv_table({k: v for k, v in facts.items() if v is not None})
     classes = spec.get("classes") or []
-    if classes and "error" not in pred and spec.get("task") == "classification":
+    if classes and "error" not in pred and get_task(spec.get("task", "classification")).categorical:
         k = len(classes)
         tr = np.bincount(pred["train_y"].numpy(), minlength=k)
         te = np.bincount(pred["y"].numpy(), minlength=k)

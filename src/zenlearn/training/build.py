@@ -26,9 +26,9 @@ from zenlearn.io.rundir import RunDir
 from zenlearn.nn.activations import ACTIVATIONS
 from zenlearn.nn.build import MODELS, create_model
 from zenlearn.nn.inits import INITS
+from zenlearn.nn.tasks import get_task
 from zenlearn.optim.optimizers import OPTIMIZERS, OPTION_FIELDS, create_optimizer, default_lr, option_problems
 from zenlearn.optim.schedules import SCHEDULE_FIELDS, LRSchedule, create_schedule, schedule_problems
-from zenlearn.training.tasks import get_task
 from zenlearn.training.trainer import Trainer
 
 # ---------------------------------------------------------------- checking a config

@@ -13,10 +13,10 @@ from torch import Tensor, nn
 
 from zenlearn.data import ArrayData, BatchLoader
 from zenlearn.errors import TrainingError
+from zenlearn.nn.tasks import Task, get_task
 from zenlearn.training.callbacks import Callback, ProgressBar
 from zenlearn.training.device import check_precision, resolve_device
 from zenlearn.training.distributed import all_reduce_sum
-from zenlearn.training.tasks import Task, get_task
 
 LossFn = Callable[[Tensor, Tensor, Tensor], Tensor]
 """loss_fn(outputs, targets, inputs) -> scalar loss (inputs let distillation run a teacher)."""

@@ -29,10 +29,10 @@ from zenlearn.config import TrainConfig, coerce, field_names, field_types, load_
 from zenlearn.errors import UsageError, ZenlearnError
 from zenlearn.io.atomic import write_text
 from zenlearn.io.rundir import COMPARE, RESULTS, STATS, RunDir, check_out
+from zenlearn.nn.tasks import higher_is_better
 from zenlearn.report.build import write_report
 from zenlearn.report.plots.compare import plot_comparison
 from zenlearn.training.build import check_config, resolve_lr
-from zenlearn.training.tasks import higher_is_better
 from zenlearn.workflows.train import train_run
 
 NOT_VARIED = ("out", "seed", "overwrite")  # the runner sets these itself (seeds come from --seeds)

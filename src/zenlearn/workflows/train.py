@@ -25,6 +25,7 @@ from zenlearn.io.atomic import clean_temp_files, write_text
 from zenlearn.io.checkpoint import save_weights
 from zenlearn.io.rundir import RunDir, write_json
 from zenlearn.nn.build import model_summary
+from zenlearn.nn.tasks import get_task, mean_baseline_mse
 from zenlearn.report.build import write_report
 from zenlearn.training.build import (
     build_model,
@@ -44,7 +45,6 @@ from zenlearn.training.callbacks import Callback, CSVLogger, EarlyStopping, Grad
 from zenlearn.training.device import check_precision, resolve_device, set_threads
 from zenlearn.training.distributed import init_distributed
 from zenlearn.training.resume import RunCheckpoint, StopSignals, deterministic_mode, read_resume_state, restore
-from zenlearn.training.tasks import get_task, mean_baseline_mse
 from zenlearn.training.tensorboard import TensorBoard, require_tensorboard
 from zenlearn.training.trainer import LossFn, Trainer
 from zenlearn.version import __version__
@@ -160,7 +160,7 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
         "seed": cfg.seed,
         "environment": environment(),
     }
-    if task.name == "regression":  # test loss is the MSE; compare it with predicting the mean
+    if not task.categorical:  # test loss is the MSE; compare it with predicting the mean
         summary["mse"] = summary["test"]["mse"] = summary["test"]["loss"]
         summary["baseline_mse"] = mean_baseline_mse(splits.train.y, splits.test.y)
     if isinstance(splits, FolderSplits):

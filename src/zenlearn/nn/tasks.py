@@ -1,5 +1,6 @@
 """Tasks: what a model's outputs mean. A `Task` owns the loss, the per-batch statistics, the metric's name
-and which way it is better, and how outputs become predictions; nothing else branches on the task.
+and which way it is better, and how outputs become predictions; nothing else branches on the task. (Losses
+sit beside the models, as in `torch.nn`: a model builder asks the task whether outputs are class logits.)
 
 Metrics are pure functions of (outputs, targets), summed on the device without host syncs.
 """
@@ -62,15 +63,17 @@ class Task:
         name: "classification" or "regression" (the `DataSpec.task` string).
         metric: The metric's name in logs and files ("accuracy", "mae").
         higher_is_better: Which way the metric is better.
+        categorical: Outputs are class logits (one target class per sample), else real-valued targets.
     """
 
     name: str
     metric: str
     higher_is_better: bool
+    categorical: bool
 
     def loss(self, outputs: Tensor, targets: Tensor, label_smoothing: float = 0.0) -> Tensor:
         """Mean loss: cross-entropy on logits (classification) or MSE (regression)."""
-        if self.name == "classification":
+        if self.categorical:
             return F.cross_entropy(outputs, targets, label_smoothing=label_smoothing)
         return F.mse_loss(outputs, targets)
 
@@ -79,7 +82,7 @@ class Task:
 
         The metric is correct predictions (classification) or absolute error summed per element (regression).
         """
-        if self.name == "classification":
+        if self.categorical:
             n = targets.shape[0]
             metric = correct(outputs, targets).to(torch.float64)
         else:
@@ -96,7 +99,7 @@ class Task:
 
     def predictions(self, outputs: Tensor, probabilities: bool = True) -> Tensor:
         """What `predict` returns: softmax probabilities for classifiers (if asked), else the outputs."""
-        return outputs.softmax(-1) if probabilities and self.name == "classification" else outputs
+        return outputs.softmax(-1) if probabilities and self.categorical else outputs
 
     @property
     def columns(self) -> list[str]:
@@ -105,8 +108,8 @@ class Task:
 
 
 TASKS: Registry[Task] = Registry("task")
-TASKS.add("classification", Task("classification", "accuracy", True), "cross-entropy on logits; accuracy")
-TASKS.add("regression", Task("regression", "mae", False), "mean squared error; mean absolute error")
+TASKS.add("classification", Task("classification", "accuracy", True, True), "cross-entropy on logits; accuracy")
+TASKS.add("regression", Task("regression", "mae", False, False), "mean squared error; mean absolute error")
 
 
 def get_task(spec: str | Task) -> Task:
