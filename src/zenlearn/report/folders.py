@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from zenlearn.io.rundir import read_csv, read_json
+from zenlearn.io.rundir import COMPARE, CONFIG, DISTILL, METRICS, REPORT, RESULTS, STATS, SUMMARY, read_csv, read_json
 from zenlearn.report.html import Link, esc, fmt, img, kv_table, section, table
 from zenlearn.report.plots import run as plots
 
@@ -33,8 +33,8 @@ def _mean_std(m: Any, s: Any) -> str:
 
 def comparison_sections(folder: Path, **_: Any) -> tuple[str, list[str]]:
     """Title and sections of a comparison folder (summary.csv per variant, results.csv per variant and seed)."""
-    summary, results = read_csv(folder / "summary.csv"), read_csv(folder / "results.csv")
-    manifest = read_json(folder / "compare.json") if (folder / "compare.json").is_file() else {}
+    summary, results = read_csv(folder / STATS), read_csv(folder / RESULTS)
+    manifest = read_json(folder / COMPARE) if (folder / COMPARE).is_file() else {}
     base = manifest.get("base_config") or {}
     vary = manifest.get("vary") or {}
     metric = manifest.get("metric") or next((m for m in ("val_accuracy", "val_mae", "test_accuracy", "test_mae")
@@ -73,7 +73,7 @@ def comparison_sections(folder: Path, **_: Any) -> tuple[str, list[str]]:
     links = []
     for r in results:
         rd = r.get("run_dir")
-        rep = folder / str(rd) / "report.html" if rd else None
+        rep = folder / str(rd) / REPORT if rd else None
         links.append({**r, "report": Link(f"{rd}/report.html", "report") if rep is not None and rep.is_file() else None})
     out.append(section("All runs", "<p class=muted>results.csv; each run folder holds its own report.html</p>",
                        _table_of(links, skip=("error",) if not failed else ()), sid="results"))
@@ -91,7 +91,7 @@ ROLES = {"teacher": "teacher", "student_scratch": "student from scratch (labels 
 def distillation_sections(folder: Path, **_: Any) -> tuple[str, list[str]]:
     """Title and sections of a distillation folder: teacher vs the student from scratch vs the distilled
     student, their curves, and the T × alpha sweep heat-map when there was one."""
-    s = read_json(folder / "summary.json")
+    s = read_json(folder / SUMMARY)
     roles = [r for r in ROLES if isinstance(s.get(r), dict)]
     d = s.get("student_distilled") or {}
     out = [section("Summary", _distill_lead(s), _distill_table(s, roles, folder), sid="summary")]
@@ -116,10 +116,10 @@ def distillation_sections(folder: Path, **_: Any) -> tuple[str, list[str]]:
         out.append(section("Temperature × alpha sweep", *_sweep(sel), sid="sweep"))
     if s.get("splits"):
         out.append(section("Data and the use of each split", kv_table(s["splits"]), sid="splits"))
-    if (folder / "distill.yaml").is_file():
+    if (folder / DISTILL).is_file():
         import yaml
 
-        opts = yaml.safe_load((folder / "distill.yaml").read_text()) or {}
+        opts = yaml.safe_load((folder / DISTILL).read_text()) or {}
         out.append(section("Distillation options", "<p class=muted>distill.yaml, as given (a sweep's choice is in the summary)</p>", kv_table(opts), sid="config"))
     env = {**(s.get("environment") or {}), **{k: s[k] for k in ("device", "seed", "data") if k in s}}
     if env:
@@ -164,24 +164,24 @@ def _resolve_run(folder: Path, run: Any) -> Path | None:
     if not run:
         return None
     for p in (Path(run), folder / str(run), folder.parent / str(run)):
-        if (p / "config.yaml").is_file():
+        if (p / CONFIG).is_file():
             return p
     return None
 
 
 def _run_link(folder: Path, run: Any) -> Any:
     p = _resolve_run(folder, run)
-    if p is not None and (p / "report.html").is_file():
+    if p is not None and (p / REPORT).is_file():
         try:
-            return Link(str((p / "report.html").resolve().relative_to(folder.resolve())), str(run))
+            return Link(str((p / REPORT).resolve().relative_to(folder.resolve())), str(run))
         except ValueError:
-            return Link((p / "report.html").resolve().as_uri(), str(run))
+            return Link((p / REPORT).resolve().as_uri(), str(run))
     return run
 
 
 def _run_rows(folder: Path, run: Any) -> list[dict[str, Any]]:
     p = _resolve_run(folder, run)
-    return read_csv(p / "metrics.csv") if p is not None and (p / "metrics.csv").is_file() else []
+    return read_csv(p / METRICS) if p is not None and (p / METRICS).is_file() else []
 
 
 def _sweep(sel: dict[str, Any]) -> list[str]:

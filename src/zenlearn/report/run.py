@@ -12,7 +12,7 @@ import yaml
 from zenlearn.config import TrainConfig, load_yaml
 from zenlearn.data import DataSpec, FolderSplits, to_float
 from zenlearn.errors import UsageError
-from zenlearn.io.rundir import read_csv, read_json
+from zenlearn.io.rundir import CONFIG, DATA, METRICS, SUMMARY, read_csv, read_json
 from zenlearn.nn.build import param_table
 from zenlearn.nn.tasks import confusion_matrix, get_task
 from zenlearn.report.html import esc, fmt, img, kv_table, section, table
@@ -26,10 +26,10 @@ PAIRS = 10  # rows of the most-confused-pairs table
 def run_sections(folder: Path, *, trainer: Any = None, splits: Any = None, data_dir: str | None = None,
                  **_: Any) -> tuple[str, list[str]]:
     """Title and sections of a run report; reloads the model and test set unless `trainer`/`splits` are given."""
-    cfg = yaml.safe_load((folder / "config.yaml").read_text()) or {}
-    summary = read_json(folder / "summary.json") if (folder / "summary.json").is_file() else {}
-    spec = read_json(folder / "data.json") if (folder / "data.json").is_file() else {}
-    rows = read_csv(folder / "metrics.csv") if (folder / "metrics.csv").is_file() else []
+    cfg = yaml.safe_load((folder / CONFIG).read_text()) or {}
+    summary = read_json(folder / SUMMARY) if (folder / SUMMARY).is_file() else {}
+    spec = read_json(folder / DATA) if (folder / DATA).is_file() else {}
+    rows = read_csv(folder / METRICS) if (folder / METRICS).is_file() else []
     pred = _predictions(folder, trainer, splits, data_dir)
     title = f"{cfg.get('model', '?')} on {cfg.get('data', '?')} — {folder.name}"
     out = [section("Summary", _lead(cfg, summary, spec, rows), _final_metrics(summary, rows), sid="summary")]
@@ -57,7 +57,7 @@ def _predictions(folder: Path, trainer: Any, splits: Any, data_dir: str | None) 
         if trainer is None:
             cfg, trainer_spec, trainer = load_run(folder)
         else:
-            cfg = TrainConfig.from_dict(load_yaml(folder / "config.yaml"))
+            cfg = TrainConfig.from_dict(load_yaml(folder / CONFIG))
             trainer_spec = splits.spec if splits is not None else load_run(folder)[1]
         if splits is None:
             splits = reopen_splits(cfg, trainer_spec, data_dir)

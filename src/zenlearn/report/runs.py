@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from zenlearn.errors import UsageError
-from zenlearn.io.rundir import read_csv
+from zenlearn.io.rundir import COMPARE, CONFIG, REPORT, STATS, SUMMARY, read_csv
 from zenlearn.report.build import REPORTS
 
 
@@ -42,16 +42,16 @@ def _describe(folder: Path, kind: str) -> dict[str, Any]:
     files = [p for p in folder.iterdir() if p.is_file()]
     row: dict[str, Any] = {"path": str(folder), "kind": kind, "time": max((p.stat().st_mtime for p in files), default=0),
                            "data": None, "model": None, "epochs": None, "metric": None, "test": None,
-                           "test_loss": None, "train_seconds": None, "report": (folder / "report.html").is_file()}
+                           "test_loss": None, "train_seconds": None, "report": (folder / REPORT).is_file()}
     try:
-        summary = json.loads((folder / "summary.json").read_text()) if (folder / "summary.json").is_file() else {}
+        summary = json.loads((folder / SUMMARY).read_text()) if (folder / SUMMARY).is_file() else {}
     except (OSError, ValueError):
         summary = {}
     if kind == "run":
         import yaml
 
         try:
-            cfg = yaml.safe_load((folder / "config.yaml").read_text()) or {}
+            cfg = yaml.safe_load((folder / CONFIG).read_text()) or {}
         except (OSError, yaml.YAMLError):
             cfg = {}
         test = summary.get("test") or {}
@@ -66,13 +66,13 @@ def _describe(folder: Path, kind: str) -> dict[str, Any]:
         test = d.get("test") or {}
         row.update(data=summary.get("data"), model=d.get("model"), epochs=d.get("epochs"), metric="accuracy",
                    test=test.get("accuracy"), test_loss=test.get("loss"), train_seconds=d.get("train_seconds"))
-    elif kind == "comparison" and (folder / "compare.json").is_file():  # the best variant's mean test figures
+    elif kind == "comparison" and (folder / COMPARE).is_file():  # the best variant's mean test figures
 
         try:
-            base = json.loads((folder / "compare.json").read_text()).get("base_config") or {}
+            base = json.loads((folder / COMPARE).read_text()).get("base_config") or {}
         except (OSError, ValueError):
             base = {}
-        best = next((r for r in read_csv(folder / "summary.csv") if str(r.get("best")).lower() == "true"), {})
+        best = next((r for r in read_csv(folder / STATS) if str(r.get("best")).lower() == "true"), {})
         metric = "accuracy" if "test_accuracy_mean" in best else "mae" if "test_mae_mean" in best else None
         row.update(data=base.get("data"), model=base.get("model"), epochs=base.get("epochs"), metric=metric,
                    test=best.get(f"test_{metric}_mean") if metric else None, test_loss=best.get("test_loss_mean"))

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 from zenlearn.config import DistillConfig, TrainConfig
 from zenlearn.errors import UsageError
 from zenlearn.io.atomic import write_text
-from zenlearn.io.rundir import read_curves
+from zenlearn.io.rundir import GRAD_NORMS, REPRODUCE, SUMMARY, read_curves
 from zenlearn.report.reproduction import write_html, write_markdown
 from zenlearn.training.build import check_config
 from zenlearn.workflows.claims import describe_experiment, machine
@@ -115,7 +115,7 @@ def check_names(only: Sequence[str] | None) -> list[str]:
 
 
 def write_results(out: Path, result: dict[str, Any]) -> None:
-    write_text(out / "reproduce.json", json.dumps(result, indent=1, default=str))
+    write_text(out / REPRODUCE, json.dumps(result, indent=1, default=str))
     write_markdown(out, result)
     write_html(out, result)
 
@@ -257,14 +257,14 @@ def add_run(row: dict[str, Any], run_dir: Path, seed: int, metrics: dict[str, An
     for k, v in metrics.items():
         row["values"].setdefault(k, []).append(float(v) if isinstance(v, (int, float)) else None)
     row["curves"].append({k: curves[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in curves})
-    summary = run_dir / "summary.json"
+    summary = run_dir / SUMMARY
     if summary.is_file():
         row["train_samples"] = json.loads(summary.read_text()).get("data", {}).get("train")
 
 
 def _grad_norms(run_dir: Path) -> dict[str, Any] | None:
     """grad_norms.csv as {"names": layer names, "epochs": [0, 1, …], "norms": [[norm per layer] per epoch]}."""
-    path = run_dir / "grad_norms.csv"
+    path = run_dir / GRAD_NORMS
     if not path.is_file():
         return None
     lines = [line.split(",") for line in path.read_text().splitlines() if line]
@@ -305,11 +305,11 @@ def _finished_distill(out: Path, student: TrainConfig) -> dict[str, Any] | None:
     """A finished distill folder's summary when its student config matches `student` (for --resume)."""
 
     done = finished_config(out / "scratch")
-    if not (out / "summary.json").is_file() or done is None:
+    if not (out / SUMMARY).is_file() or done is None:
         return None
     if comparable(done) != comparable(resolved_config(student.replace(out=str(out / "scratch")))):
         return None
-    return json.loads((out / "summary.json").read_text())
+    return json.loads((out / SUMMARY).read_text())
 
 
 # ---------------------------------------------------------------- description
