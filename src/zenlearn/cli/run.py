@@ -28,7 +28,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     line = f"test {metric} {test[metric]:.4f}  test loss {test['loss']:.4f}"
     if val:
         line += f"  val {metric} {val[metric]:.4f}"
-    print(f"{line}  ({summary['train_seconds']:.1f}s training, {summary['samples_per_second']:.0f} samples/s)")
+    others = {k: v for k, v in (summary.get("timings") or {}).items() if k != "fit"}
+    part = max(others, key=others.get, default=None)
+    slowest = f"; most time outside training: {part} {others[part]:.1f}s" if part and others[part] > 1.0 else ""
+    print(f"{line}  ({summary['train_seconds']:.1f}s training, {summary['samples_per_second']:.0f} samples/s{slowest})")
     print(f"run folder: {summary.get('out', cfg.out) or ''}".rstrip())
     return 0
 

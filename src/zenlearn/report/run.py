@@ -24,13 +24,13 @@ PAIRS = 10  # rows of the most-confused-pairs table
 
 
 def run_sections(folder: Path, *, trainer: Any = None, splits: Any = None, data_dir: str | None = None,
-                 **_: Any) -> tuple[str, list[str]]:
+                 outputs: tuple[torch.Tensor, torch.Tensor] | None = None, **_: Any) -> tuple[str, list[str]]:
     """Title and sections of a run report; reloads the model and test set unless `trainer`/`splits` are given."""
     cfg = yaml.safe_load((folder / CONFIG).read_text()) or {}
     summary = read_json(folder / SUMMARY) if (folder / SUMMARY).is_file() else {}
     spec = read_json(folder / DATA) if (folder / DATA).is_file() else {}
     rows = read_csv(folder / METRICS) if (folder / METRICS).is_file() else []
-    pred = _predictions(folder, trainer, splits, data_dir)
+    pred = _predictions(folder, trainer, splits, data_dir, outputs)
     title = f"{cfg.get('model', '?')} on {cfg.get('data', '?')} — {folder.name}"
     out = [section("Summary", _lead(cfg, summary, spec, rows), _final_metrics(summary, rows), sid="summary")]
     out.append(section("Training curves", _curves(rows, spec.get("task", "classification")), sid="curves"))
@@ -51,8 +51,12 @@ def run_sections(folder: Path, *, trainer: Any = None, splits: Any = None, data_
 
 # ---------------------------------------------------------------- predictions on the test set
 
-def _predictions(folder: Path, trainer: Any, splits: Any, data_dir: str | None) -> dict[str, Any]:
-    """Test-set outputs of the final model, or {"error": why} when the model or data cannot be loaded."""
+def _predictions(folder: Path, trainer: Any, splits: Any, data_dir: str | None,
+                 outputs: tuple[torch.Tensor, torch.Tensor] | None) -> dict[str, Any]:
+    """Test-set outputs of the final model, or {"error": why} when the model or data cannot be loaded.
+
+    `outputs` (the final evaluation's (outputs, targets), from the run that just finished) are used as they
+    are; otherwise the model runs over the test set once."""
     try:
         if trainer is None:
             cfg, trainer_spec, trainer = load_run(folder)
@@ -64,21 +68,11 @@ def _predictions(folder: Path, trainer: Any, splits: Any, data_dir: str | None) 
     except UsageError as e:
         return {"error": str(e)}
     spec = splits.spec
-    model = getattr(trainer.model, "module", trainer.model)  # never run a DDP wrapper from one rank
-    device = next(model.parameters()).device
-    was = model.training
-    model.eval()
-    outs = []
     folder_data = isinstance(splits, FolderSplits)
-    test = eval_loader(splits, splits.test, 1000)
-    ys = []
-    with torch.inference_mode():
-        for x, yb in test:
-            outs.append(model(x.to(device)).float().cpu())
-            ys.append(yb.cpu())
-    model.train(was)
-    logits = torch.cat(outs)
-    y = torch.cat(ys)
+    if outputs is not None:
+        logits, y = outputs
+    else:
+        logits, y = trainer.evaluate(eval_loader(splits, splits.test, 1000), return_outputs=True)[1:]
     # image folders stream: the few images the report shows are decoded on demand
     x_raw = splits.images(splits.test) if folder_data else splits.test.x
     train_y = torch.tensor(splits.train.labels) if folder_data else splits.train.y.cpu()

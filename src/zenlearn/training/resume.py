@@ -199,6 +199,16 @@ def read_resume_state(run_dir: Path, cfg: TrainConfig) -> dict[str, Any] | None:
     return ckpt
 
 
+def finished_training(run_dir: Path, cfg: TrainConfig) -> bool:
+    """Whether the run's last checkpoint is its end: all `cfg.epochs` done, or stopped early."""
+    path = RunDir(run_dir).checkpoint
+    if not path.is_file():
+        return False
+    ckpt = load_checkpoint(path)
+    done = int(ckpt.get("epoch", 0))
+    return bool(ckpt.get("stop_training")) or (done >= cfg.epochs and not int(ckpt.get("batch_in_epoch") or 0))
+
+
 def restore(trainer: Any, ckpt: dict[str, Any], path: Path) -> None:
     """Load a checkpoint into a freshly built trainer and restore the RNG states (last, just before fit)."""
     try:

@@ -8,12 +8,13 @@ epoch), `checkpoint.pt` (resumable, every epoch), `model.safetensors` (final wei
 from __future__ import annotations
 
 import contextlib
+import os
 import platform
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 from torch import nn
@@ -23,7 +24,7 @@ from zenlearn.data import BatchLoader, FolderSplits, Splits
 from zenlearn.errors import UsageError
 from zenlearn.io.atomic import clean_temp_files, write_text
 from zenlearn.io.checkpoint import save_weights
-from zenlearn.io.rundir import RunDir, write_json
+from zenlearn.io.rundir import REPORT, RunDir, read_json, write_json
 from zenlearn.nn.build import model_summary
 from zenlearn.nn.tasks import get_task, mean_baseline_mse
 from zenlearn.report.build import write_report
@@ -44,7 +45,14 @@ from zenlearn.training.build import (
 from zenlearn.training.callbacks import Callback, CSVLogger, EarlyStopping, GradientNorms
 from zenlearn.training.device import check_precision, resolve_device, set_threads
 from zenlearn.training.distributed import init_distributed
-from zenlearn.training.resume import RunCheckpoint, StopSignals, deterministic_mode, read_resume_state, restore
+from zenlearn.training.resume import (
+    RunCheckpoint,
+    StopSignals,
+    deterministic_mode,
+    finished_training,
+    read_resume_state,
+    restore,
+)
 from zenlearn.training.tensorboard import TensorBoard, require_tensorboard
 from zenlearn.training.trainer import LossFn, Trainer
 from zenlearn.version import __version__
@@ -59,6 +67,44 @@ def default_out(cfg: TrainConfig) -> Path:
 
 LossFactory = Callable[[nn.Module, BatchLoader, torch.device], LossFn]
 """(model, train loader, device) -> training loss_fn; trainable tensors from its `parameters()` join the optimizer."""
+
+
+class Stopwatch:
+    """Seconds spent per named part of a run: `with watch("data"): …` adds that block's wall time to "data".
+
+    Example:
+        >>> watch = Stopwatch()
+        >>> with watch("data"):
+        ...     pass
+        >>> list(watch.seconds)
+        ['data']
+    """
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, part: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[part] = self.seconds.get(part, 0.0) + time.perf_counter() - t0
+
+
+_IMPORTED = [False]  # the first run of a process reports the start-up time (Python, torch, zenlearn) as "import"
+
+
+def _startup_seconds() -> float:
+    """Seconds from this process's start to now, on the first call of the process; 0 afterwards."""
+    if _IMPORTED[0]:
+        return 0.0
+    _IMPORTED[0] = True
+    try:  # Linux: the process's start time in clock ticks after boot (field 22 of /proc/self/stat)
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        return max(0.0, float(Path("/proc/uptime").read_text().split()[0]) - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None = None,
@@ -82,6 +128,8 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
         >>> summary["epochs"], sorted(summary["test"])
         (1, ['accuracy', 'loss'])
     """
+    watch = Stopwatch()
+    watch.seconds["import"] = _startup_seconds()
     check_config(cfg)
     device = resolve_device(cfg.device)
     check_precision(cfg.precision, device)  # before any data is read
@@ -92,12 +140,17 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
     verbose = verbose and main
     rd = dist.on_main(lambda: RunDir(cfg.out or default_out(cfg)).check(overwrite=cfg.overwrite or resume))
     out = rd.path  # checked only: bad input must not create it
+    if resume and main and rd.summary.is_file() and final_files_missing(rd, cfg) and finished_training(out, cfg):
+        return _complete(rd, watch, verbose)  # killed after summary.json, before the report: write what is missing
     ckpt = read_resume_state(out, cfg) if resume else None
     cfg = cfg.replace(out=str(out), lr=resolve_lr(cfg))  # config.yaml records the LR actually used
     set_threads(cfg.threads)
     seed_everything(cfg.seed)
     if splits is None:
-        splits = open_splits(cfg, device)
+        with watch("data"):
+            splits = open_splits(cfg, device)
+    build = watch("build")
+    build.__enter__()
     model = build_model(cfg, splits.spec)
     if verbose:
         print(f"{cfg.model} on {cfg.data} ({len(splits.train)} train, {len(splits.val) if splits.val else 0} val, "
@@ -128,24 +181,31 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
                       augment=training_augment(cfg, splits.spec), label_smoothing=cfg.label_smoothing)
     if ckpt is not None:
         restore(trainer, ckpt, rd.checkpoint)
+    build.__exit__(None, None, None)
     if main:  # bad input (names, data, shapes, a mismatched checkpoint) was refused above: now write
-        rd.create(overwrite=cfg.overwrite or resume)
-        clean_temp_files(out)  # half-written files of a killed run
-        if ckpt is None:
-            rd.clear_results()  # a fresh start: no stale checkpoint can be resumed with this config
-        write_text(rd.config, dump_yaml(cfg))
-        write_json(rd.data, asdict(splits.spec))
+        with watch("write"):
+            rd.create(overwrite=cfg.overwrite or resume)
+            clean_temp_files(out)  # half-written files of a killed run
+            if ckpt is None:
+                rd.clear_results()  # a fresh start: no stale checkpoint can be resumed with this config
+            write_text(rd.config, dump_yaml(cfg))
+            write_json(rd.data, asdict(splits.spec))
     t0 = time.perf_counter()
     with signals or contextlib.nullcontext(), deterministic_mode(cfg.deterministic):
         history = trainer.fit(train, val, cfg.epochs, verbose=verbose)
-    wall = time.perf_counter() - t0
+    wall = watch.seconds["fit"] = time.perf_counter() - t0
     if main:
-        save_weights(trainer.model, rd.weights)
+        with watch("write"):
+            save_weights(trainer.model, rd.weights)
     train_seconds = sum(e["train_seconds"] for e in history.epochs)
+    with watch("evaluate"):  # the test outputs are kept for the report: it makes no second pass over the test set
+        test_m, test_out, test_y = (trainer.evaluate(test, batch_size=cfg.eval_batch_size, return_outputs=True)
+                                    if evaluate_test else (None, None, None))
+        val_m = (trainer.last_val_metrics() or trainer.evaluate(val, batch_size=cfg.eval_batch_size)
+                 if val is not None else None)
     summary = {
-        "test": _strip(trainer.evaluate(test, batch_size=cfg.eval_batch_size)) if evaluate_test else None,
-        "val": _strip(trainer.last_val_metrics() or trainer.evaluate(val, batch_size=cfg.eval_batch_size))
-        if val is not None else None,
+        "test": _strip(test_m) if test_m is not None else None,
+        "val": _strip(val_m) if val_m is not None else None,
         "train_seconds": train_seconds,
         "wall_seconds": wall,
         "samples_per_second": len(history.epochs) * len(splits.train) / max(train_seconds, 1e-9),
@@ -172,13 +232,34 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
     dist.close()
     if not main:
         return {**summary, "out": str(out), "rank": dist.rank}
-    write_json(rd.summary, summary)
-    if tb is not None:
-        tb.write_hparams({f"{split}_{k}": v for split in ("val", "test") for k, v in (summary[split] or {}).items()})
-        tb.close()
+    summary["timings"] = watch.seconds
+    with watch("write"):
+        write_json(rd.summary, summary)
+        if tb is not None:
+            tb.write_hparams({f"{split}_{k}": v for split in ("val", "test") for k, v in (summary[split] or {}).items()})
+            tb.close()
     if cfg.report and evaluate_test:  # the report shows test-set errors: not while the test set is off limits
-        write_report(out, trainer=trainer, splits=splits)
+        with watch("report"):
+            write_report(out, trainer=trainer, splits=splits, outputs=(test_out, test_y))
+        write_json(rd.summary, summary)  # now with the report's time
     return {**summary, "out": str(out)}
+
+
+def _complete(rd: RunDir, watch: Stopwatch, verbose: bool) -> dict[str, Any]:
+    """Finish a run whose training is done but whose last files are missing (killed before its report)."""
+    summary = read_json(rd.summary)
+    with watch("report"):
+        write_report(rd.path)
+    summary["timings"] = {**summary.get("timings", {}), "report": watch.seconds["report"]}
+    write_json(rd.summary, summary)
+    if verbose:
+        print(f"{rd.path}: training had finished; wrote the missing {REPORT}", flush=True)
+    return {**summary, "out": str(rd.path)}
+
+
+def final_files_missing(rd: RunDir, cfg: TrainConfig) -> bool:
+    """Whether a run lacks a file it should end with: summary.json, or report.html when it asked for one."""
+    return not rd.summary.is_file() or (cfg.report and not rd.report.is_file())
 
 
 def _strip(metrics: dict[str, float]) -> dict[str, float]:

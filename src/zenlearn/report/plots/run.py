@@ -73,23 +73,46 @@ def _panels(n: int, cols: int, height: float) -> tuple[Any, list[Any]]:
 
 
 def sample_grid(x: np.ndarray, titles: Sequence[str], kind: str, *, cols: int = 8) -> bytes:
-    """A grid of samples with a caption each: images (N, C, H, W) or sequences (N, T, F) as line plots."""
-    image = kind == "image" and x.ndim == 4
-    fig, axes = _panels(len(x), cols, 1.75 if image else 1.4)
+    """A grid of samples with a caption each: images (N, C, H, W) or sequences (N, T, F) as line plots.
+
+    Images are tiled into one mosaic drawn by a single `imshow` (one axes for the whole grid, not one per
+    sample: several times faster), with each caption written above its tile.
+
+    Example:
+        >>> sample_grid(np.zeros((3, 1, 8, 8)), ["a", "b", "c"], "image")[:4]
+        b'\\x89PNG'
+    """
+    if kind == "image" and x.ndim == 4:
+        return _image_grid(x, titles, cols)
+    fig, axes = _panels(len(x), cols, 1.4)
     for i, ax in enumerate(axes):
         s = x[i]
-        if image:
-            if s.shape[0] == 1:
-                ax.imshow(s[0], cmap="gray")
-            else:
-                ax.imshow(np.clip(np.moveaxis(s, 0, -1), 0, 1))
-            ax.axis("off")
-        else:
-            seq = s.reshape(s.shape[0], -1) if s.ndim > 1 else s[:, None]  # (T, F)
-            ax.plot(seq[:, : min(seq.shape[1], 4)], linewidth=0.8)
-            ax.set_xticks([])
-            ax.set_yticks([])
+        seq = s.reshape(s.shape[0], -1) if s.ndim > 1 else s[:, None]  # (T, F)
+        ax.plot(seq[:, : min(seq.shape[1], 4)], linewidth=0.8)
+        ax.set_xticks([])
+        ax.set_yticks([])
         ax.set_title(titles[i], fontsize=7)
+    return png(fig)
+
+
+def _image_grid(x: np.ndarray, titles: Sequence[str], cols: int) -> bytes:
+    n, c, h, w = x.shape
+    cols = max(1, min(cols, n))
+    rows = -(-n // cols)
+    band, pad = max(6, round(0.3 * h)), max(1, h // 14)  # caption strip above each tile, gap between tiles
+    cell_h, cell_w = band + h + pad, w + pad
+    mosaic = np.ones((rows * cell_h, cols * cell_w, 3))  # (rows * cell_h, cols * cell_w, RGB), white
+    tiles = np.clip(x[:, :3] if c >= 3 else np.repeat(x[:, :1], 3, axis=1), 0, 1).transpose(0, 2, 3, 1)  # (N, H, W, 3)
+    for i, tile in enumerate(tiles):
+        r, k = divmod(i, cols)
+        mosaic[r * cell_h + band: r * cell_h + band + h, k * cell_w: k * cell_w + w] = tile
+    fig = figure(1.55 * cols, 1.75 * rows, layout="none")
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.imshow(mosaic, interpolation="nearest")
+    ax.axis("off")
+    for i, title in enumerate(titles[:n]):
+        r, k = divmod(i, cols)
+        ax.text(k * cell_w + w / 2, r * cell_h + band / 2, title, ha="center", va="center", fontsize=7)
     return png(fig)
 
 
