@@ -12,7 +12,7 @@ import platform
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn
@@ -60,7 +60,8 @@ LossFactory = Callable[[nn.Module, BatchLoader, torch.device], LossFn]
 
 
 def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None = None,
-              loss: LossFactory | None = None, evaluate_test: bool = True, resume: bool = False) -> dict[str, Any]:
+              loss: LossFactory | None = None, evaluate_test: bool = True, resume: bool = False,
+              callbacks: Sequence[Callback] = ()) -> dict[str, Any]:
     """Train `cfg` into its run folder and return the summary (also written to `summary.json`).
 
     Args:
@@ -73,6 +74,8 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
         resume: Continue the interrupted run in `cfg.out` from its `checkpoint.pt` (see
             `resume.resume_config` for building `cfg`); the result is the same as an uninterrupted run.
             Defaults to False.
+        callbacks: More callbacks (e.g. a search's `Pruning`), run before the checkpoint is written.
+            Defaults to none.
 
     Example:
         >>> summary = train_run(TrainConfig(data="mnist", model="mlp", epochs=1, out="runs/x"))  # doctest: +SKIP
@@ -80,6 +83,7 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
         True
     """
     check_config(cfg)
+    extra_callbacks = list(callbacks)  # the name is reused below for the run's full list
     device = resolve_device(cfg.device)
     if cfg.precision == "16" and device.type != "cuda":
         raise UsageError("--precision 16 (float16 with a grad scaler) needs a CUDA device; on CPU use "
@@ -119,6 +123,7 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
         callbacks.append(GradientNorms(rd.grad_norms))
     if cfg.early_stopping:
         callbacks.append(EarlyStopping("val_loss" if val is not None else "loss", cfg.early_stopping))
+    callbacks += list(extra_callbacks)
     if main:
         callbacks.append(RunCheckpoint(rd.checkpoint, cfg, cfg.checkpoint_every, signals))  # last: sees the stop flag
     trainer = Trainer(model, optimizer, task=task, device=device, precision=cfg.precision,
