@@ -9,6 +9,7 @@ whose marker still says "running" belongs to a worker that died; its trial was f
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 from dataclasses import dataclass, field
@@ -102,7 +103,8 @@ class TuneJob:
         values = {p.name: p.suggest(trial) for p in self.params}
         run = trial_dir(self.out, trial.number)
         cfg = self.base.replace(**values, out=str(run), overwrite=True, threads=self.threads)
-        marker = {"study": self.study_name, "trial": trial.number, "state": "running",
+        marker = {"study": self.study_name, "trial": trial.number, "state": "running", "host": socket.gethostname(),
+                  "pid": os.getpid(),
                   "params": {k: show(v) for k, v in values.items()}, "metric": self.metric}
         run.mkdir(parents=True, exist_ok=True)
         write_text(run / MARKER, json.dumps(marker, indent=2))

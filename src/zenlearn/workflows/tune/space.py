@@ -150,15 +150,13 @@ def check_space(base: TrainConfig, params: Sequence[Param], sampler: str) -> Non
     for a in axes:
         total *= len(a)
     combos = itertools.product(*axes) if total <= MAX_CHECKED else ([pair] for a in axes for pair in a)
-    problems: list[str] = []
+    found: dict[str, str] = {}  # problem -> the first combination showing it
     for combo in combos:
         try:
             check_config(base.replace(**dict(combo)))
         except UsageError as e:
-            where = ", ".join(f"{k}={show(v)}" for k, v in combo)
-            msg = f"{where}: {str(e).removeprefix('invalid config: ')}"
-            if msg not in problems:
-                problems.append(msg)
+            found.setdefault(str(e).removeprefix("invalid config: "), ", ".join(f"{k}={show(v)}" for k, v in combo))
+    problems = [f"{where}: {msg}" for msg, where in found.items()]
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise UsageError("--search: a value the options do not accept: " + "; ".join(problems[:3]) + more)
