@@ -50,7 +50,7 @@ def work(job: Job, worker: int = 0) -> None:
     """One worker: run trials until `job.next_action` says done (the loop every process runs)."""
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # trial errors go to study.csv
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     import torch
 
@@ -105,7 +105,8 @@ def run_workers(job: Job, workers: int) -> list[int]:
             p.join()
     except KeyboardInterrupt:
         _stop(procs)
-        raise
+        raise KeyboardInterrupt("interrupted: every worker stopped (each running trial is marked failed, its run "
+                                "checkpointed); rerun the same command to continue the study") from None
     return [p.exitcode if p.exitcode is not None else 1 for p in procs]
 
 
