@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import time
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,22 @@ def scrub(text: str, url: str) -> str:
     return text.replace(pw, "***") if pw else text
 
 
+def with_driver(url: str) -> str:
+    """`postgresql://` pinned to the installed driver (SQLAlchemy 2.0 defaults to psycopg2, 2.1 to psycopg 3).
+
+    Example:
+        >>> with_driver("sqlite:///x.db")
+        'sqlite:///x.db'
+    """
+    scheme, sep, rest = url.partition("://")
+    if scheme not in ("postgresql", "postgres"):
+        return url
+    import importlib.util
+
+    driver = "psycopg" if importlib.util.find_spec("psycopg") else "psycopg2"
+    return f"postgresql+{driver}{sep}{rest}"
+
+
 def open_storage(url: str, *, heartbeat: bool = True) -> Any:
     """Connect to the storage (creating its tables on first use); unreachable is a `UsageError`."""
     import optuna
@@ -72,17 +89,22 @@ def open_storage(url: str, *, heartbeat: bool = True) -> Any:
             else "failed_trial_callback"
         kwargs = {"heartbeat_interval": HEARTBEAT_SECONDS, "grace_period": 3 * HEARTBEAT_SECONDS,
                   key: retry(max_retry=3)}
-    engine = {"connect_args": {"connect_timeout": 10}} if url.startswith("postgresql") else {}
+    engine = {"connect_args": {"connect_timeout": 10}} if url.startswith("postgres") else {}
     if url.startswith("sqlite"):
         engine = {"connect_args": {"timeout": 60}}  # several workers write to one file
-    try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine, **kwargs)
-    except Exception as e:  # noqa: BLE001 - any driver error means: cannot use this storage
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise UsageError(f"--storage {mask(url)}: cannot open it ({scrub(first, url)}); check the URL, that the "
-                         f"server is running and reachable, and the credentials (PGPASSWORD or ~/.pgpass)") from None
+    for attempt in range(4):
+        try:
+            return optuna.storages.RDBStorage(with_driver(url), engine_kwargs=engine, **kwargs)
+        except Exception as e:  # noqa: BLE001 - any driver error means: cannot use this storage
+            if attempt < 3 and "already exists" in str(e):  # another machine is creating the tables right now
+                time.sleep(1 + attempt)
+                continue
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise UsageError(f"--storage {mask(url)}: cannot open it ({scrub(first, url)}); check the URL, that the "
+                             f"server is running and reachable, and the credentials (PGPASSWORD or ~/.pgpass)") from None
+    raise AssertionError("unreachable")
 
 
 def dashboard_command(url: str) -> str:
     """The `optuna-dashboard` command that shows this storage, password masked."""
-    return f"optuna-dashboard {shlex.quote(mask(url))}"
+    return f"optuna-dashboard {shlex.quote(mask(with_driver(url)))}"
