@@ -25,7 +25,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     params = parse_search(args.search or [])
     base = config_from_args(args, validate=False)  # checked with the search space by run_tune
     run_tune(base, params, trials=args.trials, timeout=args.timeout, sampler=args.sampler, pruner=args.pruner,
-             metric=args.metric, storage=args.storage, study=args.study, workers=args.workers, out=base.out,
+             metric=args.metric, storage=args.storage, study=args.study, workers=args.parallel_workers, out=base.out,
              refit=args.refit, verbose=not args.quiet)
     return 0
 
@@ -39,7 +39,7 @@ def positive_int(text: str) -> int:
 
 def add_parallel_flags(sp: argparse.ArgumentParser, what: str) -> None:
     """--workers and --storage, shared by tune, compare, distill --sweep and reproduce."""
-    sp.add_argument("--workers", type=positive_int, default=1, metavar="N",
+    sp.add_argument("--workers", dest="parallel_workers", type=positive_int, default=1, metavar="N",
                     help=f"processes that share the {what} (each gets cores/N torch threads unless --threads) "
                          f"[default: 1]")
     sp.add_argument("--storage", default=None, metavar="URL",
