@@ -23,14 +23,14 @@ HEARTBEAT_SECONDS = int(os.environ.get("ZENLEARN_HEARTBEAT", "5"))
 """How often a running trial tells the storage it is alive; it is failed and retried after 3 missed beats."""
 
 
-def default_storage(out: str | Path) -> str:
+def default_storage(out: str | Path, file: str = DB_FILE) -> str:
     """A SQLite file in the output folder: `sqlite:///OUT/study.db` (absolute, so any folder can open it)."""
-    return f"sqlite:///{(Path(out) / DB_FILE).resolve()}"
+    return f"sqlite:///{(Path(out) / file).resolve()}"
 
 
-def resolve_storage(url: str | None, out: str | Path) -> str:
-    """`--storage`, else `$ZENLEARN_STORAGE`, else the SQLite file in `out`."""
-    return url or os.environ.get(STORAGE_ENV) or default_storage(out)
+def resolve_storage(url: str | None, out: str | Path, file: str = DB_FILE) -> str:
+    """`--storage`, else `$ZENLEARN_STORAGE`, else the SQLite file `file` in `out`."""
+    return url or os.environ.get(STORAGE_ENV) or default_storage(out, file)
 
 
 def password(url: str) -> str | None:
