@@ -16,9 +16,10 @@ import warnings
 from typing import Any, Literal, Protocol
 
 from zenlearn.errors import TrainingError, UsageError
-from zenlearn.workflows.tune.storage import HEARTBEAT_SECONDS, open_storage, scrub
+from zenlearn.workflows.tune.storage import open_storage, scrub
 
 Action = Literal["run", "wait", "done"]
+POLL_SECONDS = 1.0  # how often an idle worker looks for queued or dead-worker trials
 STOP_GRACE_SECONDS = 120  # after Ctrl-C, how long workers may take to checkpoint and mark their trials
 
 
@@ -61,7 +62,7 @@ def work(job: Job, worker: int = 0) -> None:
         if action == "done":
             return
         if action == "wait":  # another worker's trial is running; if that worker died, its heartbeat stops
-            time.sleep(HEARTBEAT_SECONDS)
+            time.sleep(POLL_SECONDS)
             optuna.storages.fail_stale_trials(study)
             continue
         study.optimize(job.objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
