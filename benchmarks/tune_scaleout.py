@@ -64,7 +64,7 @@ def bench_prune(out: Path, subset: int | None, trials: int, epochs: int) -> dict
             assert p.wait() == 0, pruner
             m = json.loads((out / f"{pruner}-{seed}" / "tune.json").read_text())
             res[pruner].append({"seed": seed, "epochs": m["epochs_trained"], "best": m["best"]["value"],
-                                "seconds": time.perf_counter() - t0, "trials": m["trials"]})
+                                "trials": m["trials"]})
     for pruner in ("none", "hyperband"):
         bests = [r["best"] for r in res[pruner]]
         res[f"{pruner}_summary"] = {"epochs": sum(r["epochs"] for r in res[pruner]),
