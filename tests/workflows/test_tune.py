@@ -16,11 +16,11 @@ import pytest
 
 pytest.importorskip("optuna", reason="pip install -e '.[test]' installs the tune extra")
 
-from zenlearn.cli.main import main  # noqa: E402
-from zenlearn.config import TrainConfig, load_yaml  # noqa: E402
-from zenlearn.errors import UsageError  # noqa: E402
-from zenlearn.workflows.tune.space import parse_search  # noqa: E402
-from zenlearn.workflows.tune.storage import mask  # noqa: E402
+from zenlearn.cli.main import main
+from zenlearn.config import load_yaml
+from zenlearn.errors import UsageError
+from zenlearn.workflows.tune.space import parse_search
+from zenlearn.workflows.tune.storage import mask
 
 TINY = ["--data", "mnist", "--model", "mlp", "--hidden", "16", "--train-subset", "600", "--epochs", "2",
         "--batch-size", "64", "--threads", "1"]

@@ -7,8 +7,9 @@ against the metric (pruned trials at their last reported value, hollow), and the
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from zenlearn.io.atomic import write_bytes
 from zenlearn.io.rundir import STUDY, TUNE, read_csv, read_json
@@ -26,7 +27,7 @@ def history(rows: Sequence[dict[str, Any]], metric: str, maximize: bool) -> byte
     """Each finished trial's metric by trial number, and the best complete value so far."""
     plt = plots._plt()
     fig, ax = plt.subplots(figsize=(6.0, 3.4))
-    for state, style in (("complete", dict(color="#4c72b0")), ("pruned", dict(facecolors="none", edgecolors="#999"))):
+    for state, style in (("complete", {"color": "#4c72b0"}), ("pruned", {"facecolors": "none", "edgecolors": "#999"})):
         pts = [(r["trial"], _num(r[metric])) for r in rows if r["state"] == state and _num(r[metric]) is not None]
         if pts:
             ax.scatter(*zip(*pts), s=18, label=state, **style)
@@ -49,7 +50,7 @@ def param_panels(rows: Sequence[dict[str, Any]], params: Sequence[str], metric: 
     plt = plots._plt()
     fig, axes = plt.subplots(1, len(params), figsize=(3.2 * len(params), 3.0), squeeze=False)
     for ax, p in zip(axes.flat, params):
-        for state, style in (("complete", dict(color="#4c72b0")), ("pruned", dict(facecolors="none", edgecolors="#999"))):
+        for state, style in (("complete", {"color": "#4c72b0"}), ("pruned", {"facecolors": "none", "edgecolors": "#999"})):
             pts = [(r[p], _num(r[metric])) for r in rows if r["state"] == state and _num(r[metric]) is not None
                    and r.get(p) not in (None, "")]
             if pts:

@@ -6,7 +6,8 @@ callable, called once per epoch with the monitored metric; True stops training a
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from zenlearn.training.callbacks import Callback
 

@@ -22,9 +22,10 @@ import math
 import re
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from zenlearn.config import TrainConfig, coerce, field_names, field_types, load_yaml
 from zenlearn.errors import UsageError, ZenlearnError
@@ -391,7 +392,7 @@ def format_table(summary: list[dict[str, Any]], metric: str) -> str:
     body = [["*" if s["best"] else "", s["variant"], f"{s['ok']}/{s['runs']}"] + [cell(s, c) for c in metrics]
             for s in summary]
     widths = [max(len(r[i]) for r in [head] + body) for i in range(len(head))]
-    fmt = lambda r: "  ".join(x.ljust(w) if i < 2 else x.rjust(w) for i, (x, w) in enumerate(zip(r, widths)))  # noqa: E731
+    fmt = lambda r: "  ".join(x.ljust(w) if i < 2 else x.rjust(w) for i, (x, w) in enumerate(zip(r, widths)))
     lines = [fmt(head), "  ".join("-" * w for w in widths)] + [fmt(r) for r in body]
     lines += [f"  failed: {s['variant']}: {s['error']}" for s in summary if s["error"]]
     order = "highest" if higher_is_better(metric) else "lowest"

@@ -18,8 +18,9 @@ import os
 import platform
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from zenlearn.config import TrainConfig
 from zenlearn.errors import UsageError

@@ -8,4 +8,4 @@ writes its files.
 from zenlearn.workflows.tune.space import Param, parse_search
 from zenlearn.workflows.tune.study import TuneResult, run_tune
 
-__all__ = ["Param", "parse_search", "run_tune", "TuneResult"]
+__all__ = ["Param", "TuneResult", "parse_search", "run_tune"]

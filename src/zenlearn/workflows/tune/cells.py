@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from zenlearn.workflows.tune.storage import default_storage, open_storage, resolve_storage
 from zenlearn.workflows.tune.workers import check_exits, run_workers

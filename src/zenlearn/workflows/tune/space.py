@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from zenlearn.config import TrainConfig, coerce, field_names, field_types
 from zenlearn.errors import UsageError

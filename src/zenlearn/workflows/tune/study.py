@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from zenlearn.config import TrainConfig
 from zenlearn.errors import UsageError
@@ -150,7 +151,7 @@ def _check_study(storage: Any, name: str, params: Sequence[Param], metric: str) 
                          f"the same --metric, or another --study")
     old, new = attrs.get("zenlearn_space"), space_key(params)
     if old is not None and old != new:
-        show = lambda d: " ".join(f"{k}={v}" for k, v in d.items())  # noqa: E731
+        show = lambda d: " ".join(f"{k}={v}" for k, v in d.items())
         raise UsageError(f"study {name!r} already exists with another search space ({show(old)}; now {show(new)}); "
                          f"use the same --search, or another --study")
 
