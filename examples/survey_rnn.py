@@ -17,7 +17,7 @@ import torch
 from zenlearn import Trainer
 from zenlearn.data.sine import N_INPUTS, N_STEPS, N_TEST, N_TRAIN, make_sine
 from zenlearn.nn.models import RNN
-from zenlearn.training.tasks import mean_baseline_mse
+from zenlearn.nn.tasks import mean_baseline_mse
 
 p = argparse.ArgumentParser(description="The survey's LSTM on the sine task.")
 p.add_argument("--epochs", type=int, default=5)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from zenlearn.cli.options import AddCommand, add_config_flags, add_fields, config_from_args
+from zenlearn.cli.tune import add_parallel_flags, require_optuna
 from zenlearn.config import DistillConfig, TrainConfig, field_names, load_yaml
 from zenlearn.errors import UsageError
 
@@ -17,8 +18,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from zenlearn.workflows.compare import parse_vary, run_compare
 
     base = config_from_args(args, validate=False)  # each variant's config is validated by run_compare
+    if args.parallel_workers > 1 or args.storage:
+        require_optuna()
     run_compare(base, parse_vary(args.vary or []), args.seeds, base.out, args.resume, metric=args.metric,
-                verbose=not args.quiet)
+                verbose=not args.quiet, workers=args.parallel_workers, storage=args.storage)
     return 0
 
 
@@ -53,8 +56,11 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from zenlearn.workflows.reproduce import reproduce
 
     budget = "quick" if args.quick else args.budget
+    if args.parallel_workers > 1 or args.storage:
+        require_optuna()
     reproduce(args.out, args.only, seeds=args.seeds, budget=budget, resume=args.resume, overwrite=args.overwrite,
-              data_dir=args.data_dir, device=args.device, verbose=not args.quiet)
+              data_dir=args.data_dir, device=args.device, verbose=not args.quiet, workers=args.parallel_workers,
+              storage=args.storage)
     return 0
 
 
@@ -82,7 +88,8 @@ def register(add: AddCommand) -> None:
     """Add the compare, distill, reproduce, quickstart commands."""
     sp = add("compare", cmd_compare, "train every combination of --vary values x --seeds (each a run folder); "
              "writes results.csv, summary.csv (mean ± std), plots and compare.json into --out")
-    add_config_flags(sp)
+    add_config_flags(sp, skip=("workers",))  # --workers is the number of processes sharing the runs here
+    add_parallel_flags(sp, "runs")
     sp.add_argument("--vary", action="append", metavar="KEY=V1,V2,…",
                     help="a config key and the values to try, like optimizer=sgd,adam or lr=0.1,0.01 (repeatable: "
                          "every combination runs); tuple keys separate values with ';' (hidden=64;128,128)")
@@ -121,6 +128,7 @@ def register(add: AddCommand) -> None:
     sp.add_argument("--overwrite", action="store_true", help="redo runs whose folders exist under --out")
     sp.add_argument("--data-dir", default=None, help="data folder [default: $ZENLEARN_DATA, else ~/.cache/zenlearn]")
     sp.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train [default: auto]")
+    add_parallel_flags(sp, "runs of each comparison")
     sp.add_argument("--quiet", action="store_true", help="no progress output")
 
     sp = add("quickstart", cmd_quickstart, "train logistic regression, MLP, CNN and GRU on MNIST-1D (offline, a few "

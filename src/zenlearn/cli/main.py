@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
-from zenlearn.cli import experiments, run, show
+from zenlearn.cli import experiments, run, show, tune
 from zenlearn.errors import ZenlearnError
 from zenlearn.version import __version__
 
@@ -39,7 +39,7 @@ def build_parser() -> Parser:
         sp.set_defaults(fn=fn)
         return sp
 
-    for module in (run, experiments, show):
+    for module in (run, experiments, show, tune):
         module.register(add)
     return p
 

@@ -33,6 +33,8 @@ STATS = "summary.csv"          # comparison: statistics per variant
 COMPARE = "compare.json"       # comparison: its plan (base config, varied keys, seeds)
 DISTILL = "distill.yaml"       # distillation: the distillation options
 REPRODUCE = "reproduce.json"   # reproduction: every experiment's rows and claims
+TUNE = "tune.json"             # hyperparameter search: study, storage (password masked), space, best trial
+STUDY = "study.csv"            # hyperparameter search: one row per trial
 RUN_FILES = (CHECKPOINT, WEIGHTS, SUMMARY, METRICS)
 """What a fresh start clears, so that no stale checkpoint or result survives beside a new config."""
 FINISHED = (CONFIG, DATA, WEIGHTS)

@@ -17,6 +17,7 @@ from zenlearn.report.folders import comparison_sections, distillation_sections
 from zenlearn.report.html import page
 from zenlearn.report.reproduction import reproduction_sections
 from zenlearn.report.run import run_sections
+from zenlearn.report.study import is_study, study_sections
 
 REPORT_FILE = REPORT
 
@@ -94,6 +95,7 @@ def _is_reproduction(folder: Path) -> bool:
 
 
 # Most specific first: a distillation folder may also hold run-like files.
+REPORTS.add("study", FolderKind(is_study, study_sections), "tune.json and study.csv: a hyperparameter search (zenlearn tune)")
 REPORTS.add("reproduction", FolderKind(_is_reproduction, reproduction_sections),
             "reproduce.json: the survey's claims measured (zenlearn reproduce)")
 REPORTS.add("distillation", FolderKind(_is_distillation, distillation_sections),

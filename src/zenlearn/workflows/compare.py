@@ -14,6 +14,7 @@ Output folder (`out`):
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import itertools
 import json
@@ -21,9 +22,10 @@ import math
 import re
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from zenlearn.config import TrainConfig, coerce, field_names, field_types, load_yaml
 from zenlearn.errors import UsageError, ZenlearnError
@@ -34,6 +36,8 @@ from zenlearn.report.build import write_report
 from zenlearn.report.plots.compare import plot_comparison
 from zenlearn.training.build import check_config, resolve_lr
 from zenlearn.workflows.train import train_run
+from zenlearn.workflows.tune.cells import plan_key, run_cells
+from zenlearn.workflows.tune.workers import threads_per_worker
 
 NOT_VARIED = ("out", "seed", "overwrite")  # the runner sets these itself (seeds come from --seeds)
 STAT_COLUMNS = ("test_accuracy", "test_mae", "test_loss", "val_accuracy", "val_mae", "val_loss", "train_seconds")
@@ -134,7 +138,7 @@ def make_variants(vary: dict[str, list[Any]]) -> list[Variant]:
 
 def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | Sequence[int] = 1,
                 out: str | Path | None = None, resume: bool = False, *, metric: str | None = None,
-                verbose: bool = True) -> CompareResult:
+                verbose: bool = True, workers: int = 1, storage: str | None = None) -> CompareResult:
     """Train every combination of `vary` × seed as its own run folder, then write results, summary and plots.
 
     Runs that fail are recorded with their error and the others still run. The configs of all runs are
@@ -149,6 +153,10 @@ def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | 
         metric: Column that ranks the variants ("val_accuracy", "test_loss", …). Defaults to the validation
             accuracy (MAE for regression), else the test one.
         verbose: Print one line per run and the final table. Defaults to True.
+        workers: Processes sharing the runs (Optuna, `workflows.tune.cells`); each run gets `base.threads`,
+            else cores // workers threads. Defaults to 1 (in this process, one run after another).
+        storage: Optuna storage URL shared with other machines running the same command. Defaults to
+            None (sequential), or with `workers` > 1 a SQLite file in `out`.
 
     Example:
         >>> base = TrainConfig(data="mnist1d", model="logreg", epochs=1, train_subset=200, report=False)
@@ -168,10 +176,16 @@ def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | 
     manifest = _manifest(base, vary, seed_list, variants, out)
     write_text(out / COMPARE, json.dumps({**manifest, "finished": None}, indent=2, default=str))
     rows: list[dict[str, Any]] = []
-    for i, (variant, seed, cfg) in enumerate(plan, 1):
-        row = _run_one(variant, seed, cfg, out, resume)
-        rows.append(row)
+    if workers > 1 or storage:
+        rows = _run_parallel(plan, out, resume, workers, storage)
         _write_csv(out / RESULTS, rows)
+    for i, (variant, seed, cfg) in enumerate(plan, 1):
+        if workers > 1 or storage:
+            row = rows[i - 1]
+        else:
+            row = _run_one(variant, seed, cfg, out, resume)
+            rows.append(row)
+            _write_csv(out / RESULTS, rows)
         if verbose:
             print(f"[{i:>{len(str(len(plan)))}}/{len(plan)}] {variant.name} seed {seed}: {_row_line(row)}", flush=True)
     metric = metric or default_metric(rows)
@@ -195,6 +209,24 @@ def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | 
         print(table)
         print(f"comparison folder: {out}")
     return CompareResult(out, variants, rows, summary, metric, best, table, files)
+
+
+def _run_parallel(plan: list[tuple[Variant, int, TrainConfig]], out: Path, resume: bool, workers: int,
+                  storage: str | None) -> list[dict[str, Any]]:
+    """Every cell through the Optuna engine; rows in plan order (never in finishing order)."""
+    threads = threads_per_worker(workers, plan[0][2].threads)
+    plan = [(v, s, cfg.replace(threads=threads)) for v, s, cfg in plan]
+    key = plan_key([comparable(cfg) | {"out": str(Path(cfg.out).relative_to(out))} for _, _, cfg in plan])  # type: ignore[arg-type]
+    got = run_cells(len(plan), functools.partial(_run_cell, plan, out, resume), key=key, out=out, storage=storage,
+                    workers=workers, threads=threads, fresh=not resume)
+    return [row or {"variant": v.name, **{k: show(x) for k, x in v.values.items()}, "seed": s, "status": "failed",
+                    "run_dir": str(Path(cfg.out).relative_to(out)), "error": "not run (its worker died too often)"}
+            for row, (v, s, cfg) in zip(got, plan)]
+
+
+def _run_cell(plan: list[tuple[Variant, int, TrainConfig]], out: Path, resume: bool, i: int) -> dict[str, Any]:
+    variant, seed, cfg = plan[i]
+    return _run_one(variant, seed, cfg.replace(overwrite=True), out, resume)  # a retried cell redoes its folder
 
 
 def _run_config(base: TrainConfig, variant: Variant, seed: int, out: Path) -> TrainConfig:
@@ -359,7 +391,7 @@ def format_table(summary: list[dict[str, Any]], metric: str) -> str:
     body = [["*" if s["best"] else "", s["variant"], f"{s['ok']}/{s['runs']}"] + [cell(s, c) for c in metrics]
             for s in summary]
     widths = [max(len(r[i]) for r in [head] + body) for i in range(len(head))]
-    fmt = lambda r: "  ".join(x.ljust(w) if i < 2 else x.rjust(w) for i, (x, w) in enumerate(zip(r, widths)))  # noqa: E731
+    fmt = lambda r: "  ".join(x.ljust(w) if i < 2 else x.rjust(w) for i, (x, w) in enumerate(zip(r, widths)))
     lines = [fmt(head), "  ".join("-" * w for w in widths)] + [fmt(r) for r in body]
     lines += [f"  failed: {s['variant']}: {s['error']}" for s in summary if s["error"]]
     order = "highest" if higher_is_better(metric) else "lowest"

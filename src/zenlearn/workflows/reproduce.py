@@ -14,8 +14,9 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from zenlearn.config import DistillConfig, TrainConfig
 from zenlearn.errors import UsageError
@@ -43,7 +44,7 @@ FORMAT = 1
 
 def reproduce(out: str | Path, only: Sequence[str] | None = None, *, seeds: int | None = None, budget: str = "full",
               resume: bool = False, overwrite: bool = False, data_dir: str | None = None, device: str = "auto",
-              verbose: bool = True) -> dict[str, Any]:
+              verbose: bool = True, workers: int = 1, storage: str | None = None) -> dict[str, Any]:
     """Run the reproduction suite (or the experiments in `only`) and write results.md and report.html.
 
     Args:
@@ -56,6 +57,8 @@ def reproduce(out: str | Path, only: Sequence[str] | None = None, *, seeds: int 
         data_dir: Data folder. Defaults to $ZENLEARN_DATA, else ~/.cache/zenlearn.
         device: auto, cpu or cuda. Defaults to "auto".
         verbose: Print progress. Defaults to True.
+        workers: Processes sharing each comparison's runs (see `run_compare`). Defaults to 1.
+        storage: Optuna storage URL shared with other machines (see `run_compare`). Defaults to None.
 
     Returns:
         The contents of `out/reproduce.json`.
@@ -89,7 +92,8 @@ def reproduce(out: str | Path, only: Sequence[str] | None = None, *, seeds: int 
         if verbose:
             print(f"== {name}: {exp.title} ({budget} budget, {n_seeds} seed{'s' * (n_seeds > 1)})", flush=True)
         t0 = time.perf_counter()
-        rows = run_experiment(exp, budget_of(exp, budget), plans[name], n_seeds, out / name, resume, verbose)
+        rows = run_experiment(exp, budget_of(exp, budget), plans[name], n_seeds, out / name, resume, verbose,
+                              {"workers": workers, "storage": storage})
         record = describe_experiment(exp, budget, n_seeds, rows, time.perf_counter() - t0)
         record["commands"] = commands_for(exp, plans[name], n_seeds, budget_of(exp, budget))
         result["experiments"].append(record)
@@ -153,31 +157,34 @@ def plan(exp: Experiment, budget_name: str, common: dict[str, Any]) -> list[tupl
 # ---------------------------------------------------------------- running
 
 def run_experiment(exp: Experiment, budget: Budget, steps: list[tuple[Comparison, TrainConfig]], seeds: int,
-                   folder: Path, resume: bool, verbose: bool) -> list[dict[str, Any]]:
-    """Every comparison of `exp` (normal compare / distill runs); returns one row per label."""
+                   folder: Path, resume: bool, verbose: bool, parallel: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every comparison of `exp` (normal compare / distill runs); returns one row per label.
+
+    `parallel` ({"workers": N, "storage": URL}) spreads each comparison's runs (see `run_compare`)."""
+    parallel = parallel or {}
     if exp.distill:
         comp, cfg = steps[0]
-        return run_distillation(exp, comp, cfg, seeds, folder, resume, verbose, student_options(exp, budget))
+        return run_distillation(exp, comp, cfg, seeds, folder, resume, verbose, student_options(exp, budget), parallel)
     rows: list[dict[str, Any]] = []
     for comp, cfg in steps:
         where = folder / slug(comp.name or "compare")
         if comp.lr_grid:
-            rows.append(run_lr_grid(comp, cfg, budget, seeds, where, folder, resume, verbose))
+            rows.append(run_lr_grid(comp, cfg, budget, seeds, where, folder, resume, verbose, parallel))
         else:
-            res = run_compare(cfg, dict(comp.vary), seeds, where, resume, verbose=verbose)
+            res = run_compare(cfg, dict(comp.vary), seeds, where, resume, verbose=verbose, **parallel)
             rows += rows_of(res, comp, folder)
     return rows
 
 
 def run_lr_grid(comp: Comparison, cfg: TrainConfig, budget: Budget, seeds: int, where: Path, folder: Path,
-                resume: bool, verbose: bool) -> dict[str, Any]:
+                resume: bool, verbose: bool, parallel: dict[str, Any] | None = None) -> dict[str, Any]:
     """DeepOBS' protocol: pick the LR on the validation split (one seed per grid point), then add seeds at that LR.
 
     The grid's run at the chosen LR is the first seed (selection used its validation split only, never the
     test split); the other seeds run as a second comparison in `final/`.
     """
     grid = run_compare(cfg, {"lr": list(lr_points(comp.lr_grid, budget.lr_points))}, [cfg.seed], where / "lr-grid",
-                       resume, metric="val_accuracy", verbose=verbose)
+                       resume, metric="val_accuracy", verbose=verbose, **(parallel or {}))
     best = next((s for s in grid.summary if s["best"]), None)
     if best is None:  # every grid point failed
         row = rows_of(grid, comp, folder)[0]
@@ -188,7 +195,7 @@ def run_lr_grid(comp: Comparison, cfg: TrainConfig, budget: Budget, seeds: int, 
     _add_rows(row, grid, [r for r in grid.rows if r["variant"] == best["variant"]])
     if seeds > 1:
         final = run_compare(cfg.replace(lr=lr), {}, list(range(cfg.seed + 1, cfg.seed + seeds)), where / "final",
-                            resume, verbose=verbose)
+                            resume, verbose=verbose, **(parallel or {}))
         _add_rows(row, final, final.rows)
     row.update(lr=lr, lr_grid=[{"lr": float(s["lr"]), "val_accuracy": s.get("val_accuracy_mean")} for s in grid.summary])
     return row
@@ -273,9 +280,10 @@ def _grad_norms(run_dir: Path) -> dict[str, Any] | None:
 
 
 def run_distillation(exp: Experiment, comp: Comparison, cfg: TrainConfig, seeds: int, folder: Path, resume: bool,
-                     verbose: bool, student_extra: dict[str, Any]) -> list[dict[str, Any]]:
+                     verbose: bool, student_extra: dict[str, Any], parallel: dict[str, Any] | None = None
+                     ) -> list[dict[str, Any]]:
     """A teacher comparison (one teacher per seed), then `zenlearn distill` from each teacher."""
-    teachers = run_compare(cfg, {}, seeds, folder / "teacher", resume, verbose=verbose)
+    teachers = run_compare(cfg, {}, seeds, folder / "teacher", resume, verbose=verbose, **(parallel or {}))
     labels = DISTILL_LABELS
     rows = {role: new_row(label, folder / ("teacher" if role == "teacher" else "distill"), folder)
             for role, label in labels.items()}

@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -108,7 +108,8 @@ def _startup_seconds() -> float:
 
 
 def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None = None,
-              loss: LossFactory | None = None, evaluate_test: bool = True, resume: bool = False) -> dict[str, Any]:
+              loss: LossFactory | None = None, evaluate_test: bool = True, resume: bool = False,
+              callbacks: Sequence[Callback] = ()) -> dict[str, Any]:
     """Train `cfg` into its run folder and return the summary (also written to `summary.json`).
 
     Args:
@@ -121,6 +122,8 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
         resume: Continue the interrupted run in `cfg.out` from its `checkpoint.pt` (see
             `resume.resume_config` for building `cfg`); the result is the same as an uninterrupted run.
             Defaults to False.
+        callbacks: More callbacks (e.g. a search's `Pruning`), run before the checkpoint is written.
+            Defaults to none.
 
     Example:
         >>> cfg = TrainConfig(data="mnist1d", model="logreg", epochs=1, report=False, out=str(tmp / "x"))
@@ -131,6 +134,7 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
     watch = Stopwatch()
     watch.seconds["import"] = _startup_seconds()
     check_config(cfg)
+    extra_callbacks = list(callbacks)  # the name is reused below for the run's full list
     device = resolve_device(cfg.device)
     check_precision(cfg.precision, device)  # before any data is read
     if cfg.tensorboard:
@@ -173,6 +177,7 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
         callbacks.append(GradientNorms(rd.grad_norms))
     if cfg.early_stopping:
         callbacks.append(EarlyStopping("val_loss" if val is not None else "loss", cfg.early_stopping))
+    callbacks += list(extra_callbacks)
     if main:
         callbacks.append(RunCheckpoint(rd.checkpoint, cfg, cfg.checkpoint_every, signals))  # last: sees the stop flag
     trainer = Trainer(model, optimizer, task=task, device=device, precision=cfg.precision,

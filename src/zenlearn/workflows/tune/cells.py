@@ -1,0 +1,100 @@
+"""A fixed grid of cells (compare's variant × seed) spread over processes and machines, on the same
+Optuna engine as `tune`: each cell is an enqueued trial, so workers share it through the storage, a
+killed worker's cell is retried, and the rows come back in plan order whatever order they finished in."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zenlearn.workflows.tune.storage import default_storage, open_storage, resolve_storage
+from zenlearn.workflows.tune.workers import check_exits, run_workers
+
+CELLS_DB = "cells.db"
+
+
+def plan_key(cells: list[Any]) -> str:
+    """A name for the grid that every machine running the same command derives alike."""
+    return hashlib.sha1(json.dumps(cells, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+@dataclass
+class CellsJob:
+    """What each worker does: run enqueued cells (`run_cell(index) -> row`) until none is left."""
+
+    storage: str
+    study_name: str
+    cells: int
+    run_cell: Callable[[int], dict[str, Any]]
+    threads: int = 1
+
+    def load_study(self, storage: Any, worker: int) -> Any:
+        import optuna
+
+        return optuna.load_study(study_name=self.study_name, storage=storage)
+
+    def next_action(self, study: Any) -> str:
+        from optuna.trial import TrialState
+
+        states = [t.state for t in study.get_trials(deepcopy=False)]
+        if TrialState.WAITING in states:
+            return "run"
+        return "wait" if TrialState.RUNNING in states else "done"
+
+    def objective(self, trial: Any) -> float:
+        import optuna
+
+        frozen = trial.study._storage.get_trial(trial._trial_id)
+        if "fixed_params" not in frozen.system_attrs and "cell" not in frozen.params:
+            raise optuna.TrialPruned("no queued cell left")  # another worker took the last one first
+        cell = trial.suggest_int("cell", 0, self.cells - 1)
+        row = self.run_cell(cell)
+        trial.set_user_attr("row", json.dumps(row, default=str))
+        return 0.0
+
+
+def run_cells(n: int, run_cell: Callable[[int], dict[str, Any]], *, key: str, out: Path, storage: str | None,
+              workers: int, threads: int, fresh: bool = False) -> list[dict[str, Any] | None]:
+    """Run cells 0 … n-1 over `workers` processes sharing `storage`; returns their rows in cell order.
+
+    Args:
+        n: Number of cells.
+        run_cell: `run_cell(i) -> row` (picklable: a module-level function or a `functools.partial`).
+        key: Names the grid's study (`plan_key`): the same plan on another machine joins it.
+        out: Folder of the default SQLite storage (`cells.db`).
+        storage: Optuna storage URL. Defaults to `$ZENLEARN_STORAGE`, else sqlite in `out`.
+        workers: Processes on this machine.
+        threads: Torch threads of each process.
+        fresh: Start the grid over (not --resume) when its storage is this folder's own SQLite file; a
+            shared `--storage` is always joined. Defaults to False.
+    """
+    import optuna
+    from optuna.trial import TrialState
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    url = resolve_storage(storage, out, CELLS_DB)
+    rdb = open_storage(url, heartbeat=False)
+    name = f"cells-{key}"
+    if fresh and url == default_storage(out, CELLS_DB):  # this machine's own grid: start it over
+        try:
+            optuna.delete_study(study_name=name, storage=rdb)
+        except KeyError:
+            pass
+    study = optuna.create_study(study_name=name, storage=rdb, load_if_exists=True)
+    taken = {t.params.get("cell", t.system_attrs.get("fixed_params", {}).get("cell"))
+             for t in study.get_trials(deepcopy=False)
+             if t.state in (TrialState.COMPLETE, TrialState.WAITING, TrialState.RUNNING)}
+    for i in range(n):
+        if i not in taken:
+            study.enqueue_trial({"cell": i})
+    job = CellsJob(storage=url, study_name=name, cells=n, run_cell=run_cell, threads=threads)
+    codes = run_workers(job, workers)
+    rows: dict[int, dict[str, Any]] = {}
+    for t in sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number):
+        rows.setdefault(int(t.params["cell"]), json.loads(t.user_attrs["row"]))
+    check_exits(codes, finished=len(rows) == n or job.next_action(study) == "done")
+    return [rows.get(i) for i in range(n)]

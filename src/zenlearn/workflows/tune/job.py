@@ -1,0 +1,158 @@
+"""One trial of `zenlearn tune`: a searched config trained into `OUT/trials/trial-NNNN/`, its validation
+metric reported every epoch to the pruner, and a `trial.json` marker saying how the trial ended.
+
+`trial.json` holds the study, trial number, state (running, complete, pruned, failed, interrupted), the
+searched params, the metric's value and, for a pruned trial, the epoch it was stopped after. A folder
+whose marker still says "running" belongs to a worker that died; its trial was failed and retried.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zenlearn.config import TrainConfig
+from zenlearn.errors import ZenlearnError
+from zenlearn.io.atomic import write_text
+from zenlearn.training.pruning import Pruning
+from zenlearn.workflows.train import train_run
+from zenlearn.workflows.tune.space import Param, show
+from zenlearn.workflows.tune.storage import scrub
+
+TRIALS = "trials"
+MARKER = "trial.json"
+SAMPLERS = ("tpe", "random", "grid")
+PRUNERS = ("none", "median", "hyperband")
+
+
+def make_sampler(name: str, params: list[Param], seed: int) -> Any:
+    """The Optuna sampler for `--sampler` (seeded, so a study repeats)."""
+    import optuna
+
+    if name == "grid":
+        return optuna.samplers.GridSampler({p.name: p.grid() for p in params}, seed=seed)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def make_pruner(name: str, epochs: int) -> Any:
+    """The Optuna pruner for `--pruner`; steps are epochs trained (1 … `epochs`)."""
+    import optuna
+
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(epochs, 1), reduction_factor=3)
+    return optuna.pruners.NopPruner()
+
+
+def trial_dir(out: str | Path, number: int) -> Path:
+    return Path(out) / TRIALS / f"trial-{number:04d}"
+
+
+@dataclass
+class TuneJob:
+    """What each worker of one `tune` invocation does: finish `trials` trials of study `study_name`."""
+
+    storage: str
+    study_name: str
+    base: TrainConfig
+    params: list[Param]
+    metric: str
+    sampler: str
+    pruner: str
+    trials: int
+    out: str
+    threads: int = 1
+    deadline: float | None = None
+    invocation: str = field(default_factory=lambda: f"{socket.gethostname()}-{time.time_ns()}")
+
+    def load_study(self, storage: Any, worker: int) -> Any:
+        import optuna
+
+        study = optuna.load_study(study_name=self.study_name, storage=storage,
+                                  pruner=make_pruner(self.pruner, self.base.epochs))
+        # seeded by --seed, the worker and the trials so far: a fresh study repeats, a continued one draws anew
+        seed = self.base.seed + 1000 * worker + len(study.get_trials(deepcopy=False))
+        study.sampler = make_sampler(self.sampler, self.params, seed)
+        return study
+
+    def next_action(self, study: Any) -> str:
+        from optuna.trial import TrialState
+
+        trials = study.get_trials(deepcopy=False)
+        mine = [t for t in trials if t.user_attrs.get("invocation") == self.invocation]
+        done = sum(counts_as_done(t) for t in mine)
+        running = sum(t.state == TrialState.RUNNING for t in mine)
+        if done >= self.trials or (self.deadline is not None and time.time() >= self.deadline):
+            return "done"
+        if self.sampler == "grid" and grid_exhausted(trials, self.params):
+            return "done"
+        return "run" if done + running < self.trials else "wait"
+
+    def objective(self, trial: Any) -> float:
+        import optuna
+
+        trial.set_user_attr("invocation", self.invocation)
+        values = {p.name: p.suggest(trial) for p in self.params}
+        run = trial_dir(self.out, trial.number)
+        cfg = self.base.replace(**values, out=str(run), overwrite=True, threads=self.threads)
+        marker = {"study": self.study_name, "trial": trial.number, "state": "running", "host": socket.gethostname(),
+                  "pid": os.getpid(),
+                  "params": {k: show(v) for k, v in values.items()}, "metric": self.metric}
+        run.mkdir(parents=True, exist_ok=True)
+        write_text(run / MARKER, json.dumps(marker, indent=2))
+        trial.set_user_attr("run_dir", str(run.resolve()))
+        trial.set_user_attr("host", socket.gethostname())
+
+        def report(epoch: int, value: float) -> bool:
+            trial.report(value, epoch + 1)
+            return trial.should_prune()
+
+        pruning = Pruning(self.metric, report)
+        t0 = time.perf_counter()
+        try:
+            summary = train_run(cfg, verbose=False, evaluate_test=False, callbacks=[pruning])
+        except KeyboardInterrupt:
+            write_text(run / MARKER, json.dumps({**marker, "state": "interrupted"}, indent=2))
+            raise
+        except Exception as e:
+            msg = scrub(" ".join(str(e).split()) or type(e).__name__, self.storage)
+            msg = msg if isinstance(e, ZenlearnError) else f"{type(e).__name__}: {msg}"
+            trial.set_user_attr("error", msg)
+            write_text(run / MARKER, json.dumps({**marker, "state": "failed", "error": msg}, indent=2))
+            raise
+        value = float(summary["val"][self.metric.removeprefix("val_")])
+        trial.set_user_attr("epochs", summary["epochs"])
+        trial.set_user_attr("seconds", round(time.perf_counter() - t0, 3))
+        trial.set_user_attr("value", value)
+        if pruning.pruned_epoch is not None:
+            epoch = pruning.pruned_epoch + 1
+            write_text(run / MARKER, json.dumps({**marker, "state": "pruned", "value": value,
+                                                 "pruned_after_epoch": epoch}, indent=2))
+            raise optuna.TrialPruned(f"pruned after epoch {epoch}")
+        write_text(run / MARKER, json.dumps({**marker, "state": "complete", "value": value}, indent=2))
+        return value
+
+
+def counts_as_done(t: Any) -> bool:
+    """A trial that used up one of `--trials`: complete, pruned, or failed by its own error (a diverged
+    run); a trial whose worker died is not done: it is retried."""
+    from optuna.trial import TrialState
+
+    return t.state in (TrialState.COMPLETE, TrialState.PRUNED) or (t.state == TrialState.FAIL and "error" in t.user_attrs)
+
+
+def grid_exhausted(trials: list[Any], params: list[Param]) -> bool:
+    """Whether every grid point has a finished trial."""
+    size = 1
+    for p in params:
+        size *= len(p.grid())
+    seen = {json.dumps(t.params, sort_keys=True) for t in trials if counts_as_done(t)}
+    return len(seen) >= size

@@ -1,0 +1,138 @@
+"""Worker processes on one Optuna study: the loop each worker runs, and `run_workers`, which starts N.
+
+A `Job` (picklable: it travels to spawned processes) says how to open the study, what one trial does
+(`objective`) and what to do next (`next_action`: run a trial, wait for running ones, or stop). Trials
+run through `study.optimize`, so each has a heartbeat: a worker killed with `kill -9` leaves a trial
+that the next worker to look marks failed and re-queues (`RetryFailedTrialCallback`), so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import time
+import warnings
+from typing import Any, Literal, Protocol
+
+from zenlearn.errors import TrainingError, UsageError
+from zenlearn.workflows.tune.storage import open_storage, scrub
+
+Action = Literal["run", "wait", "done"]
+POLL_SECONDS = 1.0  # how often an idle worker looks for queued or dead-worker trials
+STOP_GRACE_SECONDS = 120  # after Ctrl-C, how long workers may take to checkpoint and mark their trials
+
+
+class Job(Protocol):
+    """What every worker of one invocation does (a picklable object)."""
+
+    storage: str
+    threads: int
+
+    def load_study(self, storage: Any, worker: int) -> Any: ...
+    def objective(self, trial: Any) -> float: ...
+    def next_action(self, study: Any) -> Action: ...
+
+
+def cpu_count() -> int:
+    """CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def threads_per_worker(workers: int, threads: int | None) -> int:
+    """`--threads` if given, else the cores shared out: cores // workers (at least 1)."""
+    return threads or max(1, cpu_count() // workers)
+
+
+def work(job: Job, worker: int = 0) -> None:
+    """One worker: run trials until `job.next_action` says done (the loop every process runs)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # trial errors go to study.csv
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    import torch
+
+    torch.set_num_threads(job.threads)
+    study = job.load_study(open_storage(job.storage), worker)
+    while True:
+        action = job.next_action(study)
+        if action == "done":
+            return
+        if action == "wait":  # another worker's trial is running; if that worker died, its heartbeat stops
+            time.sleep(POLL_SECONDS)
+            optuna.storages.fail_stale_trials(study)
+            continue
+        study.optimize(job.objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
+
+
+def _worker_main(job: Job, worker: int) -> None:
+    try:
+        work(job, worker)
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except UsageError as e:
+        print(f"zenlearn: worker {worker}: error: {scrub(str(e), job.storage)}", flush=True)
+        raise SystemExit(2) from None
+
+
+def run_workers(job: Job, workers: int) -> list[int]:
+    """Run `job` in `workers` processes (in this process when 1) and wait; returns their exit codes.
+
+    Ctrl-C (or SIGTERM) is passed on to every worker: each finishes its batch, checkpoints its run and
+    marks its trial failed, so that rerunning the command continues the study.
+
+    Args:
+        job: What each worker does.
+        workers: Number of processes.
+
+    Example:
+        >>> run_workers(None, 0)
+        Traceback (most recent call last):
+        zenlearn.errors.UsageError: --workers must be >= 1, got 0
+    """
+    if workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {workers}")
+    if workers == 1:
+        work(job, 0)
+        return [0]
+    ctx = mp.get_context("spawn")  # fresh interpreters: no forked torch thread pools or DB connections
+    procs = [ctx.Process(target=_worker_main, args=(job, i), name=f"zenlearn-worker-{i}") for i in range(workers)]
+    for p in procs:
+        p.start()
+    try:
+        for p in procs:
+            p.join()
+    except KeyboardInterrupt:
+        _stop(procs)
+        raise KeyboardInterrupt("interrupted: every worker stopped (each running trial is marked failed, its run "
+                                "checkpointed); rerun the same command to continue the study") from None
+    return [p.exitcode if p.exitcode is not None else 1 for p in procs]
+
+
+def _stop(procs: list[mp.process.BaseProcess]) -> None:
+    for p in procs:  # a terminal's Ctrl-C reached them already; a SIGINT sent to this process only did not
+        if p.is_alive():
+            os.kill(p.pid, signal.SIGINT)  # type: ignore[arg-type]
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for p in procs:
+        while p.is_alive() and time.monotonic() < deadline:
+            try:
+                p.join(timeout=1)
+            except KeyboardInterrupt:  # a second Ctrl-C: stop at once
+                deadline = 0
+        if p.is_alive():
+            p.kill()
+            p.join()
+
+
+def check_exits(codes: list[int], finished: bool) -> None:
+    """Raise if the workers stopped without finishing (a worker killed by a signal is fine if others took over)."""
+    if finished:
+        return
+    if any(c == 130 for c in codes):
+        raise KeyboardInterrupt("interrupted; rerun the same command to continue the study")
+    raise TrainingError(f"the workers stopped before the study finished (exit codes {codes}); rerun the same command "
+                   f"to continue it")

@@ -1,0 +1,70 @@
+"""A throwaway PostgreSQL cluster for tests: Debian's `postgresql` binaries, a temporary folder, a free
+port, password authentication, run as a non-root user (PostgreSQL refuses root: as root the cluster runs
+as the system user `zenlearn-pg`, created once with `useradd --system`, through `runuser`)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+PG_USER = "zenlearn-pg"
+
+
+def pg_bin() -> Path:
+    """The newest /usr/lib/postgresql/*/bin holding initdb; a missing server is a loud failure."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
+    if not found:
+        raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin; install Debian's "
+                           "postgresql package (.ci/run does: apt-get install -y postgresql)")
+    return Path(found[-1]).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_user(cmd: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return cmd
+    try:
+        pwd.getpwnam(PG_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER], check=True)
+    return ["runuser", "-u", PG_USER, "--", *cmd]
+
+
+@contextmanager
+def cluster(password: str, user: str = "tuner") -> Iterator[str]:
+    """Start a cluster; yields its URL without the password (postgresql://user@127.0.0.1:PORT/postgres)."""
+    bin_dir, port = pg_bin(), free_port()
+    root = Path(tempfile.mkdtemp(prefix="zenlearn-pg-"))
+    data, pwfile = root / "data", root / "pw"
+    pwfile.write_text(password + "\n")
+    if os.geteuid() == 0:
+        _as_user(["true"])  # creates the user
+        shutil.chown(root, PG_USER)
+        shutil.chown(pwfile, PG_USER)
+    try:
+        subprocess.run(_as_user([str(bin_dir / "initdb"), "-D", str(data), "-U", user, f"--pwfile={pwfile}",
+                                 "--auth=scram-sha-256", "-E", "UTF8", "--no-sync"]),
+                       check=True, capture_output=True)
+        opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run(_as_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(root / "log"),
+                                 "-w", "start"]), check=True, capture_output=True)
+        try:
+            yield f"postgresql://{user}@127.0.0.1:{port}/postgres"
+        finally:
+            subprocess.run(_as_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
+                           capture_output=True, check=False)  # best effort: the folder is removed anyway
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
