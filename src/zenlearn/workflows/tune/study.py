@@ -72,8 +72,10 @@ def run_tune(base: TrainConfig, params: Sequence[Param], *, trials: int = 20, ti
 
     Example:
         >>> from zenlearn.workflows.tune.space import parse_search
-        >>> res = run_tune(TrainConfig(model="mlp", epochs=2), parse_search(["lr=log:1e-4:1e-1"]), trials=8,
-        ...                out="runs/tune")  # doctest: +SKIP
+        >>> base = TrainConfig(data="mnist1d", model="logreg", epochs=1, train_subset=300, report=False)
+        >>> res = run_tune(base, parse_search(["lr=log:1e-3:1e-1"]), trials=2, out=tmp / "tune", verbose=False)
+        >>> sorted(p.name for p in (tmp / "tune").iterdir() if p.suffix in (".csv", ".yaml"))
+        ['best.yaml', 'study.csv']
     """
     if sampler not in SAMPLERS:
         raise UsageError(f"--sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
