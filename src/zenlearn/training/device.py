@@ -1,8 +1,12 @@
-"""Where and how a run computes: the device ("auto" → cuda if available), the precision check and CPU threads."""
+"""Where and how a run computes: the device ("auto" → cuda if available), the precision check, CPU threads,
+and the C allocator's thresholds for a training process."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
+import sys
 
 import torch
 
@@ -58,3 +62,39 @@ def set_threads(threads: int | None) -> int:
     if threads:
         torch.set_num_threads(threads)
     return torch.get_num_threads()
+
+
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
+MMAP_THRESHOLD = 32 << 20  # glibc's own ceiling for its dynamic threshold (DEFAULT_MMAP_THRESHOLD_MAX, 64-bit)
+_ALLOCATOR = [False]
+
+
+def keep_freed_memory() -> bool:
+    """Let glibc's malloc keep freed blocks of up to 32 MB for reuse instead of returning them to the OS.
+
+    A training step allocates and frees the same activation buffers (megabytes each) hundreds of times a
+    second. glibc serves blocks above its mmap threshold (128 KB at start, raised only as big blocks are freed)
+    with fresh `mmap`s and trims its heap eagerly, so each step page-faults its buffers in again. Measured on
+    the seed CNN on MNIST (one epoch, 2 cores): 1.3-1.5 M minor page faults and 10.0-10.8 s of training,
+    against 0.40-0.54 M faults and the old speed with the thresholds fixed at 32 MB (mmap) and 64 MB (trim).
+    The old code got this by accident: it freed a 47 MB decompression buffer first, which raised glibc's
+    dynamic threshold to its ceiling.
+
+    Does nothing off glibc, when `MALLOC_MMAP_THRESHOLD_` / `MALLOC_TRIM_THRESHOLD_` are set (the user's
+    choice wins), or after the first call. Returns whether the thresholds were set now.
+
+    Example:
+        >>> MMAP_THRESHOLD >> 20, (2 * MMAP_THRESHOLD) >> 20  # MB: blocks served from the heap, heap kept
+        (32, 64)
+    """
+    if _ALLOCATOR[0] or not sys.platform.startswith("linux"):
+        return False
+    _ALLOCATOR[0] = True
+    if os.environ.get("MALLOC_MMAP_THRESHOLD_") or os.environ.get("MALLOC_TRIM_THRESHOLD_"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # musl and other libcs have no mallopt
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_TRIM_THRESHOLD, 2 * MMAP_THRESHOLD))

@@ -1,0 +1,24 @@
+"""The allocator thresholds a training process sets (training.device.keep_freed_memory)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+CODE = "from zenlearn.training.device import keep_freed_memory as k; print(k(), k())"
+
+
+def run(env: dict[str, str]) -> str:
+    return subprocess.run([sys.executable, "-c", CODE], env={**os.environ, **env}, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt: Linux only (a no-op elsewhere)")
+def test_sets_the_thresholds_once_and_respects_the_users_own():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    assert subprocess.run([sys.executable, "-c", CODE], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip() == "True False"  # set once, then left alone
+    assert run({"MALLOC_MMAP_THRESHOLD_": "1048576"}) == "False False"  # the user's setting wins
