@@ -1,4 +1,4 @@
-"""Decode an IDX `.gz` file once: a verified `.npy` copy that later loads read instead of decompressing.
+"""Decode an IDX `.gz` file once: a verified `.npy` copy, memory-mapped on later loads.
 
 The copy of `NAME.gz` is `NAME.<MD5 of the .gz>.<CRC-32 of the array>.npy`: the MD5 keys it to the
 compressed file (a changed `.gz` gets a new copy and the old one is deleted), the CRC-32 verifies its
@@ -8,10 +8,6 @@ the data folder is read-only (no write permission bits, a read-only file system,
 Every load checks the copy's header, its shape against the `.gz` file's IDX header and its CRC-32
 (13 ms for all of MNIST, against 215 ms to decompress and parse it); a copy that fails is deleted
 and rebuilt. A copy that cannot be written anywhere only costs the decoding, never the run.
-
-The copy is read into memory, not memory-mapped: a training run whose batches were gathered from a
-file mapping trained 1.3-1.5x slower (seed CNN on MNIST, 60k images, measured in one run: 11.4-13.1 s
-against 8.8-9.1 s); reading 47 MB from the page cache costs about 30 ms.
 """
 
 from __future__ import annotations
@@ -104,9 +100,9 @@ def _copies(folder: Path, stem: str, md5: str | None) -> list[Path]:
 
 
 def _verified(path: Path, shape: tuple[int, ...] | None) -> np.ndarray | None:
-    """`path` read into memory if its header, shape and CRC-32 (from its name) are right, else None."""
+    """`path` mapped copy-on-write if its header, shape and CRC-32 (from its name) are right, else None."""
     try:
-        arr = np.load(path, allow_pickle=False)
+        arr = np.load(path, mmap_mode="c", allow_pickle=False)
     except (OSError, ValueError, EOFError):
         return None
     crc = int(path.name.rsplit(".", 2)[-2], 16)
