@@ -269,8 +269,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", default=None, help="dataset folder; default $ZENLEARN_DATA")
     p.add_argument("--subset", type=int, default=None, help="train on this many samples only (quick checks)")
     p.add_argument("--seq-data", default="sine", help="dataset of the LSTM workload")
-    p.add_argument("--threads", type=int, default=0,
-                   help="zenlearn's --threads (0: one per idle core; -1: torch's default); peers keep their defaults")
+    p.add_argument("--threads", type=int, default=-1,
+                   help="zenlearn's --threads (-1: torch's default, one per core, as the peers; 0: one per idle core "
+                        "by the 1-minute load average, which on a VM whose load never drops below 1 means one "
+                        "thread) [default: -1]")
     p.add_argument("--lstm-threads", type=int, default=None,
                    help="zenlearn's --threads for the LSTM workload only (default: --threads); a 100-unit LSTM at "
                         "batch 64 runs faster on one thread than on two")

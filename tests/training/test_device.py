@@ -22,3 +22,21 @@ def test_sets_the_thresholds_once_and_respects_the_users_own():
     assert subprocess.run([sys.executable, "-c", CODE], env=env, capture_output=True, text=True,
                           check=True).stdout.strip() == "True False"  # set once, then left alone
     assert run({"MALLOC_MMAP_THRESHOLD_": "1048576"}) == "False False"  # the user's setting wins
+
+
+def test_idle_cores_counts_busy_cores_as_busy():
+    import time
+
+    from zenlearn.training.device import idle_cores, set_threads
+
+    n = os.cpu_count() or 1
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    try:
+        time.sleep(0.5)
+        busy = idle_cores(0.3)
+    finally:
+        for p in spinners:
+            p.kill()
+            p.wait()
+    assert 1 <= busy <= max(1, n // 2), busy  # every core spinning: at most half look idle (others' noise)
+    assert set_threads(None) >= 1

@@ -145,8 +145,8 @@ class TrainConfig:
     eval_batch_size: int = 1000
     """Batch size for evaluation and prediction."""
     threads: int | None = None
-    """CPU threads for torch ops; default: torch's choice (one per core); 0: one per idle core (1-minute load
-    average), which is several times faster on a busy machine."""
+    """CPU threads for torch ops; default: torch's choice (one per core); 0: one per idle core (CPU idle time
+    measured over 50 ms), which is several times faster on a busy machine."""
     early_stopping: int | None = None
     """Stop after N epochs without val_loss improvement and restore the best weights; default: off."""
     out: str | None = None

@@ -7,6 +7,8 @@ import ctypes
 import ctypes.util
 import os
 import sys
+import time
+from pathlib import Path
 
 import torch
 
@@ -46,8 +48,9 @@ def set_threads(threads: int | None) -> int:
     """Set torch's CPU thread count and return it: None keeps torch's choice, 0 takes one per idle core.
 
     On a machine already busy, torch's threads wait for each other at every op (OpenMP barriers) and
-    training gets several times slower than on one thread; idle cores are the CPU count minus the
-    1-minute load average, at least 1.
+    training gets several times slower than on one thread. Idle cores are measured, not guessed from the
+    load average: a VM's load average can sit at 1.5 with both cores idle (kernel threads in the
+    uninterruptible state count), which would give one thread where two run 1.5x faster.
 
     Args:
         threads: Thread count, 0 for auto, or None to leave torch's setting alone.
@@ -57,11 +60,35 @@ def set_threads(threads: int | None) -> int:
         True
     """
     if threads == 0:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        threads = max(1, min(cores, round(cores - os.getloadavg()[0]))) if hasattr(os, "getloadavg") else cores
+        threads = idle_cores()
     if threads:
         torch.set_num_threads(threads)
     return torch.get_num_threads()
+
+
+def idle_cores(window: float = 0.05) -> int:
+    """How many of this process's cores are idle: the machine's idle share over `window` seconds (from
+    /proc/stat) times the cores this process may use, rounded, at least 1; all of them off Linux.
+
+    Example:
+        >>> 1 <= idle_cores() <= (os.cpu_count() or 1)
+        True
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        a = _cpu_times()
+        time.sleep(window)
+        b = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        return cores
+    busy = [y - x for x, y in zip(a, b)]
+    total = sum(busy)
+    idle = (busy[3] + busy[4]) / total if total > 0 else 1.0  # idle + iowait
+    return max(1, min(cores, round(idle * (os.cpu_count() or cores))))
+
+
+def _cpu_times() -> list[int]:
+    return [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
 
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters

@@ -15,7 +15,7 @@ from zenlearn.data import ArrayData, BatchLoader
 from zenlearn.errors import TrainingError
 from zenlearn.nn.tasks import Task, get_task
 from zenlearn.training.callbacks import Callback, ProgressBar
-from zenlearn.training.device import check_precision, resolve_device
+from zenlearn.training.device import check_precision, keep_freed_memory, resolve_device
 from zenlearn.training.distributed import all_reduce_sum
 
 LossFn = Callable[[Tensor, Tensor, Tensor], Tensor]
@@ -161,6 +161,7 @@ class Trainer:
             skip_batches: Batches of the first epoch already done (mid-epoch resume). Defaults to
                 `self.batch_in_epoch` (0, or what `load_state_dict` restored).
         """
+        keep_freed_memory()  # reuse the activation buffers step after step (see training.device)
         train = self._loader(train, batch_size, shuffle=True, seed=seed)
         val = self._loader(val, batch_size, shuffle=False) if val is not None else None
         if verbose and not any(isinstance(cb, ProgressBar) for cb in self.callbacks):

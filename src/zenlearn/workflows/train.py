@@ -43,7 +43,7 @@ from zenlearn.training.build import (
     training_augment,
 )
 from zenlearn.training.callbacks import Callback, CSVLogger, EarlyStopping, GradientNorms
-from zenlearn.training.device import check_precision, keep_freed_memory, resolve_device, set_threads
+from zenlearn.training.device import check_precision, resolve_device, set_threads
 from zenlearn.training.distributed import init_distributed
 from zenlearn.training.resume import (
     RunCheckpoint,
@@ -149,7 +149,6 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
     ckpt = read_resume_state(out, cfg) if resume else None
     cfg = cfg.replace(out=str(out), lr=resolve_lr(cfg))  # config.yaml records the LR actually used
     set_threads(cfg.threads)
-    keep_freed_memory()  # before the data and the first batches are allocated
     seed_everything(cfg.seed)
     if splits is None:
         with watch("data"):
