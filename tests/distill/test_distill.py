@@ -257,3 +257,20 @@ def test_distill_needs_a_teacher_run_folder(tmp_path, capsys):
     assert code == 2 and "is not a folder; pass a run folder made by `zenlearn train`" in capsys.readouterr().err
     code = main(["distill", "--student", "mlp"])
     assert code == 2 and "the following arguments are required: --teacher" in capsys.readouterr().err
+
+
+def test_sweep_over_two_workers_matches_the_sequential_sweep(tmp_path, teacher_dir, capsys):
+    """--workers 2 spreads the T x alpha students over two processes (the tune engine); every cell's validation
+    result, the choice and the test figures equal the sequential sweep's at the same threads per run."""
+    sweep = {"temperature": (2.0, 8.0), "alpha": (0.5, 0.9)}
+    student = _student(tmp_path, "seq").replace(threads=1)
+    seq = distill_run(student, DistillConfig(teacher=str(teacher_dir)), sweep=sweep, verbose=False)
+    par = distill_run(student.replace(out=str(tmp_path / "par")), DistillConfig(teacher=str(teacher_dir)), sweep=sweep,
+                      verbose=False, workers=2)
+    assert par["selection"]["val_accuracy"] == seq["selection"]["val_accuracy"]
+    assert par["selection"]["chosen"] == seq["selection"]["chosen"]
+    assert par["student_distilled"]["test"] == seq["student_distilled"]["test"]
+    assert (tmp_path / "par" / "cells.db").is_file()  # the engine's own storage, in the output folder
+    code = main(["distill", "--teacher", str(teacher_dir), "--student", "mlp", "--workers", "2",
+                 "--out", str(tmp_path / "nosweep")])
+    assert code == 2 and "--workers/--storage share a --sweep's students" in capsys.readouterr().err

@@ -37,7 +37,13 @@ def cmd_distill(args: argparse.Namespace) -> int:
     given = {k for k in field_names(TrainConfig) if hasattr(args, k)} | set(load_yaml(args.config) if args.config else {})
     t_cfg = load_run(dcfg.teacher)[0]
     student = check_config(student.replace(**{k: getattr(t_cfg, k) for k in DATA_FIELDS if k not in given}))
-    s = distill_run(student, dcfg, sweep=sweep, verbose=not args.quiet)
+    if args.parallel_workers > 1 or args.storage:
+        if not sweep:
+            raise UsageError("--workers/--storage share a --sweep's students between processes; add --sweep "
+                             "(e.g. --sweep temperature=2,4,8) or drop them")
+        require_optuna()
+    s = distill_run(student, dcfg, sweep=sweep, verbose=not args.quiet, workers=args.parallel_workers,
+                    storage=args.storage)
     print(f"{'(test split)':<18}{'params':>10} {'errors':>7} {'accuracy':>9} {'µs/sample':>10}")
     for name in ("teacher", "student_scratch", "student_distilled"):
         r = s[name]
@@ -109,7 +115,8 @@ def register(add: AddCommand) -> None:
     sp.add_argument("--sweep", nargs="+", metavar="KEY=V1,V2", help="tune on the validation split over a grid, e.g. "
                     "--sweep temperature=1,2,4,8,20 alpha=0.5,0.9; writes sweep.csv / sweep.png, then tests the "
                     "chosen setting once")
-    add_config_flags(sp, skip=("model",))
+    add_config_flags(sp, skip=("model", "workers"))  # --workers is the number of processes sharing the sweep
+    add_parallel_flags(sp, "sweep's T x alpha students")
     sp.add_argument("--quiet", action="store_true", help="no progress output")
 
     sp = add("reproduce", cmd_reproduce, "measure the survey's claims: models, activations, optimizers, augmentation "

@@ -11,6 +11,7 @@ per candidate, `sweep.csv`, `sweep.json` and `sweep.png`; `distill.yaml` (the di
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from pathlib import Path
@@ -23,7 +24,7 @@ from torch import nn
 from zenlearn.config import DistillConfig, TrainConfig
 from zenlearn.data import ArrayData, DataSpec, Splits
 from zenlearn.distill.methods import TeacherLogits, bind, check_distill_config
-from zenlearn.errors import UsageError
+from zenlearn.errors import TrainingError, UsageError
 from zenlearn.io.atomic import write_bytes, write_text
 from zenlearn.io.rundir import DISTILL, SUMMARY, RunDir, write_json
 from zenlearn.report.build import write_report
@@ -32,13 +33,15 @@ from zenlearn.training.build import check_config, eval_loader, load_run, open_sp
 from zenlearn.training.device import resolve_device
 from zenlearn.training.trainer import Trainer
 from zenlearn.workflows.train import environment, train_run
+from zenlearn.workflows.tune.cells import plan_key, run_cells
+from zenlearn.workflows.tune.workers import threads_per_worker
 
 DATA_FIELDS = ("data", "val_split")
 """Student options that must equal the teacher's: the same dataset and the same validation split."""
 
 
 def distill_run(student: TrainConfig, cfg: DistillConfig, *, sweep: dict[str, tuple[float, ...]] | None = None,
-                verbose: bool = True) -> dict[str, Any]:
+                verbose: bool = True, workers: int = 1, storage: str | None = None) -> dict[str, Any]:
     """Train `student` from labels only and distilled from `cfg.teacher`; evaluate all three once on test.
 
     Args:
@@ -47,6 +50,11 @@ def distill_run(student: TrainConfig, cfg: DistillConfig, *, sweep: dict[str, tu
         sweep: Grid `{"temperature": (…), "alpha": (…)}` tuned on the validation split; the best setting
             is the distilled student. Defaults to None (use `cfg` as given).
         verbose: Show progress. Defaults to True.
+        workers: Processes that share the sweep's cells (each its own T × alpha student), on the Optuna engine
+            of `zenlearn tune`; each gets cores // workers torch threads unless `student.threads`. Defaults to 1
+            (the cells run one after another in this process).
+        storage: Optuna storage URL, so that several machines share one sweep. Defaults to None (a SQLite
+            file in the output folder when `workers` > 1).
 
     Returns:
         The summary written to `<out>/summary.json`.
@@ -92,10 +100,11 @@ def distill_run(student: TrainConfig, cfg: DistillConfig, *, sweep: dict[str, tu
     selection = None
     if sweep:
         grid = {k: sweep.get(k, (getattr(cfg, k),)) for k in ("temperature", "alpha")}
-        runs = {}
-        for t in grid["temperature"]:
-            for a in grid["alpha"]:
-                runs[(t, a)] = fit(student, f"sweep/T{t:g}-alpha{a:g}", cfg.replace(temperature=t, alpha=a))
+        cells = [(t, a) for t in grid["temperature"] for a in grid["alpha"]]
+        if workers > 1 or storage:
+            runs = _sweep_in_parallel(student, cfg, cells, out, workers, storage)
+        else:
+            runs = {(t, a): fit(student, _cell_folder(t, a), cfg.replace(temperature=t, alpha=a)) for t, a in cells}
         best = max(runs, key=lambda k: (runs[k]["val"]["accuracy"], -runs[k]["val"]["loss"]))
         cfg = cfg.replace(temperature=best[0], alpha=best[1])
         selection = write_sweep(out, grid, runs, best, cfg.method)
@@ -130,6 +139,43 @@ def distill_run(student: TrainConfig, cfg: DistillConfig, *, sweep: dict[str, tu
     if student.report:  # teacher vs students, curves and the T x alpha heat-map in one page
         write_report(out)
     return {**summary, "out": str(out)}
+
+
+def _cell_folder(t: float, a: float) -> str:
+    return f"sweep/T{t:g}-alpha{a:g}"
+
+
+def _sweep_in_parallel(student: TrainConfig, cfg: DistillConfig, cells: list[tuple[float, float]], out: Path,
+                       workers: int, storage: str | None) -> dict[tuple[float, float], dict[str, Any]]:
+    """The sweep's cells as enqueued trials of the `tune` engine; {(T, alpha): the student's summary}."""
+    threads = threads_per_worker(workers, student.threads)
+    student = student.replace(threads=threads)
+    key = plan_key([student.to_dict() | {"out": None}, cfg.__dict__, cells])
+    rows = run_cells(len(cells), functools.partial(_sweep_cell, student, cfg, cells, str(out)), key=key, out=out,
+                     storage=storage, workers=workers, threads=threads, fresh=True)
+    missing = [cells[i] for i, r in enumerate(rows) if r is None]
+    if missing:
+        raise TrainingError(f"--sweep: no result for {', '.join(f'T={t:g} alpha={a:g}' for t, a in missing)} "
+                            f"(their workers died too often); rerun the same command")
+    return {cell: row for cell, row in zip(cells, rows)}  # type: ignore[misc]
+
+
+def _sweep_cell(student: TrainConfig, cfg: DistillConfig, cells: list[tuple[float, float]], out: str,
+                index: int) -> dict[str, Any]:
+    """One T × alpha student in a worker process: it loads the teacher and the teacher's split itself."""
+    t, a = cells[index]
+    device = resolve_device(student.device)
+    t_cfg, _, t_trainer = load_run(cfg.teacher, device=str(device))
+    splits = open_splits(student.replace(seed=t_cfg.seed), device=device)
+    dcfg = cfg.replace(temperature=t, alpha=a)
+    factory, made = bind(dcfg.method, t_trainer.model, dcfg), []
+    try:
+        return train_run(student.replace(out=str(Path(out) / _cell_folder(t, a)), overwrite=True), verbose=False,
+                         splits=splits, loss=lambda *args: made.append(factory(*args)) or made[-1],
+                         evaluate_test=False)
+    finally:
+        for m in made:
+            getattr(m, "close", lambda: None)()
 
 
 def check_same_data(student: TrainConfig, teacher: TrainConfig, teacher_dir: str) -> None:
