@@ -201,3 +201,11 @@ def test_distillation_student_takes_the_budgets_own_options():
     assert student_options(exp, budget_of(exp, "tiny")).get("epochs") is None  # the teacher's epochs
     cmds = commands_for(exp, plan(exp, "full", {"report": False}), 2, full)
     assert "--epochs 20" in cmds[0] and "--epochs 10" in cmds[1] and "--augment" not in cmds[1]
+
+
+def test_threads_reach_every_run(tmp_path, data_dir):
+    import yaml
+
+    reproduce(tmp_path / "r", only=["models"], budget="tiny", threads=1, verbose=False)
+    configs = list((tmp_path / "r").rglob("config.yaml"))
+    assert configs and all(yaml.safe_load(c.read_text())["threads"] == 1 for c in configs)

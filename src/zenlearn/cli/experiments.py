@@ -66,7 +66,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         require_optuna()
     reproduce(args.out, args.only, seeds=args.seeds, budget=budget, resume=args.resume, overwrite=args.overwrite,
               data_dir=args.data_dir, device=args.device, verbose=not args.quiet, workers=args.parallel_workers,
-              storage=args.storage)
+              storage=args.storage, threads=args.threads)
     return 0
 
 
@@ -135,6 +135,9 @@ def register(add: AddCommand) -> None:
     sp.add_argument("--overwrite", action="store_true", help="redo runs whose folders exist under --out")
     sp.add_argument("--data-dir", default=None, help="data folder [default: $ZENLEARN_DATA, else ~/.cache/zenlearn]")
     sp.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train [default: auto]")
+    sp.add_argument("--threads", type=int, default=None, metavar="N",
+                    help="torch threads of every run (0: one per idle core); compare a --workers run with a "
+                         "sequential one at the same threads per run [default: torch's, or cores/--workers]")
     add_parallel_flags(sp, "runs of each comparison")
     sp.add_argument("--quiet", action="store_true", help="no progress output")
 

@@ -44,7 +44,8 @@ FORMAT = 1
 
 def reproduce(out: str | Path, only: Sequence[str] | None = None, *, seeds: int | None = None, budget: str = "full",
               resume: bool = False, overwrite: bool = False, data_dir: str | None = None, device: str = "auto",
-              verbose: bool = True, workers: int = 1, storage: str | None = None) -> dict[str, Any]:
+              verbose: bool = True, workers: int = 1, storage: str | None = None,
+              threads: int | None = None) -> dict[str, Any]:
     """Run the reproduction suite (or the experiments in `only`) and write results.md and report.html.
 
     Args:
@@ -59,6 +60,9 @@ def reproduce(out: str | Path, only: Sequence[str] | None = None, *, seeds: int 
         verbose: Print progress. Defaults to True.
         workers: Processes sharing each comparison's runs (see `run_compare`). Defaults to 1.
         storage: Optuna storage URL shared with other machines (see `run_compare`). Defaults to None.
+        threads: Torch threads of every run (`--threads`); a CPU run's numbers depend on it, so compare a
+            parallel reproduction with a sequential one at the same threads per run. Defaults to None (the
+            runs' own: torch's choice; with `workers` > 1, cores // workers).
 
     Returns:
         The contents of `out/reproduce.json`.
@@ -79,7 +83,8 @@ def reproduce(out: str | Path, only: Sequence[str] | None = None, *, seeds: int 
     if out.is_dir() and any(out.iterdir()) and not (resume or overwrite):
         raise UsageError(f"--out {out} already holds files; pass --resume to reuse the finished runs, --overwrite "
                          f"to redo them, or choose another --out")
-    common = {"data_dir": data_dir, "device": device, "report": False, "overwrite": overwrite}
+    common = {"data_dir": data_dir, "device": device, "report": False, "overwrite": overwrite,
+              **({"threads": threads} if threads is not None else {})}
     plans = {n: plan(SUITE.get(n), budget, common) for n in names}  # every config checked before any run
     result: dict[str, Any] = {"format": FORMAT, "command": command_line(names, seeds, budget), "budget": budget,
                               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(),
