@@ -4,7 +4,7 @@ The first pass decodes every file of the run (train, val and test) at the target
 array (N, C, H, W) of un-augmented pixels, written atomically to `<cache folder>/<key>.zlc`; later epochs
 and later runs read rows of it instead of decoding (augmentation still runs per epoch and per sample, on
 the batches). `memory` reads the file whole into RAM, `disk` memory-maps it (the OS pages it in and out;
-pages already read are released every 256 MB, so the process stays small however large the cache is),
+pages already read are released every 32 MB, so the process stays small however large the cache is),
 `auto` picks memory when the cache takes at most a quarter of the machine's RAM, else disk.
 
 Key: SHA-256 of the sorted file list with every file's size and mtime, the target (C, H, W), the colour
@@ -41,7 +41,7 @@ MAGIC = b"ZLCACHE1"
 RAM_SHARE = 0.25
 """`auto` keeps a cache in memory when it takes at most this share of the machine's RAM."""
 _TAIL = struct.Struct("<IQ8s")  # trailer CRC-32, trailer length, magic
-_RELEASE_BYTES = 256 << 20  # disk mode: drop mapped pages from this process after this many bytes read
+_RELEASE_BYTES = 32 << 20  # disk mode: drop mapped pages from this process after this many bytes read
 _CHUNK = 32  # files per decoding task
 
 
