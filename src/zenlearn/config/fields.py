@@ -124,3 +124,18 @@ def type_problems(cfg: Any) -> list[str]:
         except UsageError as e:
             problems.append(str(e))
     return problems
+
+
+def split_option(text: str, flag: str, form: str) -> tuple[str, str]:
+    """`KEY=VALUE` text (from `--vary`, `--search`, …) → (field name, value text); `--batch-size` spells
+    `batch_size`. Anything else is a `UsageError` naming `flag` and the expected `form`.
+
+    Example:
+        >>> split_option("batch-size=32,64", "--vary", "KEY=V1,V2")
+        ('batch_size', '32,64')
+    """
+    key, sep, value = text.partition("=")
+    key = key.strip().lstrip("-").replace("-", "_")
+    if not sep or not key or not value.strip():
+        raise UsageError(f"{flag} expects {form}, got {text!r}")
+    return key, value

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from zenlearn.config import TrainConfig, coerce, field_names, field_types, load_yaml
+from zenlearn.config.fields import split_option
 from zenlearn.errors import UsageError, ZenlearnError
 from zenlearn.io.atomic import write_text
 from zenlearn.io.rundir import COMPARE, RESULTS, STATS, RunDir, check_out
@@ -80,10 +81,7 @@ def parse_vary(specs: Sequence[str]) -> dict[str, list[Any]]:
     """
     vary: dict[str, list[Any]] = {}
     for spec in specs:
-        key, sep, values = spec.partition("=")
-        key = key.strip().lstrip("-").replace("-", "_")
-        if not sep or not key or not values.strip():
-            raise UsageError(f"--vary expects KEY=V1,V2,… (like optimizer=sgd,adam), got {spec!r}")
+        key, values = split_option(spec, "--vary", "KEY=V1,V2,… (like optimizer=sgd,adam)")
         if key in vary:
             raise UsageError(f"--vary {key} given twice; list all its values once: {key}=V1,V2,…")
         is_tuple = "tuple" in str(field_types(TrainConfig).get(key, ""))

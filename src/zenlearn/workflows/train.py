@@ -134,7 +134,6 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
     watch = Stopwatch()
     watch.seconds["import"] = _startup_seconds()
     check_config(cfg)
-    extra_callbacks = list(callbacks)  # the name is reused below for the run's full list
     device = resolve_device(cfg.device)
     check_precision(cfg.precision, device)  # before any data is read
     if cfg.tensorboard:
@@ -153,40 +152,38 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
     if splits is None:
         with watch("data"):
             splits = open_splits(cfg, device)
-    build = watch("build")
-    build.__enter__()
-    model = build_model(cfg, splits.spec)
-    if verbose:
-        print(f"{cfg.model} on {cfg.data} ({len(splits.train)} train, {len(splits.val) if splits.val else 0} val, "
-              f"{len(splits.test)} test) on {device}\n{model_summary(model)}", flush=True)
-    model = dist.wrap(model)
-    optimizer = build_optimizer(cfg, model)
-    train, val, test = make_loaders(cfg, splits, dist.rank, dist.world_size)
-    loss_fn = loss(model, train, device) if loss is not None else None
-    extra = [p for p in getattr(loss_fn, "parameters", lambda: ())() if p.requires_grad]
-    if extra:  # e.g. a hint regressor that trains with the model
-        optimizer.add_param_group({"params": extra})
-    signals = StopSignals() if main else None
-    task = get_task(splits.spec.task)
-    callbacks: list[Callback] = [CSVLogger(rd.metrics, task.columns)] if main else []
-    tb = None
-    if cfg.tensorboard and main:
-        tb = TensorBoard(rd.tensorboard, cfg.to_dict())
-        callbacks.append(tb)
-    if cfg.grad_norms:
-        callbacks.append(GradientNorms(rd.grad_norms))
-    if cfg.early_stopping:
-        callbacks.append(EarlyStopping("val_loss" if val is not None else "loss", cfg.early_stopping))
-    callbacks += list(extra_callbacks)
-    if main:
-        callbacks.append(RunCheckpoint(rd.checkpoint, cfg, cfg.checkpoint_every, signals))  # last: sees the stop flag
-    trainer = Trainer(model, optimizer, task=task, device=device, precision=cfg.precision,
-                      callbacks=callbacks, scheduler=build_schedule(cfg, optimizer, len(train)),
-                      scheduler_interval="step", clip_grad_norm=cfg.clip_grad, loss_fn=loss_fn,
-                      augment=training_augment(cfg, splits.spec), label_smoothing=cfg.label_smoothing)
-    if ckpt is not None:
-        restore(trainer, ckpt, rd.checkpoint)
-    build.__exit__(None, None, None)
+    with watch("build"):
+        model = build_model(cfg, splits.spec)
+        if verbose:
+            print(f"{cfg.model} on {cfg.data} ({len(splits.train)} train, {len(splits.val) if splits.val else 0} val, "
+                  f"{len(splits.test)} test) on {device}\n{model_summary(model)}", flush=True)
+        model = dist.wrap(model)
+        optimizer = build_optimizer(cfg, model)
+        train, val, test = make_loaders(cfg, splits, dist.rank, dist.world_size)
+        loss_fn = loss(model, train, device) if loss is not None else None
+        extra = [p for p in getattr(loss_fn, "parameters", lambda: ())() if p.requires_grad]
+        if extra:  # e.g. a hint regressor that trains with the model
+            optimizer.add_param_group({"params": extra})
+        signals = StopSignals() if main else None
+        task = get_task(splits.spec.task)
+        run_callbacks: list[Callback] = [CSVLogger(rd.metrics, task.columns)] if main else []
+        tb = None
+        if cfg.tensorboard and main:
+            tb = TensorBoard(rd.tensorboard, cfg.to_dict())
+            run_callbacks.append(tb)
+        if cfg.grad_norms:
+            run_callbacks.append(GradientNorms(rd.grad_norms))
+        if cfg.early_stopping:
+            run_callbacks.append(EarlyStopping("val_loss" if val is not None else "loss", cfg.early_stopping))
+        run_callbacks += list(callbacks)  # the caller's, before the checkpoint
+        if main:
+            run_callbacks.append(RunCheckpoint(rd.checkpoint, cfg, cfg.checkpoint_every, signals))  # last: sees the stop flag
+        trainer = Trainer(model, optimizer, task=task, device=device, precision=cfg.precision,
+                          callbacks=run_callbacks, scheduler=build_schedule(cfg, optimizer, len(train)),
+                          scheduler_interval="step", clip_grad_norm=cfg.clip_grad, loss_fn=loss_fn,
+                          augment=training_augment(cfg, splits.spec), label_smoothing=cfg.label_smoothing)
+        if ckpt is not None:
+            restore(trainer, ckpt, rd.checkpoint)
     if main:  # bad input (names, data, shapes, a mismatched checkpoint) was refused above: now write
         with watch("write"):
             rd.create(overwrite=cfg.overwrite or resume)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from zenlearn.config import TrainConfig, coerce, field_names, field_types
+from zenlearn.config.fields import split_option
 from zenlearn.errors import UsageError
 from zenlearn.training.build import check_config
 
@@ -89,10 +90,7 @@ def parse_search(specs: Sequence[str]) -> list[Param]:
     known, types = field_names(TrainConfig), field_types(TrainConfig)
     params: dict[str, Param] = {}
     for text in specs:
-        name, sep, spec = text.partition("=")
-        name = name.strip().lstrip("-").replace("-", "_")
-        if not sep or not name or not spec.strip():
-            raise UsageError(f"--search expects NAME=SPEC (like lr=log:1e-4:1e-1 or optimizer=sgd,adam), got {text!r}")
+        name, spec = split_option(text, "--search", "NAME=SPEC (like lr=log:1e-4:1e-1 or optimizer=sgd,adam)")
         if name in NOT_SEARCHED:
             raise UsageError(f"--search {name}: not a training option that can be searched (it says where or how a "
                              f"run is executed); searchable: {', '.join(k for k in known if k not in NOT_SEARCHED)}")
