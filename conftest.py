@@ -25,6 +25,7 @@ def _doctest_names(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: 
     from PIL import Image
 
     monkeypatch.setenv("ZENLEARN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))  # where `--data photos` is generated
     run_dir = tmp_path / "run"
     shutil.copytree(FIXTURE_RUN, run_dir)
     photos = tmp_path / "photos"

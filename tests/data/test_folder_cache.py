@@ -1,7 +1,6 @@
 """Image folders: decoding at the target size (draft JPEG, EXIF, odd formats) and the decoded cache's states
 (hit, miss after a touch, corrupt → rebuilt, two processes racing, skipped files remembered)."""
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -16,17 +15,11 @@ from zenlearn.cli import main
 from zenlearn.data.cache import DecodedCache, read_trailer
 from zenlearn.data.decode import decode_image
 from zenlearn.data.folder import load_folder
+from zenlearn.data.photos import write_odd_files
 from zenlearn.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 SHAPE = (3, 48, 48)
-
-
-def _bench_module():
-    spec = importlib.util.spec_from_file_location("make_photo_folder", ROOT / "benchmarks" / "make_photo_folder.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def photo_like(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
@@ -64,7 +57,7 @@ def test_draft_decoding_stays_close_to_a_full_decode_followed_by_the_same_resize
 
 
 def test_exif_orientation_is_applied_and_odd_formats_decode(tmp_path):
-    broken = _bench_module().write_odd_files(tmp_path)
+    broken = write_odd_files(tmp_path)
     upright = decode_image(tmp_path / "odd-cmyk.jpg", (1, 40, 50))  # the plain gradient: dark top, light bottom
     assert upright[0, 0].mean() < 30 and upright[0, -1].mean() > 225
     rotated = decode_image(tmp_path / "odd-exif-rotated.jpg", (1, 50, 40))  # orientation 6: shown turned 90°
@@ -168,7 +161,7 @@ def test_two_processes_racing_to_build_one_cache(tmp_path):
 
 def test_skipped_files_are_remembered_and_without_the_flag_the_first_one_stops_the_run(tmp_path, monkeypatch):
     root = jpeg_folder(tmp_path / "imgs", per_class=4)
-    broken = _bench_module().write_odd_files(root / "a")
+    broken = write_odd_files(root / "a")
     paths = sorted(str(p) for p in root.rglob("*") if p.is_file())
     with pytest.raises(UsageError, match="broken-empty.jpg.*pass --skip-bad-images"):
         DecodedCache(paths, SHAPE, folder=tmp_path / "c").ensure()
@@ -194,7 +187,7 @@ def test_cached_loader_gives_the_same_batches_as_decoding(tmp_path):
 
 def test_odd_files_folder_trains_with_skip_bad_images_and_stops_without(tmp_path, capsys):
     root = jpeg_folder(tmp_path / "imgs", per_class=6)
-    broken = _bench_module().write_odd_files(root / "a")
+    broken = write_odd_files(root / "a")
     args = ["train", "--data", f"folder:{root}", "--image-size", "32,32", "--model", "cnn", "--channels", "4",
             "--epochs", "1", "--batch-size", "8", "--class-mode", "binary", "--workers", "0", "--no-report"]
     assert main([*args, "--out", str(tmp_path / "strict")]) == 2

@@ -53,10 +53,16 @@ def test_commands_repeat_a_section_by_hand():
     from zenlearn.workflows.compare import parse_vary
 
     exp = SUITE.get("augmentation")
-    cmds = commands_for(exp, plan(exp, "full", {"report": False}), 3)
-    assert len(cmds) == 4 and all(c.startswith("zenlearn compare ") and "--seeds 3" in c for c in cmds)
+    steps = plan(exp, "full", {"report": False})
+    budget = exp.budgets["full"]
+    cmds = commands_for(exp, steps, 3, budget)
+    assert len(cmds) == 6 and all(c.startswith("zenlearn compare ") for c in cmds)
+    assert all("--seeds 3" in c for c in cmds[:4]) and all("--seeds 5" in c for c in cmds[4:])  # the photo arms' own
+    assert all("--seeds 3" in c for c in commands_for(exp, steps, 3, budget, fixed_seeds=True))  # --seeds N wins
     spec = cmds[0].split("--vary '")[1].split("'")[0]
     assert parse_vary([spec])["augment"][0] is None and len(parse_vary([spec])["augment"]) == 4
+    assert "--data photos" in cmds[4] and "--image-size 64,64" in cmds[4] and "--train-subset 20" in cmds[4]
+    assert len(parse_vary([cmds[4].split("--vary '")[1].split("'")[0]])["augment"]) == 3
     exp = SUITE.get("optimizers")
     assert "--vary lr=0.01,0.03,0.1" in commands_for(exp, plan(exp, "full", {}), 3)[0]
 
@@ -103,6 +109,21 @@ def test_each_experiment_runs_on_the_tiny_budget(name, tmp_path, data_dir, one_t
         assert (out / "optimizers/sgd/lr-grid/results.csv").is_file() and (out / "optimizers/sgd/final/results.csv").is_file()
     if name == "distillation":
         assert all(isinstance(r["values"]["errors"][0], float) for r in rec["rows"])
+    if name == "augmentation":
+        photos = [r for r in rec["rows"] if r["label"].startswith("photos, ")]
+        assert [r["label"].split(" · ")[1] for r in photos[:3]] == ["none", "flips+crops", "survey ImageDataGenerator"]
+        assert (out / "augmentation/photos-20/results.csv").is_file() and "photos, 60 · flips+crops" in md
+
+
+def test_photo_arms_get_their_own_seeds_unless_seeds_is_given():
+    from zenlearn.workflows.suite import seeds_of
+
+    exp = SUITE.get("augmentation")
+    full = exp.budgets["full"]
+    by_tag = {c.tag: seeds_of(full, c, full.seeds) for c in exp.comparisons}
+    assert by_tag == {"1k": 2, "60k": 2, "photos20": 5, "photos60": 5}
+    assert {seeds_of(full, c, 3, override=True) for c in exp.comparisons} == {3}
+    assert all(seeds_of(exp.budgets["quick"], c, 2) == 2 for c in exp.comparisons)
 
 
 def test_cli_runs_seeds_then_resumes_and_report_rebuilds(tmp_path, data_dir, one_thread, capsys):

@@ -62,7 +62,7 @@ def cmd_augment(args: argparse.Namespace) -> int:
     import torch
 
     from zenlearn.augment.pipeline import Augment
-    from zenlearn.data import FolderSplits, load_splits, to_float
+    from zenlearn.data import FolderSplits, load_splits, streams, to_float
     from zenlearn.report.preview import image_grid, write_png
 
     for name in ("samples", "rows"):
@@ -73,7 +73,7 @@ def cmd_augment(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {out} is a folder; pass a file name such as grid.png")
     aug = Augment.from_spec(args.augment, seed=args.seed)
     options = {}
-    if args.data.startswith("folder:"):
+    if streams(args.data):
         image_size = coerce("image_size", field_types(TrainConfig)["image_size"], args.image_size)
         options = dict(image_size=image_size, color=args.color, workers=0)
     splits = load_splits(args.data, root=args.data_dir, seed=args.seed, **options)

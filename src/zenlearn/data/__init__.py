@@ -15,6 +15,7 @@ from zenlearn.data.cifar import cifar10, cifar100
 from zenlearn.data.folder import FolderLoader, FolderSplits, load_folder
 from zenlearn.data.mnist import fashion_mnist, mnist
 from zenlearn.data.mnist1d import mnist1d
+from zenlearn.data.photos import load_photos
 from zenlearn.data.sine import sine
 from zenlearn.errors import UsageError
 from zenlearn.registry import Registry
@@ -27,6 +28,8 @@ class DatasetInfo:
     """How a dataset is read: `streaming` ones (image folders) are scanned and decoded batch by batch."""
 
     streaming: bool = False
+    path_argument: bool = False
+    """`--data NAME:PATH` names the folder (`folder:`); otherwise the loader finds or makes it (`photos`)."""
 
 
 DATASETS: Registry[Loader] = Registry("dataset")
@@ -42,7 +45,24 @@ DATASETS.add("mnist1d", mnist1d, "MNIST-1D (Greydanus 2020): 4k train / 1k test 
 DATASETS.add("sine", sine, "the survey's RNN task: 5 steps x 2 features of a random sine wave, predict the next "
              "value at every step (regression, MSE); 10k / 2k, generated")
 DATASETS.add("folder", load_folder, "your images, one sub-folder per class (or train/ val/ test/): --data folder:PATH; "
-             "streamed from disk (--image-size, --color, --class-mode, --skip-bad-images)", info=DatasetInfo(streaming=True))
+             "streamed from disk (--image-size, --color, --class-mode, --skip-bad-images)",
+             info=DatasetInfo(streaming=True, path_argument=True))
+DATASETS.add("photos", load_photos, "real JPEG photos, objects vs textures, train/ and test/ of N per class (photos:N, "
+             "default 500), generated once from scikit-image's bundled photographs (zenlearn[photos]); a folder "
+             "dataset at 224x224 unless --image-size", info=DatasetInfo(streaming=True))
+
+
+def streams(name: str) -> bool:
+    """Whether dataset `name` (`folder:PATH`, `photos`, …) is an image folder read with the folder options
+    (`--image-size`, `--color`, `--cache`, …); False for in-memory datasets and unknown names.
+
+    Example:
+        >>> streams("folder:runs/photos"), streams("photos:50"), streams("mnist")
+        (True, True, False)
+    """
+    kind = name.partition(":")[0]
+    info = DATASETS.entry(kind).info if kind in DATASETS else None
+    return bool(info is not None and info.streaming)
 
 
 def data_dir(explicit: str | None = None) -> Path:
@@ -76,7 +96,7 @@ def load_splits(name: str, *, root: str | None = None, val_split: float = 0.1, s
     kind, _, arg = name.partition(":")
     info = DATASETS.entry(kind).info
     if info is not None and info.streaming:
-        if not arg:
+        if not arg and info.path_argument:
             raise UsageError(f"--data {kind}:PATH needs the folder's path, e.g. --data {kind}:photos")
         return DATASETS.get(kind)(arg, val_split=val_split, seed=seed, train_subset=train_subset, **folder_options)
     loader = DATASETS.get(kind)
@@ -97,5 +117,5 @@ def _check_argument(kind: str, loader: Loader, arg: str) -> None:
         raise UsageError(f"--data {kind}: dataset {kind!r} needs an argument, --data {kind}:{params[0].name.upper()}")
 
 
-__all__ = ["DATASETS", "ArrayData", "BatchLoader", "DataSpec", "FolderLoader", "FolderSplits", "Splits", "data_dir", "load_splits", "split",
+__all__ = ["DATASETS", "streams", "ArrayData", "BatchLoader", "DataSpec", "FolderLoader", "FolderSplits", "Splits", "data_dir", "load_splits", "split",
            "subset", "to_float"]

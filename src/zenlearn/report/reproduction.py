@@ -89,7 +89,9 @@ def experiment_blocks(i: int, exp: dict[str, Any], plots: dict[str, str]) -> lis
         setting.append(f"student: {_settings(exp['distill'].get('student', {}))}; "
                        f"distillation: {_settings(exp['distill'].get('options', {}))}")
     setting.append(f"budget {bud['name']}: {bud['seeds']} seed(s); {_settings(bud['overrides'])}"
-                   + "".join(f"; {tag} arms: {_settings(o)}" for tag, o in bud["per_tag"].items()))
+                   + "".join(f"; {tag} arms: {_settings(o)}"
+                             + (f", {bud['tag_seeds'][tag]} seeds" if tag in bud.get("tag_seeds", {}) else "")
+                             for tag, o in bud["per_tag"].items()))
     if exp["paper"]:
         setting.append(f"published protocol: {_settings(exp['paper'])}")
     b.append(("ul", setting))

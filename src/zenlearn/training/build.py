@@ -18,7 +18,7 @@ from torch import nn
 from zenlearn.augment.pipeline import Augment, spec_problems
 from zenlearn.config import TrainConfig, load_yaml
 from zenlearn.config.fields import type_problems
-from zenlearn.data import DATASETS, BatchLoader, DataSpec, FolderSplits, Splits, load_splits
+from zenlearn.data import DATASETS, BatchLoader, DataSpec, FolderSplits, Splits, load_splits, streams
 from zenlearn.data.cache import CACHE_MODES
 from zenlearn.errors import UsageError
 from zenlearn.io.checkpoint import load_weights
@@ -129,7 +129,7 @@ def seed_everything(seed: int) -> None:
 def open_splits(cfg: TrainConfig, device: torch.device | str = "cpu") -> Splits | FolderSplits:
     """The run's dataset split into train / val / test (image folders: file lists that stream)."""
     options = {}
-    if cfg.data.partition(":")[0] == "folder":
+    if streams(cfg.data):
         options = dict(image_size=cfg.image_size, color=cfg.color, class_mode=cfg.class_mode, workers=cfg.workers,
                        skip_bad_images=cfg.skip_bad_images, cache=cfg.cache)
     return load_splits(cfg.data, root=cfg.data_dir, val_split=cfg.val_split, seed=cfg.seed,
@@ -140,7 +140,7 @@ def reopen_splits(cfg: TrainConfig, spec: DataSpec, data_dir: str | None = None)
     """A finished run's splits again (from `data_dir` if given; image folders at the trained size)."""
     if data_dir:
         cfg = cfg.replace(data_dir=data_dir)
-    if cfg.data.startswith("folder:"):
+    if streams(cfg.data):
         cfg = cfg.replace(image_size=list(spec.input_shape[1:]))
     return open_splits(cfg)
 

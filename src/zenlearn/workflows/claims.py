@@ -29,7 +29,8 @@ def describe_experiment(exp: Experiment, budget: str, seeds: int, rows: list[dic
     claims = [check_claim(c.text, c.metric, c.pairs, by_label) | {"source": c.source} for c in exp.claims]
     return {"name": exp.name, "title": exp.title, "claim": exp.claim, "metric": exp.metric, "seeds": seeds,
             "base": _plain(exp.base), "budget": {"name": budget, "seeds": seeds, "overrides": _plain(b.overrides),
-                                                  "per_tag": _plain(b.per_tag), "lr_points": b.lr_points},
+                                                  "per_tag": _plain(b.per_tag), "lr_points": b.lr_points,
+                                                  "tag_seeds": dict(b.tag_seeds)},
             "comparisons": [{"name": c.name, "overrides": _plain(c.overrides), "vary": _plain(c.vary),
                              "lr_grid": list(lr_points(c.lr_grid, b.lr_points))} for c in exp.comparisons],
             "distill": _plain(exp.distill), "paper": _plain(exp.paper), "notes": list(exp.notes),

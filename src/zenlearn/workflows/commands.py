@@ -9,7 +9,7 @@ from typing import Any
 
 from zenlearn.config import TrainConfig
 from zenlearn.workflows.compare import show
-from zenlearn.workflows.suite import SUITE, Budget, Comparison, Experiment, student_options
+from zenlearn.workflows.suite import SUITE, Budget, Comparison, Experiment, seeds_of, student_options
 
 
 def slug(text: str) -> str:
@@ -39,10 +39,12 @@ def _cli_value(v: Any) -> str:
 
 
 def commands_for(exp: Experiment, steps: list[tuple[Comparison, TrainConfig]], seeds: int,
-                 budget: Budget | None = None) -> list[str]:
+                 budget: Budget | None = None, fixed_seeds: bool = False) -> list[str]:
     """Equivalent `zenlearn compare` / `train` / `distill` commands: rerun one section by hand, or on your data."""
     out = []
+    n_seeds = seeds
     for comp, cfg in steps:
+        seeds = seeds_of(budget, comp, n_seeds, fixed_seeds) if budget is not None else n_seeds
         if exp.distill:
             extra = student_options(exp, budget) if budget is not None else dict(exp.distill["student"])
             student = cfg.replace(**{k: list(v) if isinstance(v, tuple) else v for k, v in extra.items()})

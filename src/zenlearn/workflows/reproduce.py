@@ -36,6 +36,7 @@ from zenlearn.workflows.suite import (
     Experiment,
     budget_of,
     lr_points,
+    seeds_of,
     student_options,
 )
 
@@ -98,9 +99,11 @@ def reproduce(out: str | Path, only: Sequence[str] | None = None, *, seeds: int 
             print(f"== {name}: {exp.title} ({budget} budget, {n_seeds} seed{'s' * (n_seeds > 1)})", flush=True)
         t0 = time.perf_counter()
         rows = run_experiment(exp, budget_of(exp, budget), plans[name], n_seeds, out / name, resume, verbose,
-                              {"workers": workers, "storage": storage})
+                              {"workers": workers, "storage": storage}, fixed_seeds=seeds is not None)
         record = describe_experiment(exp, budget, n_seeds, rows, time.perf_counter() - t0)
-        record["commands"] = commands_for(exp, plans[name], n_seeds, budget_of(exp, budget))
+        if seeds is not None:  # --seeds N: every row has N
+            record["budget"]["tag_seeds"] = {}
+        record["commands"] = commands_for(exp, plans[name], n_seeds, budget_of(exp, budget), fixed_seeds=seeds is not None)
         result["experiments"].append(record)
         result["seconds"] = time.perf_counter() - t_all
         write_results(out, result)
@@ -162,10 +165,13 @@ def plan(exp: Experiment, budget_name: str, common: dict[str, Any]) -> list[tupl
 # ---------------------------------------------------------------- running
 
 def run_experiment(exp: Experiment, budget: Budget, steps: list[tuple[Comparison, TrainConfig]], seeds: int,
-                   folder: Path, resume: bool, verbose: bool, parallel: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+                   folder: Path, resume: bool, verbose: bool, parallel: dict[str, Any] | None = None,
+                   fixed_seeds: bool = False) -> list[dict[str, Any]]:
     """Every comparison of `exp` (normal compare / distill runs); returns one row per label.
 
-    `parallel` ({"workers": N, "storage": URL}) spreads each comparison's runs (see `run_compare`)."""
+    `seeds` per row, except where the budget gives a comparison's tag its own (`Budget.tag_seeds`) and
+    `fixed_seeds` (`--seeds N`) is False. `parallel` ({"workers": N, "storage": URL}) spreads each
+    comparison's runs (see `run_compare`)."""
     parallel = parallel or {}
     if exp.distill:
         comp, cfg = steps[0]
@@ -173,10 +179,11 @@ def run_experiment(exp: Experiment, budget: Budget, steps: list[tuple[Comparison
     rows: list[dict[str, Any]] = []
     for comp, cfg in steps:
         where = folder / slug(comp.name or "compare")
+        n = seeds_of(budget, comp, seeds, fixed_seeds)
         if comp.lr_grid:
-            rows.append(run_lr_grid(comp, cfg, budget, seeds, where, folder, resume, verbose, parallel))
+            rows.append(run_lr_grid(comp, cfg, budget, n, where, folder, resume, verbose, parallel))
         else:
-            res = run_compare(cfg, dict(comp.vary), seeds, where, resume, verbose=verbose, **parallel)
+            res = run_compare(cfg, dict(comp.vary), n, where, resume, verbose=verbose, **parallel)
             rows += rows_of(res, comp, folder)
     return rows
 
