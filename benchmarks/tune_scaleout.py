@@ -3,12 +3,13 @@
 1. `compare` of 4 optimizers x 2 seeds (MLP, MNIST, 1 epoch), `--workers 2` against `--workers 1 --threads 1`
    in the same run: per-cell test metrics must be identical, the wall time <= 0.6x.
 2. `tune` of the MLP over lr=log:1e-5:1 optimizer=sgd,momentum,adam (--trials, --epochs; defaults 24 and 4),
-   `--pruner hyperband` against `--pruner none`, for study seeds 0 1 2: total epochs trained and the best
-   validation accuracy (mean ± std). The two pruners of one seed run side by side, one thread each.
+   each pruner of `--pruners` (default none,hyperband,asha) for study seeds 0 1 2: total epochs trained,
+   the saving against `none`, and the best validation accuracy (mean ± std). Studies run two at a time,
+   one thread each.
 
 Usage:
     ZENLEARN_DATA=../shared/datasets python benchmarks/tune_scaleout.py [--only compare|prune]
-        [--train-subset N] [--trials 24] [--epochs 4] [--out runs/bench-tune]
+        [--train-subset N] [--trials 24] [--epochs 4] [--pruners none,hyperband,asha] [--out runs/bench-tune]
 """
 
 from __future__ import annotations
@@ -49,28 +50,36 @@ def bench_compare(out: Path) -> dict:
             "cells": [{k: r[k] for k in ("variant", "seed", "test_accuracy")} for r in b]}
 
 
-def bench_prune(out: Path, subset: int | None, trials: int, epochs: int) -> dict:
-    res: dict = {"none": [], "hyperband": []}
-    for seed in (0, 1, 2):
-        procs = {}
-        for pruner in ("none", "hyperband"):
+def bench_prune(out: Path, subset: int | None, trials: int, epochs: int,
+                pruners: tuple[str, ...] = ("none", "hyperband", "asha")) -> dict:
+    res: dict = {p: [] for p in pruners}
+    jobs = [(seed, pruner) for seed in (0, 1, 2) for pruner in pruners]
+    for i in range(0, len(jobs), 2):  # two studies at a time, one thread each
+        procs = []
+        for seed, pruner in jobs[i:i + 2]:
             cmd = [*ZL, "tune", "--data", "mnist", "--model", "mlp", "--epochs", str(epochs), "--threads", "1",
                    "--search", "lr=log:1e-5:1", "optimizer=sgd,momentum,adam", "--trials", str(trials),
                    "--pruner", pruner, "--seed", str(seed), "--out", str(out / f"{pruner}-{seed}"), "--quiet"]
             if subset:
                 cmd += ["--train-subset", str(subset)]
-            procs[pruner] = (subprocess.Popen(cmd, stdout=subprocess.DEVNULL), time.perf_counter())
-        for pruner, (p, t0) in procs.items():
+            procs.append((seed, pruner, subprocess.Popen(cmd, stdout=subprocess.DEVNULL)))
+        for seed, pruner, p in procs:
             assert p.wait() == 0, pruner
             m = json.loads((out / f"{pruner}-{seed}" / "tune.json").read_text())
+            states = [r["state"] for r in rows(out / f"{pruner}-{seed}" / "study.csv")]
             res[pruner].append({"seed": seed, "epochs": m["epochs_trained"], "best": m["best"]["value"],
-                                "trials": m["trials"]})
-    for pruner in ("none", "hyperband"):
+                                "trials": m["trials"], "pruned": states.count("pruned")})
+    for pruner in pruners:
         bests = [r["best"] for r in res[pruner]]
         res[f"{pruner}_summary"] = {"epochs": sum(r["epochs"] for r in res[pruner]),
+                                    "pruned": sum(r["pruned"] for r in res[pruner]),
                                     "best_mean": statistics.mean(bests), "best_std": statistics.stdev(bests)}
-    res["epoch_saving"] = 1 - res["hyperband_summary"]["epochs"] / res["none_summary"]["epochs"]
-    res["best_gap_points"] = 100 * (res["none_summary"]["best_mean"] - res["hyperband_summary"]["best_mean"])
+    if "none" in pruners:
+        for pruner in pruners:
+            if pruner != "none":
+                res[f"{pruner}_epoch_saving"] = 1 - res[f"{pruner}_summary"]["epochs"] / res["none_summary"]["epochs"]
+                res[f"{pruner}_best_gap_points"] = 100 * (res["none_summary"]["best_mean"]
+                                                          - res[f"{pruner}_summary"]["best_mean"])
     return res
 
 
@@ -80,6 +89,7 @@ def main() -> None:
     ap.add_argument("--train-subset", type=int, default=None)
     ap.add_argument("--trials", type=int, default=24)
     ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--pruners", default="none,hyperband,asha", help="comma-separated --pruner values")
     ap.add_argument("--out", default="runs/bench-tune")
     a = ap.parse_args()
     out = Path(a.out)
@@ -89,7 +99,8 @@ def main() -> None:
         result["compare"] = bench_compare(out / "compare")
         print(json.dumps(result["compare"], indent=2), flush=True)
     if a.only in (None, "prune"):
-        result["prune"] = bench_prune(out / "prune", a.train_subset, a.trials, a.epochs)
+        result["prune"] = bench_prune(out / "prune", a.train_subset, a.trials, a.epochs,
+                                      tuple(a.pruners.split(",")))
         print(json.dumps(result["prune"], indent=2), flush=True)
     (out / "result.json").write_text(json.dumps(result, indent=2))
 

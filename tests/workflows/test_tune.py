@@ -153,6 +153,20 @@ def test_grid_sampler_and_pruned_trial_keeps_its_folder(tmp_path, data_dir):
             assert (Path(x["run_dir"]) / "summary.json").is_file()
 
 
+def test_asha_stops_the_hopeless_learning_rates_after_the_first_rung(tmp_path, data_dir):
+    out = tmp_path / "asha"
+    argv = ["tune", *TINY, "--epochs", "3", "--out", str(out), "--search", "lr=1e-7,1e-6,1e-5,0.003,0.01",
+            "--sampler", "grid", "--pruner", "asha", "--trials", "5", "--quiet"]
+    assert main(argv) == 0
+    r = {float(x["lr"]): x for x in rows(out)}
+    assert len(r) == 5
+    pruned = {lr: int(x["epochs"]) for lr, x in r.items() if x["state"] == "pruned"}
+    assert pruned and set(pruned) <= {1e-7, 1e-6, 1e-5} and set(pruned.values()) == {1}  # rung 0: after 1 epoch
+    best = max((x for x in r.values() if x["state"] == "complete"), key=lambda x: float(x["val_accuracy"]))
+    assert float(best["lr"]) in (0.003, 0.01) and best["state"] == "complete"
+    assert json.loads((out / "tune.json").read_text())["pruner"] == "asha"
+
+
 def test_pruning_callback_stops_training(one_thread):
     import torch
 

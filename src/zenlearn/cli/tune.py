@@ -7,7 +7,7 @@ import argparse
 from zenlearn.cli.options import AddCommand, add_config_flags, config_from_args
 from zenlearn.errors import UsageError
 
-SAMPLERS, PRUNERS = ("tpe", "random", "grid"), ("none", "median", "hyperband")
+SAMPLERS, PRUNERS = ("tpe", "random", "grid"), ("none", "median", "hyperband", "asha")
 
 
 def require_optuna() -> None:
@@ -61,7 +61,10 @@ def register(add: AddCommand) -> None:
     sp.add_argument("--timeout", type=float, default=None, metavar="S", help="start no trial after S seconds")
     sp.add_argument("--sampler", choices=SAMPLERS, default="tpe", help="[default: tpe]")
     sp.add_argument("--pruner", choices=PRUNERS, default="none",
-                    help="stop hopeless trials early, judged every epoch on --metric [default: none]")
+                    help="stop hopeless trials early, judged every epoch on --metric: median (below earlier "
+                         "trials' median), hyperband (brackets of successive halving, factor 3), asha (one "
+                         "bracket: keep the best third after 1, 3, 9… epochs; saves most with few epochs) "
+                         "[default: none]")
     sp.add_argument("--metric", choices=("val_accuracy", "val_mae", "val_loss"), default=None,
                     help="what to optimize, on the validation split [default: the task's: val_accuracy or val_mae]")
     sp.add_argument("--study", default="zenlearn", metavar="NAME",

@@ -9,7 +9,7 @@ from typing import Any
 
 from zenlearn.io.rundir import read_curves
 from zenlearn.report.plots.style import colors as palette
-from zenlearn.report.plots.style import figure, save
+from zenlearn.report.plots.style import figure, save, short
 from zenlearn.report.plots.style import label as axis_label
 
 
@@ -31,7 +31,7 @@ def plot_curves(path: Path, curves: dict[str, list[dict[str, list[float]]]], col
                 epochs = [1 + (i - (len(curves) - 1) / 2) * 0.3 / max(1, len(curves) - 1)]
             mean = [statistics.fmean(s[e] for s in series) for e in range(n)]
             std = [statistics.stdev([s[e] for s in series]) if len(series) > 1 else 0.0 for e in range(n)]
-            label = f"{name} (n={len(series)})"
+            label = f"{short(name)} (n={len(series)})"
             log = col.endswith("loss")  # losses of diverged runs are orders of magnitude apart
             low = [max(m - s, m * 0.05) if log else m - s for m, s in zip(mean, std)]
             if n == 1:
@@ -80,7 +80,7 @@ def plot_final(path: Path, rows: list[dict[str, Any]], variants: list[str], colu
         if math.isfinite(lo):
             pad = (hi - lo) * 0.15 or abs(hi) * 0.01 or 0.01
             ax.set_xlim(lo - pad, hi + pad)
-        ax.set_yticks(ys, variants, fontsize=8)
+        ax.set_yticks(ys, [short(v) for v in variants], fontsize=8)
         ax.set_ylim(-0.7, len(variants) - 0.3)
         ax.set_xlabel(f"{axis_label(col)}  (mean ± std; dots: seeds)", fontsize=9)
         ax.set_title(f"final {axis_label(col)}" + (" (best in orange)" if best else ""), fontsize=10)

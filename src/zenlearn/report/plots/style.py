@@ -76,3 +76,17 @@ def label(col: str) -> str:
         'validation loss'
     """
     return col.replace("val_", "validation ").replace("_", " ")
+
+
+def short(text: str, width: int = 44) -> str:
+    """`text` cut in the middle to at most `width` characters (long variant names as tick and legend labels;
+    the full names are in the tables beside the plots).
+
+    Example:
+        >>> short("augment=rotation_range=45,width_shift_range=0.2,horizontal_flip=true", 30)
+        'augment=rotatio…ntal_flip=true'
+    """
+    if len(text) <= width:
+        return text
+    head = (width - 1) // 2 + (width - 1) % 2
+    return text[:head] + "…" + text[len(text) - (width - 1 - head):]

@@ -27,7 +27,7 @@ from zenlearn.workflows.tune.storage import scrub
 TRIALS = "trials"
 MARKER = "trial.json"
 SAMPLERS = ("tpe", "random", "grid")
-PRUNERS = ("none", "median", "hyperband")
+PRUNERS = ("none", "median", "hyperband", "asha")
 
 
 def make_sampler(name: str, params: list[Param], seed: int) -> Any:
@@ -42,13 +42,27 @@ def make_sampler(name: str, params: list[Param], seed: int) -> Any:
 
 
 def make_pruner(name: str, epochs: int) -> Any:
-    """The Optuna pruner for `--pruner`; steps are epochs trained (1 … `epochs`)."""
+    """The Optuna pruner for `--pruner`; steps are epochs trained (1 … `epochs`).
+
+    - median: stop a trial below the median of earlier trials at the same epoch (after 4 trials, from epoch 2);
+    - hyperband: Hyperband (Li et al. 2018) over brackets of successive halving, reduction factor 3, from
+      1 epoch to `epochs`: the brackets that start late hedge against judging too early;
+    - asha: one bracket of (asynchronous) successive halving, reduction factor 3: rungs after 1, 3, 9, …
+      epochs keep the best third. The most aggressive; with few epochs Hyperband's later brackets can hardly
+      prune (with 4 epochs, only after epoch 3), so this is the one that saves most there.
+
+    Example:
+        >>> type(make_pruner("asha", 4)).__name__, type(make_pruner("hyperband", 4)).__name__
+        ('SuccessiveHalvingPruner', 'HyperbandPruner')
+    """
     import optuna
 
     if name == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1)
     if name == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(epochs, 1), reduction_factor=3)
+    if name == "asha":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3, min_early_stopping_rate=0)
     return optuna.pruners.NopPruner()
 
 

@@ -61,7 +61,7 @@ def run_tune(base: TrainConfig, params: Sequence[Param], *, trials: int = 20, ti
             the outputs from the storage. Defaults to 20.
         timeout: Start no trial after this many seconds. Defaults to None.
         sampler: tpe, random or grid. Defaults to "tpe".
-        pruner: none, median or hyperband (per epoch on the metric). Defaults to "none".
+        pruner: none, median, hyperband or asha (per epoch on the metric; see `make_pruner`). Defaults to "none".
         metric: val_accuracy, val_mae or val_loss. Defaults to the task's validation metric.
         storage: Optuna storage URL. Defaults to `$ZENLEARN_STORAGE`, else sqlite:///OUT/study.db.
         study: The study's name in the storage. Defaults to "zenlearn".
