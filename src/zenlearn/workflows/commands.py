@@ -64,7 +64,14 @@ def commands_for(exp: Experiment, steps: list[tuple[Comparison, TrainConfig]], s
     return out
 
 
-def command_line(names: list[str], seeds: int | None, budget: str) -> str:
+def command_line(names: list[str], seeds: int | None, budget: str, *, threads: int | None = None,
+                 workers: int = 1) -> str:
+    """The `zenlearn reproduce` invocation that made a results.md (settings that change its numbers or time).
+
+    Example:
+        >>> command_line(["models"], None, "full", threads=1, workers=2)
+        'zenlearn reproduce --only models --workers 2 --threads 1 --out DIR'
+    """
     parts = ["zenlearn reproduce"]
     if names != SUITE.names():
         parts.append("--only " + " ".join(names))
@@ -74,4 +81,8 @@ def command_line(names: list[str], seeds: int | None, budget: str) -> str:
         parts.append("--quick")
     elif budget != "full":
         parts.append(f"--budget {budget}")
+    if workers != 1:
+        parts.append(f"--workers {workers}")
+    if threads is not None:
+        parts.append(f"--threads {threads}")
     return " ".join(parts + ["--out DIR"])

@@ -87,8 +87,9 @@ def reproduce(out: str | Path, only: Sequence[str] | None = None, *, seeds: int 
     common = {"data_dir": data_dir, "device": device, "report": False, "overwrite": overwrite,
               **({"threads": threads} if threads is not None else {})}
     plans = {n: plan(SUITE.get(n), budget, common) for n in names}  # every config checked before any run
-    result: dict[str, Any] = {"format": FORMAT, "command": command_line(names, seeds, budget), "budget": budget,
-                              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(),
+    result: dict[str, Any] = {"format": FORMAT, "command": command_line(names, seeds, budget, threads=threads, workers=workers),
+                              "budget": budget, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                              "machine": _machine(threads, workers),
                               "experiments": []}
     out.mkdir(parents=True, exist_ok=True)
     t_all = time.perf_counter()
@@ -112,6 +113,16 @@ def reproduce(out: str | Path, only: Sequence[str] | None = None, *, seeds: int 
     if verbose:
         print(f"wrote {out / 'results.md'} and {out / 'report.html'} ({result['seconds'] / 60:.1f} min)")
     return result
+
+
+def _machine(threads: int | None, workers: int) -> dict[str, Any]:
+    """`machine()` with the torch threads each run gets (`--threads`, else cores // workers with workers)."""
+    m = machine()
+    if threads:
+        m["cpu_threads"] = threads
+    elif workers > 1:
+        m["cpu_threads"] = max(1, (m.get("cores") or 1) // workers)
+    return m
 
 
 def check_names(only: Sequence[str] | None) -> list[str]:

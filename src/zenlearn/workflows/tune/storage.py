@@ -94,7 +94,10 @@ def open_storage(url: str, *, heartbeat: bool = True) -> Any:
         engine = {"connect_args": {"timeout": 60}}  # several workers write to one file
     for attempt in range(4):
         try:
-            return optuna.storages.RDBStorage(with_driver(url), engine_kwargs=engine, **kwargs)
+            storage = optuna.storages.RDBStorage(with_driver(url), engine_kwargs=engine, **kwargs)
+            if url.startswith("sqlite"):
+                serialize_sqlite(storage.engine)
+            return storage
         except Exception as e:  # noqa: BLE001 - any driver error means: cannot use this storage
             if attempt < 3 and "already exists" in str(e):  # another machine is creating the tables right now
                 time.sleep(1 + attempt)
@@ -103,6 +106,29 @@ def open_storage(url: str, *, heartbeat: bool = True) -> Any:
             raise UsageError(f"--storage {mask(url)}: cannot open it ({scrub(first, url)}); check the URL, that the "
                              f"server is running and reachable, and the credentials (PGPASSWORD or ~/.pgpass)") from None
     raise AssertionError("unreachable")
+
+
+def serialize_sqlite(engine: Any) -> None:
+    """Make every transaction on a SQLite `engine` take the write lock when it begins (`BEGIN IMMEDIATE`).
+
+    Optuna claims a queued trial by reading it as WAITING and writing RUNNING in one transaction, relying on
+    `SELECT … FOR UPDATE`, which SQLite ignores. With SQLite's default deferred transactions two worker
+    processes can both read WAITING and both claim the same trial: the same cell then runs twice (two
+    processes writing one run folder) and the second to finish dies with "Cannot tell a COMPLETE trial".
+    Taking the lock at BEGIN serializes the read and the write (SQLAlchemy's recipe for pysqlite). PostgreSQL
+    honours FOR UPDATE and needs nothing.
+    """
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None  # pysqlite's own BEGIN off: the "begin" event issues ours
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections opened while creating the tables predate the listeners
 
 
 def dashboard_command(url: str) -> str:
