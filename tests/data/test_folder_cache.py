@@ -93,7 +93,10 @@ def test_cache_hit_equals_decoding_and_decodes_nothing(tmp_path, monkeypatch, mo
     assert again.status == "hit" and sum(calls) == len(paths)  # nothing decoded the second time
     reference = np.stack([decode_image(p, SHAPE) for p in paths])
     np.testing.assert_array_equal(again.take(list(range(len(paths)))), reference)
-    assert (again._mmap is not None) == (mode == "disk")
+    # the build's own rows (memory mode keeps what it decoded instead of reading the file back) are the same
+    np.testing.assert_array_equal(first.take(list(range(len(paths)))), reference)
+    assert (again._mmap is not None) == (mode == "disk") and (first._mmap is not None) == (mode == "disk")
+    assert first.mode_used == again.mode_used == mode
     assert [p.name for p in (tmp_path / "c").iterdir()] == [again.file().name]  # no temporary files left
 
 

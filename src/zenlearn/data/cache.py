@@ -121,10 +121,13 @@ class DecodedCache:
             return self
         path, key = self.file(), cache_key(self.paths, self.shape)
         trailer, reason = read_trailer(path, key, self.nbytes, verify=True)
+        built = None
         if trailer is None:
-            crc = self._build(path, key)
+            keep = self._resolved_mode() == "memory"
+            crc, built = self._build(path, key, keep=keep)
             trailer, again = read_trailer(path, key, self.nbytes, verify=False)
             if trailer is None or trailer["crc"] != crc:  # another run renamed its (identical) build over ours
+                built = None
                 trailer, again = read_trailer(path, key, self.nbytes, verify=True)
             if trailer is None:
                 raise UsageError(f"decoded cache {path} cannot be read back ({again}); delete the folder "
@@ -136,8 +139,17 @@ class DecodedCache:
         if self.bad and not self.skip_bad_images:
             first = min(self.bad, key=self.row.__getitem__)
             raise UsageError(_stop_message(self.bad[first]))
-        self._open(path)
+        if built is not None:  # memory mode, just built: the decoded rows are already here, no read back
+            self.array, self.mode_used = built, "memory"
+        else:
+            self._open(path)
         return self
+
+    def _resolved_mode(self) -> str:
+        """memory or disk (auto: memory when the cache takes at most `RAM_SHARE` of the RAM)."""
+        if self.mode == "auto":
+            return "memory" if self.nbytes <= RAM_SHARE * _ram_bytes() else "disk"
+        return self.mode
 
     def take(self, rows: list[int]) -> np.ndarray:
         """uint8 (len(rows), C, H, W): a copy of those rows."""
@@ -151,9 +163,7 @@ class DecodedCache:
 
     def _open(self, path: Path) -> None:
         n_bytes = self.nbytes
-        mode = self.mode
-        if mode == "auto":
-            mode = "memory" if n_bytes <= RAM_SHARE * _ram_bytes() else "disk"
+        mode = self._resolved_mode()
         if mode == "memory":
             self.array = np.fromfile(path, dtype=np.uint8, count=n_bytes).reshape(len(self.paths), *self.shape)
         else:
@@ -162,10 +172,12 @@ class DecodedCache:
             self.array = np.frombuffer(self._mmap, np.uint8, count=n_bytes).reshape(len(self.paths), *self.shape)
         self.mode_used = mode
 
-    def _build(self, path: Path, key: str) -> int:
-        """Decode every file in row order into a temporary file, renamed to `path` when complete; its CRC."""
+    def _build(self, path: Path, key: str, keep: bool = False) -> tuple[int, np.ndarray | None]:
+        """Decode every file in row order into a temporary file, renamed to `path` when complete: its CRC, and
+        with `keep` the decoded (N, C, H, W) array (memory mode needs no read back)."""
         chunks = [self.paths[i : i + _CHUNK] for i in range(0, len(self.paths), _CHUNK)]
         crc, bad = 0, {}
+        kept = np.empty((len(self.paths), *self.shape), np.uint8) if keep else None
         pool = decoding_pool(self.workers) if self.workers > 0 and len(chunks) > 1 else None
         try:
             jobs = [(c, self.shape) for c in chunks]
@@ -178,6 +190,8 @@ class DecodedCache:
                         bad[str(start + i)] = msg
                     f.write(arrays.data)
                     crc = zlib.crc32(arrays.data, crc)
+                    if kept is not None:
+                        kept[start : start + len(arrays)] = arrays
                 trailer = json.dumps({"key": key, "shape": list(self.shape), "n": len(self.paths), "bytes": self.nbytes,
                                       "crc": crc, "bad": bad}).encode()
                 f.write(trailer + _TAIL.pack(zlib.crc32(trailer), len(trailer), MAGIC))
@@ -185,7 +199,7 @@ class DecodedCache:
             if pool is not None:
                 pool.terminate()
                 pool.join()
-        return crc
+        return crc, kept
 
 
 def read_trailer(path: Path, key: str, n_bytes: int, *, verify: bool) -> tuple[dict | None, str]:

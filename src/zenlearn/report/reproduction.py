@@ -184,7 +184,7 @@ def document_blocks(result: dict[str, Any], plots: dict[str, dict[str, str]]) ->
     b: list[Block] = [("h1", "zenlearn reproduces the survey's claims"),
                       ("p", "Made by", f"`{result['command']}` ({result['budget']} budget) on {when[:10]} "
                        f"({when[11:16]} UTC): {m.get('cpu')}, {m.get('cores')} cores available, torch "
-                       f"{m.get('torch')} with {m.get('cpu_threads')} threads, Python {m.get('python')}, "
+                       f"{m.get('torch')} with {m.get('cpu_threads')} thread{'' if m.get('cpu_threads') == 1 else 's'}, Python {m.get('python')}, "
                        f"{m.get('platform')}" + (f", GPU {m['gpu']}" if m.get("gpu") else ", no GPU") + "."),
                       ("p", "Cost.", f"{total / 60:.1f} min wall time in all (" + ", ".join(
                           f"{e['name']} {e['seconds'] / 60:.1f} min" for e in result["experiments"]) + ")."),
