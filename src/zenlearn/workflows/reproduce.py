@@ -39,6 +39,7 @@ from zenlearn.workflows.suite import (
     seeds_of,
     student_options,
 )
+from zenlearn.workflows.tune.workers import threads_per_worker
 
 FORMAT = 1
 
@@ -84,10 +85,12 @@ def reproduce(out: str | Path, only: Sequence[str] | None = None, *, seeds: int 
     if out.is_dir() and any(out.iterdir()) and not (resume or overwrite):
         raise UsageError(f"--out {out} already holds files; pass --resume to reuse the finished runs, --overwrite "
                          f"to redo them, or choose another --out")
+    given_threads, threads = threads, run_threads(threads, workers)
     common = {"data_dir": data_dir, "device": device, "report": False, "overwrite": overwrite,
               **({"threads": threads} if threads is not None else {})}
     plans = {n: plan(SUITE.get(n), budget, common) for n in names}  # every config checked before any run
-    result: dict[str, Any] = {"format": FORMAT, "command": command_line(names, seeds, budget, threads=threads, workers=workers),
+    result: dict[str, Any] = {"format": FORMAT,
+                              "command": command_line(names, seeds, budget, threads=given_threads, workers=workers),
                               "budget": budget, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                               "machine": _machine(threads, workers),
                               "experiments": []}
@@ -113,6 +116,20 @@ def reproduce(out: str | Path, only: Sequence[str] | None = None, *, seeds: int 
     if verbose:
         print(f"wrote {out / 'results.md'} and {out / 'report.html'} ({result['seconds'] / 60:.1f} min)")
     return result
+
+
+def run_threads(threads: int | None, workers: int) -> int | None:
+    """Torch threads of every run: `--threads`, else with workers cores // workers, also for the runs that stay
+    in this process (distillation students), so a parallel reproduction computes what a sequential one at
+    that thread count does; None (torch's choice) for a sequential default run.
+
+    Example:
+        >>> run_threads(None, 1), run_threads(3, 2), run_threads(None, 2) == threads_per_worker(2, None)
+        (None, 3, True)
+    """
+    if threads is None and workers > 1:
+        return threads_per_worker(workers, None)
+    return threads
 
 
 def _machine(threads: int | None, workers: int) -> dict[str, Any]:
