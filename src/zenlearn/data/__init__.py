@@ -94,8 +94,8 @@ def load_splits(name: str, *, root: str | None = None, val_split: float = 0.1, s
         (3600, 400, 1000)
     """
     kind, _, arg = name.partition(":")
-    info = DATASETS.entry(kind).info
-    if info is not None and info.streaming:
+    info = DATASETS.entry(kind).info  # an unknown name: the registry's error listing the datasets
+    if streams(name):
         if not arg and info.path_argument:
             raise UsageError(f"--data {kind}:PATH needs the folder's path, e.g. --data {kind}:photos")
         return DATASETS.get(kind)(arg, val_split=val_split, seed=seed, train_subset=train_subset, **folder_options)

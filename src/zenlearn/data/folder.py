@@ -64,8 +64,8 @@ class FolderSplits:
     """Where the cache file goes. Defaults to `cache.cache_folder()`."""
     _decoded: dict[tuple[str, ...], DecodedCache] = field(default_factory=dict, repr=False)
 
-    def decoded(self, files: ImageFiles | None = None) -> DecodedCache | None:
-        """The decoded cache of `files` (one split; default: every file of the run), or None with cache="off".
+    def decoded(self, files: ImageFiles) -> DecodedCache | None:
+        """The decoded cache of `files` (one split), or None with cache="off".
 
         Each split has its own cache, keyed by its own file list: the test split is decoded once for every
         seed, variant and training subset that shares it (a comparison over 5 seeds of `--train-subset 20`
@@ -73,13 +73,9 @@ class FolderSplits:
         """
         if self.cache == "off":
             return None
-        if files is None:
-            paths = self.train.paths + (self.val.paths if self.val is not None else []) + self.test.paths
-        else:
-            paths = files.paths
-        key = tuple(paths)
+        key = tuple(files.paths)
         if key not in self._decoded:
-            self._decoded[key] = DecodedCache(list(paths), self.spec.input_shape, mode=self.cache,
+            self._decoded[key] = DecodedCache(files.paths, self.spec.input_shape, mode=self.cache,
                                               folder=self.cache_folder, workers=self.workers,
                                               skip_bad_images=self.skip_bad_images)
         return self._decoded[key]

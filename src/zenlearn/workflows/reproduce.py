@@ -92,7 +92,7 @@ def reproduce(out: str | Path, only: Sequence[str] | None = None, *, seeds: int 
     result: dict[str, Any] = {"format": FORMAT,
                               "command": command_line(names, seeds, budget, threads=given_threads, workers=workers),
                               "budget": budget, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                              "machine": _machine(threads, workers),
+                              "machine": _machine(threads),
                               "experiments": []}
     out.mkdir(parents=True, exist_ok=True)
     t_all = time.perf_counter()
@@ -132,13 +132,11 @@ def run_threads(threads: int | None, workers: int) -> int | None:
     return threads
 
 
-def _machine(threads: int | None, workers: int) -> dict[str, Any]:
-    """`machine()` with the torch threads each run gets (`--threads`, else cores // workers with workers)."""
+def _machine(threads: int | None) -> dict[str, Any]:
+    """`machine()` with the torch threads every run got (`run_threads`), when they were set."""
     m = machine()
     if threads:
         m["cpu_threads"] = threads
-    elif workers > 1:
-        m["cpu_threads"] = max(1, (m.get("cores") or 1) // workers)
     return m
 
 
