@@ -9,7 +9,8 @@ survey's augmentation (rotation 45, shifts 0.2, shear 0.2, zoom 0.2, horizontal 
   memory           peak RSS of `zenlearn train --cache disk` (process + decoding workers) on a large folder
 
 Contenders, each in its own process (TensorFlow and torch in one process fight over threads):
-  zenlearn   --data folder:PATH --cache auto (FolderLoader + Augment on the batch; `train_run` for training)
+  zenlearn   --data folder:PATH --cache auto (FolderLoader's uint8 batches + Augment, as `zenlearn train --augment`
+             runs them; `train_run` for training)
   keras      ImageDataGenerator(**survey).flow_from_directory(PATH, target_size=(224, 224), batch_size=32,
              class_mode="binary") (Keras 3: the legacy module; needs scipy and `pip install -e '.[bench]'`)
   torch      a Dataset that opens each file with PIL, converts to RGB and resizes to 224 x 224 (bilinear),
@@ -43,7 +44,8 @@ def zenlearn_pipeline(folder: str, epochs: int) -> list[float]:
     from zenlearn.data.folder import load_folder
 
     s = load_folder(folder, image_size=(SIZE, SIZE), class_mode="binary", val_split=0.1, cache="auto")
-    loader, aug = s.loader(s.train, BATCH, shuffle=True), Augment(**SURVEY, seed=0)
+    # as `zenlearn train` does with --augment: the loader hands uint8 pixels to Augment (8-bit OpenCV warp)
+    loader, aug = s.loader(s.train, BATCH, shuffle=True, uint8=True), Augment(**SURVEY, seed=0)
     rates = []
     for epoch in range(epochs):
         loader.set_epoch(epoch)

@@ -261,7 +261,9 @@ def test_preprocessing_function_and_dtype():
 def test_single_image_and_bad_inputs():
     assert Augment(horizontal_flip=True, seed=0)(torch.rand(3, 8, 8)).shape == (3, 8, 8)
     with pytest.raises(UsageError, match="floating-point batch"):
-        Augment()(torch.zeros(2, 1, 4, 4, dtype=torch.uint8))
+        Augment()(torch.zeros(2, 1, 4, 4, dtype=torch.int32))  # uint8 pixels are taken (tests/augment/test_opencv.py)
+    with pytest.raises(UsageError, match="floating-point batch"):
+        Augment()(torch.zeros(4, 4))
     with pytest.raises(UsageError, match="fill_mode must be one of constant, nearest, reflect, wrap"):
         Augment(fill_mode="mirror")
     with pytest.raises(UsageError, match="zca_whitening is not supported"):

@@ -95,9 +95,22 @@ def test_cache_hit_equals_decoding_and_decodes_nothing(tmp_path, monkeypatch, mo
     np.testing.assert_array_equal(again.take(list(range(len(paths)))), reference)
     # the build's own rows (memory mode keeps what it decoded instead of reading the file back) are the same
     np.testing.assert_array_equal(first.take(list(range(len(paths)))), reference)
-    assert (again._mmap is not None) == (mode == "disk") and (first._mmap is not None) == (mode == "disk")
+    assert again._release == (mode == "disk") and first._release == (mode == "disk")
     assert first.mode_used == again.mode_used == mode
     assert [p.name for p in (tmp_path / "c").iterdir()] == [again.file().name]  # no temporary files left
+
+
+def test_decoding_workers_write_their_rows_straight_into_the_cache_file(tmp_path):
+    root = jpeg_folder(tmp_path / "imgs", per_class=40)  # 80 files: 3 chunks of rows over 2 processes
+    broken = write_odd_files(root / "a")
+    paths = sorted(str(p) for p in root.rglob("*") if p.is_file())
+    here = DecodedCache(paths, SHAPE, mode="disk", folder=tmp_path / "one", skip_bad_images=True).ensure()
+    pool = DecodedCache(paths, SHAPE, mode="disk", folder=tmp_path / "two", workers=2, skip_bad_images=True).ensure()
+    assert pool.file().read_bytes() == here.file().read_bytes()  # the same payload, CRCs and skipped rows
+    assert sorted(pool.bad) == [str(p) for p in broken]
+    stored = np.fromfile(pool.file(), np.uint8, count=pool.nbytes).reshape(len(paths), 48, 48, 3)
+    first = next(p for p in paths if p not in pool.bad)
+    np.testing.assert_array_equal(stored[pool.row[first]], decode_image(first, SHAPE).transpose(1, 2, 0))  # (H, W, C) rows
 
 
 def test_touched_added_or_removed_file_is_a_miss(tmp_path):

@@ -1,21 +1,26 @@
 """The decoded cache of an image folder (`--cache auto|memory|disk|off`): decode once, then read at memory speed.
 
-The first pass decodes every file of the run (train, val and test) at the target size into one uint8
-array (N, C, H, W) of un-augmented pixels, written atomically to `<cache folder>/<key>.zlc`; later epochs
-and later runs read rows of it instead of decoding (augmentation still runs per epoch and per sample, on
-the batches). `memory` reads the file whole into RAM, `disk` memory-maps it (the OS pages it in and out;
-pages already read are released every 32 MB, so the process stays small however large the cache is),
-`auto` picks memory when the cache takes at most a quarter of the machine's RAM, else disk.
+The first pass decodes the files of one split at the target size into one uint8 array of un-augmented
+pixels, one row per file, stored channels-last (N, H, W, C) as the decoder gives them and as OpenCV and
+oneDNN want them; `take` hands out rows as (B, C, H, W) views. The decoding workers write their rows
+straight into a temporary file that is renamed to `<cache folder>/<name>.zlc` when complete; later epochs and
+later runs read rows of it instead of decoding (augmentation still runs per epoch and per sample, on the
+batches). `memory` reads the file whole into RAM, `disk` memory-maps it (the OS pages it in and out; pages
+already read are released every 32 MB, so the process stays small however large the cache is), `auto` picks
+memory when the cache takes at most a quarter of the machine's RAM, else disk. Right after a build both map
+the file, whose pages are still in the OS page cache.
 
 Key: SHA-256 of the sorted file list with every file's size and mtime, the target (C, H, W), the colour
-mode and the decoder recipe (`decode.DECODER`). A changed, added or removed file gives a new key. The file
-is named after the file list, shape and decoder only, so a changed file rebuilds the cache in place.
+mode, the decoder recipe (`decode.DECODER`) and the file format. A changed, added or removed file gives a new
+key. The file is named after the file list, shape and decoder only, so a changed file rebuilds the cache in
+place.
 
-File: payload (N·C·H·W bytes) | JSON trailer (key, shape, n, payload bytes and CRC-32, unreadable rows) |
-CRC-32 of the trailer (4 bytes) | trailer length (8 bytes) | magic `ZLCACHE1`. A file whose size, magic,
-trailer CRC, key or payload CRC does not check out is rebuilt, never trusted. Writes go to a temporary file
-that is fsynced and renamed over the target, so two runs building the same cache at once each rename a
-complete, identical file and a reader never sees half of one.
+File: payload (N·H·W·C bytes) | JSON trailer (key, shape, n, payload bytes, one CRC-32 per 32 rows, unreadable
+rows) | CRC-32 of the trailer (4 bytes) | trailer length (8 bytes) | magic `ZLCACHE2`. A file whose size,
+magic, trailer CRC, key or payload CRCs do not check out is rebuilt, never trusted. Writes go to a temporary
+file that is renamed over the target, so two runs building the same cache at once each rename a
+complete, identical file and a reader never sees half of one. (It is not fsynced: after a crash, pages that
+never reached the disk fail the CRCs and the cache is rebuilt.)
 
 Cache folder: `$ZENLEARN_CACHE`, else `~/.cache/zenlearn/folder-cache/`. Deleting it is always safe.
 """
@@ -34,10 +39,10 @@ import numpy as np
 
 from zenlearn.data.decode import DECODER, decode_job, decoding_pool
 from zenlearn.errors import UsageError
-from zenlearn.io.atomic import atomic_open
+from zenlearn.io.atomic import atomic_path
 
 CACHE_MODES = ("auto", "memory", "disk", "off")
-MAGIC = b"ZLCACHE1"
+MAGIC = b"ZLCACHE2"  # 2: rows stored (H, W, C), one CRC-32 per chunk of rows
 RAM_SHARE = 0.25
 """`auto` keeps a cache in memory when it takes at most this share of the machine's RAM."""
 _TAIL = struct.Struct("<IQ8s")  # trailer CRC-32, trailer length, magic
@@ -59,7 +64,7 @@ def cache_key(paths: list[str], shape: tuple[int, ...], decoder: str = DECODER) 
         64
     """
     h = hashlib.sha256(json.dumps({"shape": list(shape), "color": "L" if shape[0] == 1 else "RGB",
-                                   "decoder": decoder}).encode())
+                                   "decoder": decoder, "format": MAGIC.decode()}).encode())
     for p in sorted(paths):
         try:
             st = os.stat(p)
@@ -102,7 +107,10 @@ class DecodedCache:
         self.status = ""
         """After `ensure()`: "hit", "built" or "rebuilt (REASON)"."""
         self.array: np.ndarray | None = None
+        self.mode_used = ""
+        """After `ensure()`: "memory" or "disk"."""
         self._mmap: mmap.mmap | None = None
+        self._release = False  # disk mode: drop the pages read from this process' memory now and then
         self._read = 0
 
     @property
@@ -119,15 +127,19 @@ class DecodedCache:
         """Open the cache file, or decode every image and write it first (also if it is corrupt)."""
         if self.array is not None:
             return self
-        path, key = self.file(), cache_key(self.paths, self.shape)
-        trailer, reason = read_trailer(path, key, self.nbytes, verify=True)
-        built = None
+        path, key, mode = self.file(), cache_key(self.paths, self.shape), self._resolved_mode()
+        # memory mode checks the payload's CRCs on the rows it reads in anyway; disk mode streams them first
+        trailer, reason = read_trailer(path, key, self.nbytes, verify=mode == "disk")
+        if trailer is not None and mode == "memory":
+            array = np.fromfile(path, dtype=np.uint8, count=self.nbytes)
+            if len(array) != self.nbytes or payload_crcs(array, trailer["crc_rows"] * self.row_bytes) != trailer["crcs"]:
+                trailer, reason = None, "payload checksum mismatch"
+            else:
+                self.array = array.reshape(len(self.paths), *self.hwc)
         if trailer is None:
-            keep = self._resolved_mode() == "memory"
-            crc, built = self._build(path, key, keep=keep)
+            crcs = self._build(path, key)
             trailer, again = read_trailer(path, key, self.nbytes, verify=False)
-            if trailer is None or trailer["crc"] != crc:  # another run renamed its (identical) build over ours
-                built = None
+            if trailer is None or trailer["crcs"] != crcs:  # another run renamed its (identical) build over ours
                 trailer, again = read_trailer(path, key, self.nbytes, verify=True)
             if trailer is None:
                 raise UsageError(f"decoded cache {path} cannot be read back ({again}); delete the folder "
@@ -138,12 +150,24 @@ class DecodedCache:
         self.bad = {self.paths[int(r)]: msg for r, msg in trailer["bad"].items()}
         if self.bad and not self.skip_bad_images:
             first = min(self.bad, key=self.row.__getitem__)
+            self.array = None
             raise UsageError(_stop_message(self.bad[first]))
-        if built is not None:  # memory mode, just built: the decoded rows are already here, no read back
-            self.array, self.mode_used = built, "memory"
-        else:
-            self._open(path)
+        if self.array is None:
+            # disk mode, or just built: map the file (after a build its pages are still in the OS page cache,
+            # so memory mode reads them in place instead of copying 270 MB back per 2,000 photos)
+            self._map(path, release=mode == "disk")
+        self.mode_used = mode
         return self
+
+    @property
+    def hwc(self) -> tuple[int, int, int]:
+        """One row's shape as stored: (H, W, C)."""
+        c, h, w = self.shape
+        return (h, w, c)
+
+    @property
+    def row_bytes(self) -> int:
+        return int(np.prod(self.shape))
 
     def _resolved_mode(self) -> str:
         """memory or disk (auto: memory when the cache takes at most `RAM_SHARE` of the RAM)."""
@@ -152,54 +176,55 @@ class DecodedCache:
         return self.mode
 
     def take(self, rows: list[int]) -> np.ndarray:
-        """uint8 (len(rows), C, H, W): a copy of those rows."""
-        out = self.array[np.asarray(rows, dtype=np.int64)]  # (B, C, H, W), fancy indexing copies
-        if self._mmap is not None:
+        """uint8 (len(rows), C, H, W): a copy of those rows, stored channels-last ((B, H, W, C) transposed; a
+        `torch.from_numpy` of it is a `torch.channels_last` tensor)."""
+        out = self.array[np.asarray(rows, dtype=np.int64)]  # (B, H, W, C), fancy indexing copies
+        if self._release:
             self._read += out.nbytes
             if self._read >= _RELEASE_BYTES:  # pages stay in the OS page cache; only our RSS shrinks
                 self._read = 0
-                self._mmap.madvise(mmap.MADV_DONTNEED)
-        return out
+                self._mmap.madvise(mmap.MADV_DONTNEED)  # type: ignore[union-attr]
+        return out.transpose(0, 3, 1, 2)
 
-    def _open(self, path: Path) -> None:
-        n_bytes = self.nbytes
-        mode = self._resolved_mode()
-        if mode == "memory":
-            self.array = np.fromfile(path, dtype=np.uint8, count=n_bytes).reshape(len(self.paths), *self.shape)
-        else:
-            with open(path, "rb") as f:
-                self._mmap = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)  # (maps the whole file)
-            self.array = np.frombuffer(self._mmap, np.uint8, count=n_bytes).reshape(len(self.paths), *self.shape)
-        self.mode_used = mode
+    def _map(self, path: Path, release: bool) -> None:
+        with open(path, "rb") as f:
+            self._mmap = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)  # (maps the whole file)
+        self.array = np.frombuffer(self._mmap, np.uint8, count=self.nbytes).reshape(len(self.paths), *self.hwc)
+        self._release = release
 
-    def _build(self, path: Path, key: str, keep: bool = False) -> tuple[int, np.ndarray | None]:
-        """Decode every file in row order into a temporary file, renamed to `path` when complete: its CRC, and
-        with `keep` the decoded (N, C, H, W) array (memory mode needs no read back)."""
-        chunks = [self.paths[i : i + _CHUNK] for i in range(0, len(self.paths), _CHUNK)]
-        crc, bad = 0, {}
-        kept = np.empty((len(self.paths), *self.shape), np.uint8) if keep else None
-        pool = decoding_pool(self.workers) if self.workers > 0 and len(chunks) > 1 else None
+    def _build(self, path: Path, key: str) -> list[int]:
+        """Decode every file into a temporary file, renamed to `path` when complete; returns the payload's CRCs.
+
+        The decoding workers write their rows straight into the file (`decode.decode_job`): no pixels are
+        pickled back to this process, which only collects the unreadable files and writes the trailer."""
+        starts = range(0, len(self.paths), _CHUNK)
+        bad, crcs = {}, []
+        pool = decoding_pool(self.workers) if self.workers > 0 and len(starts) > 1 else None
         try:
-            jobs = [(c, self.shape) for c in chunks]
-            results = pool.imap(decode_job, jobs) if pool else map(decode_job, jobs)
-            with atomic_open(path, "wb") as f:
-                for start, (arrays, chunk_bad) in zip(range(0, len(self.paths), _CHUNK), results):
+            with atomic_path(path, fsync=False) as tmp:  # every load checks the CRCs: no need to wait for the disk
+                os.truncate(tmp, self.nbytes)
+                jobs = [(self.paths[s : s + _CHUNK], self.shape, str(tmp), s) for s in starts]
+                for start, (crc, chunk_bad) in zip(starts, pool.imap(decode_job, jobs) if pool else map(decode_job, jobs)):
                     for i, msg in chunk_bad:
                         if not self.skip_bad_images:
                             raise UsageError(_stop_message(msg))
                         bad[str(start + i)] = msg
-                    f.write(arrays.data)
-                    crc = zlib.crc32(arrays.data, crc)
-                    if kept is not None:
-                        kept[start : start + len(arrays)] = arrays
-                trailer = json.dumps({"key": key, "shape": list(self.shape), "n": len(self.paths), "bytes": self.nbytes,
-                                      "crc": crc, "bad": bad}).encode()
-                f.write(trailer + _TAIL.pack(zlib.crc32(trailer), len(trailer), MAGIC))
+                    crcs.append(crc)
+                trailer = json.dumps({"key": key, "shape": list(self.shape), "layout": "HWC", "n": len(self.paths),
+                                      "bytes": self.nbytes, "crc_rows": _CHUNK, "crcs": crcs, "bad": bad}).encode()
+                with open(tmp, "ab") as f:
+                    f.write(trailer + _TAIL.pack(zlib.crc32(trailer), len(trailer), MAGIC))
         finally:
             if pool is not None:
                 pool.terminate()
                 pool.join()
-        return crc, kept
+        return crcs
+
+
+def payload_crcs(payload: np.ndarray | bytes | memoryview, step: int) -> list[int]:
+    """CRC-32 of every `step` bytes of a payload (a build's decoding workers compute them on their chunks)."""
+    view = memoryview(payload).cast("B")
+    return [zlib.crc32(view[i : i + step]) for i in range(0, len(view), step)]
 
 
 def read_trailer(path: Path, key: str, n_bytes: int, *, verify: bool) -> tuple[dict | None, str]:
@@ -223,13 +248,14 @@ def read_trailer(path: Path, key: str, n_bytes: int, *, verify: bool) -> tuple[d
                 return None, "files changed since it was built"
             if verify:
                 f.seek(0)
-                crc, left = 0, n_bytes
+                step, crcs, left = trailer["crc_rows"] * int(np.prod(trailer["shape"])), [], n_bytes
                 while left:
-                    block = f.read(min(left, 16 << 20))
+                    block = f.read(min(left, step))
                     if not block:
                         return None, "truncated payload"
-                    crc, left = zlib.crc32(block, crc), left - len(block)
-                if crc != trailer["crc"]:
+                    crcs.append(zlib.crc32(block))
+                    left -= len(block)
+                if crcs != trailer["crcs"]:
                     return None, "payload checksum mismatch"
             return trailer, ""
     except FileNotFoundError:

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import multiprocessing.pool
+import os
 import signal
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +30,8 @@ _ROTATED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 
 def decode_image(path: str | Path, shape: tuple[int, ...], *, draft: bool = True) -> np.ndarray:
     """One image file as a uint8 (C, H, W) array at `shape`: EXIF-oriented, converted, resized (bilinear).
+
+    The array is a channels-first view of the decoded (H, W, C) pixels (`decode_pixels`).
 
     Args:
         path: Image file (anything PIL reads: JPEG, PNG, BMP, GIF, TIFF, WebP, …).
@@ -43,6 +47,11 @@ def decode_image(path: str | Path, shape: tuple[int, ...], *, draft: bool = True
         >>> decode_image("/tmp/zenlearn-doctest.jpg", (3, 24, 32))[:, 0, 0].tolist()
         [254, 0, 0]
     """
+    return decode_pixels(path, shape, draft=draft).transpose(2, 0, 1)
+
+
+def decode_pixels(path: str | Path, shape: tuple[int, ...], *, draft: bool = True) -> np.ndarray:
+    """`decode_image`'s pixels as stored: uint8 (H, W, C), C-contiguous (the decoded cache's row layout)."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     c, h, w = shape
@@ -59,7 +68,7 @@ def decode_image(path: str | Path, shape: tuple[int, ...], *, draft: bool = True
             arr = np.array(im, dtype=np.uint8)  # a writable copy
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
         raise UsageError(f"{path}: cannot read image ({e}); pass a valid PNG/JPEG/BMP file") from None
-    return arr[None] if c == 1 else arr.transpose(2, 0, 1)  # (C, H, W)
+    return arr[..., None] if c == 1 else arr  # (H, W, C)
 
 
 def _orientation(im) -> int:
@@ -84,21 +93,34 @@ def _to_mode(im, mode: str):
 
 
 def decode_batch(paths: list[str], shape: tuple[int, ...]) -> tuple[np.ndarray, list[tuple[int, str]]]:
-    """Worker task: decode `paths` into uint8 (n, C, H, W); unreadable files are reported, not raised
-    (their rows stay black)."""
-    out = np.zeros((len(paths), *shape), dtype=np.uint8)
+    """Worker task: decode `paths` into uint8 (n, H, W, C) (channels last, as decoded); unreadable files are
+    reported, not raised (their rows stay black)."""
+    c, h, w = shape
+    out = np.zeros((len(paths), h, w, c), dtype=np.uint8)
     bad = []
     for i, p in enumerate(paths):
         try:
-            out[i] = decode_image(p, shape)
+            out[i] = decode_pixels(p, shape)
         except UsageError as e:
             bad.append((i, str(e)))
     return out, bad
 
 
-def decode_job(job: tuple[list[str], tuple[int, ...]]) -> tuple[np.ndarray, list[tuple[int, str]]]:
-    """`decode_batch(*job)`, for `Pool.imap`."""
-    return decode_batch(*job)
+def decode_job(job: tuple[list[str], tuple[int, ...], str, int]) -> tuple[int, list[tuple[int, str]]]:
+    """Worker task of a cache build: decode the files `job[0]` at `job[1]` and write their rows straight into
+    the file `job[2]` from row `job[3]` on (no pixels travel back to the parent); returns the CRC-32 of those
+    rows and the unreadable files."""
+    paths, shape, file, first_row = job
+    rows, bad = decode_batch(paths, shape)
+    fd = os.open(file, os.O_WRONLY)
+    try:
+        view, offset = memoryview(rows).cast("B"), first_row * rows[0].nbytes
+        while view:
+            n = os.pwrite(fd, view, offset)
+            view, offset = view[n:], offset + n
+    finally:
+        os.close(fd)
+    return zlib.crc32(rows.data), bad
 
 
 def decoding_pool(workers: int) -> mp.pool.Pool:

@@ -85,10 +85,12 @@ class FolderSplits:
         kept = [i for i, p in enumerate(files.paths) if p not in self.skipped]
         return ImagesOnDemand(files.take(kept), self.spec.input_shape)
 
-    def loader(self, files: ImageFiles, batch_size: int, *, shuffle: bool = False, seed: int = 0) -> "FolderLoader":
+    def loader(self, files: ImageFiles, batch_size: int, *, shuffle: bool = False, seed: int = 0,
+               uint8: bool = False) -> "FolderLoader":
+        """A `FolderLoader` over `files` (with this folder's decoding options and cache)."""
         return FolderLoader(files, batch_size, self.spec.input_shape, shuffle=shuffle, seed=seed,
                             workers=self.workers, skip_bad_images=self.skip_bad_images, skipped=self.skipped,
-                            cache=self.decoded(files))
+                            cache=self.decoded(files), uint8=uint8)
 
 
 class ImagesOnDemand:
@@ -106,7 +108,7 @@ class ImagesOnDemand:
     def __getitem__(self, idx: Tensor | list[int]) -> Tensor:
         idx = idx.tolist() if isinstance(idx, Tensor) else list(idx)
         arrays, bad = decode_batch([self.files.paths[i] for i in idx], self.shape)
-        return torch.from_numpy(arrays)
+        return torch.from_numpy(np.ascontiguousarray(arrays.transpose(0, 3, 1, 2)))
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -245,7 +247,7 @@ def _first_size(paths: list[str], skip_bad: bool) -> tuple[int, int]:
 
 
 class FolderLoader:
-    """Streams float batches (B, C, H, W) in [0, 1] and int64 labels from image files.
+    """Streams float batches (B, C, H, W) in [0, 1] (channels-last in memory) and int64 labels from image files.
 
     Same interface as `BatchLoader`: a seeded per-epoch permutation (`set_epoch(epoch, skip_batches)`
     reproduces any epoch and batch), `len()` in batches. Batches are decoded by `workers` processes,
@@ -263,6 +265,9 @@ class FolderLoader:
         skipped: Set that collects skipped paths. Defaults to a new set.
         cache: Read rows of this decoded cache (built on the first iteration) instead of decoding files.
             Defaults to None (decode every batch).
+        uint8: Yield the uint8 pixels (0–255) instead of floats in [0, 1], for an `Augment` to take as they
+            are: it resamples them in uint8 (with OpenCV when installed) and returns floats in [0, 1]. The
+            `Trainer` hands training batches to its `augment` first. Defaults to False.
 
     Example:
         >>> s = load_folder(photos, image_size=(16, 16), val_split=0.5)
@@ -273,8 +278,8 @@ class FolderLoader:
 
     def __init__(self, files: ImageFiles, batch_size: int, shape: tuple[int, ...], *, shuffle: bool = False,
                  seed: int = 0, workers: int = 0, skip_bad_images: bool = False,
-                 skipped: set[str] | None = None, cache: DecodedCache | None = None) -> None:
-        self.files, self.batch_size, self.shape = files, batch_size, tuple(shape)
+                 skipped: set[str] | None = None, cache: DecodedCache | None = None, uint8: bool = False) -> None:
+        self.files, self.batch_size, self.shape, self.uint8 = files, batch_size, tuple(shape), uint8
         self.shuffle, self.seed, self.workers = shuffle, seed, workers
         self.skip_bad_images = skip_bad_images
         self.skipped = set() if skipped is None else skipped
@@ -306,7 +311,8 @@ class FolderLoader:
         if self.workers == 0:
             for idx in todo:
                 self.submitted += 1
-                batch = self._finish(idx, *decode_batch([self.files.paths[i] for i in idx], self.shape))
+                arrays, bad = decode_batch([self.files.paths[i] for i in idx], self.shape)
+                batch = self._finish(idx, arrays.transpose(0, 3, 1, 2), bad)
                 if batch is not None:
                     yield batch
             return
@@ -327,7 +333,7 @@ class FolderLoader:
                 idx, result = pending.popleft()
                 arrays, bad = result.get()
                 submit()
-                batch = self._finish(idx, arrays, bad)
+                batch = self._finish(idx, arrays.transpose(0, 3, 1, 2), bad)
                 if batch is not None:
                     yield batch
         finally:
@@ -346,6 +352,7 @@ class FolderLoader:
                 yield batch
 
     def _finish(self, idx: list[int], arrays: np.ndarray, bad: list[tuple[int, str]]) -> tuple[Tensor, Tensor] | None:
+        """(B, C, H, W) uint8 rows (a channels-last view) → the batch, minus (or stopping at) unreadable files."""
         labels = torch.tensor([self.files.labels[i] for i in idx], dtype=torch.int64)
         if bad:
             if not self.skip_bad_images:
@@ -356,5 +363,7 @@ class FolderLoader:
             if not len(keep):
                 return None
             arrays, labels = arrays[keep], labels[torch.from_numpy(keep)]
-        x = torch.from_numpy(arrays).to(torch.float32).mul_(1 / 255)  # (B, C, H, W) in [0, 1]
+        x = torch.from_numpy(arrays)  # (B, C, H, W) uint8, channels-last
+        if not self.uint8:
+            x = x.to(torch.float32).mul_(1 / 255)  # in [0, 1], still channels-last (oneDNN's layout)
         return x, labels

@@ -29,6 +29,24 @@ def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
         >>> (tmp / "metrics.csv").read_text()
         'epoch,loss\\n'
     """
+    with atomic_path(path) as tmp, open(tmp, mode) as f:
+        yield f
+
+
+@contextmanager
+def atomic_path(path: str | Path, *, fsync: bool = True) -> Iterator[Path]:
+    """A new, empty temporary file beside `path`, by name (for writers that need one: other processes, a
+    memory map); on success it is fsynced and renamed over `path`, on any error deleted.
+
+    `fsync=False` skips the fsync, for files whose readers check every byte anyway (a crash can then leave a
+    complete-looking file whose pages never reached the disk, which such a reader rejects).
+
+    Example:
+        >>> with atomic_path(tmp / "rows.bin") as t:
+        ...     _ = t.write_bytes(b"abc")
+        >>> (tmp / "rows.bin").read_bytes(), t.exists()
+        (b'abc', False)
+    """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -36,13 +54,16 @@ def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
     except OSError as e:
         _raise_write_error(path, e)
     try:
-        os.fchmod(fd, _mode_for(path))  # mkstemp makes 0600 files; give the final file normal permissions
-        with os.fdopen(fd, mode) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            os.fchmod(fd, _mode_for(path))  # mkstemp makes 0600 files; give the final file normal permissions
+        finally:
+            os.close(fd)
+        yield Path(tmp)
+        if fsync:
+            _fsync_file(tmp)
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        if fsync:
+            _fsync_dir(path.parent)
     except OSError as e:
         _unlink(tmp)
         _raise_write_error(path, e)
@@ -104,6 +125,14 @@ def _unlink(p: str) -> None:
         os.unlink(p)
     except FileNotFoundError:
         pass
+
+
+def _fsync_file(p: str) -> None:
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(d: Path) -> None:

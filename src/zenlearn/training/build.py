@@ -153,13 +153,16 @@ def eval_loader(splits: Splits | FolderSplits, data: Any, batch_size: int) -> An
 
 
 def make_loaders(cfg: TrainConfig, splits: Splits | FolderSplits, rank: int = 0,
-                 world_size: int = 1) -> tuple[Any, Any, Any]:
-    """Loaders of a run; with data parallelism each rank gets its shard and batch_size / world_size."""
+                 world_size: int = 1, *, augmented: bool = False) -> tuple[Any, Any, Any]:
+    """Loaders of a run; with data parallelism each rank gets its shard and batch_size / world_size.
+
+    `augmented`: the trainer augments every training batch first, so an image folder's training loader
+    hands it the uint8 pixels (`Augment` warps them in 8 bits and returns floats in [0, 1])."""
     if isinstance(splits, FolderSplits):
         if world_size > 1:
             raise UsageError("image folders (--data folder:PATH) stream from one process; train them without "
                              "data parallelism (one process / GPU)")
-        return (splits.loader(splits.train, cfg.batch_size, shuffle=True, seed=cfg.seed),
+        return (splits.loader(splits.train, cfg.batch_size, shuffle=True, seed=cfg.seed, uint8=augmented),
                 splits.loader(splits.val, cfg.eval_batch_size) if splits.val is not None else None,
                 splits.loader(splits.test, cfg.eval_batch_size))
     s = splits.spec.scale

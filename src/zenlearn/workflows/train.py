@@ -159,7 +159,8 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
                   f"{len(splits.test)} test) on {device}\n{model_summary(model)}", flush=True)
         model = dist.wrap(model)
         optimizer = build_optimizer(cfg, model)
-        train, val, test = make_loaders(cfg, splits, dist.rank, dist.world_size)
+        augment = training_augment(cfg, splits.spec)
+        train, val, test = make_loaders(cfg, splits, dist.rank, dist.world_size, augmented=augment is not None)
         loss_fn = loss(model, train, device) if loss is not None else None
         extra = [p for p in getattr(loss_fn, "parameters", lambda: ())() if p.requires_grad]
         if extra:  # e.g. a hint regressor that trains with the model
@@ -181,7 +182,7 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
         trainer = Trainer(model, optimizer, task=task, device=device, precision=cfg.precision,
                           callbacks=run_callbacks, scheduler=build_schedule(cfg, optimizer, len(train)),
                           scheduler_interval="step", clip_grad_norm=cfg.clip_grad, loss_fn=loss_fn,
-                          augment=training_augment(cfg, splits.spec), label_smoothing=cfg.label_smoothing)
+                          augment=augment, label_smoothing=cfg.label_smoothing)
         if ckpt is not None:
             restore(trainer, ckpt, rd.checkpoint)
     if main:  # bad input (names, data, shapes, a mismatched checkpoint) was refused above: now write
