@@ -126,11 +126,12 @@ def test_touched_added_or_removed_file_is_a_miss(tmp_path):
     assert DecodedCache(paths, (1, 48, 48), folder=tmp_path / "c").file() != new.file()
 
 
+@pytest.mark.parametrize("mode", ["memory", "disk"])  # memory checks the rows it reads, disk streams them first
 @pytest.mark.parametrize("damage", ["flip a pixel byte", "truncate", "garbage trailer", "empty"])
-def test_corrupt_cache_is_detected_and_rebuilt(tmp_path, damage):
+def test_corrupt_cache_is_detected_and_rebuilt(tmp_path, damage, mode):
     root = jpeg_folder(tmp_path / "imgs")
     paths = sorted(str(p) for p in root.rglob("*.jpg"))
-    good = DecodedCache(paths, SHAPE, folder=tmp_path / "c").ensure()
+    good = DecodedCache(paths, SHAPE, folder=tmp_path / "c", mode=mode).ensure()
     expected = good.take(list(range(len(paths))))
     f = good.file()
     raw = bytearray(f.read_bytes())
@@ -142,8 +143,9 @@ def test_corrupt_cache_is_detected_and_rebuilt(tmp_path, damage):
         raw[-30:-22] = b"xxxxxxxx"
     else:
         raw = bytearray()
+    del good  # (unmaps the file before it is rewritten in place)
     f.write_bytes(bytes(raw))
-    again = DecodedCache(paths, SHAPE, folder=tmp_path / "c").ensure()
+    again = DecodedCache(paths, SHAPE, folder=tmp_path / "c", mode=mode).ensure()
     assert again.status.startswith("rebuilt"), again.status
     np.testing.assert_array_equal(again.take(list(range(len(paths)))), expected)
     assert read_trailer(f, cache_mod.cache_key(paths, SHAPE), again.nbytes, verify=True)[0] is not None

@@ -83,16 +83,17 @@ def warp_pixels(x: Tensor, matrix: Tensor, fill_mode: str = "nearest", order: in
     if cv2.getNumThreads() != 1:
         cv2.setNumThreads(1)
 
-    def one(i: int) -> None:
-        warped = cv2.warpAffine(src[i], m[i], (w, h), flags=flags, borderMode=border)  # (H, W[, C]) uint8
-        np.multiply(warped.reshape(h, w, c), scale, out=dst[i])
+    def some(first: int, step: int) -> None:
+        for i in range(first, b, step):
+            warped = cv2.warpAffine(src[i], m[i], (w, h), flags=flags, borderMode=border)  # (H, W[, C]) uint8
+            np.multiply(warped.reshape(h, w, c), scale, out=dst[i])
 
-    pool = _pool(torch.get_num_threads())
+    threads = min(torch.get_num_threads(), b)
+    pool = _pool(threads)
     if pool is None:
-        for i in range(b):
-            one(i)
-    else:
-        list(pool.map(one, range(b)))
+        some(0, 1)
+    else:  # every thread takes every threads-th image: one task per thread, not one per image
+        list(pool.map(some, range(threads), [threads] * threads))
     return out.permute(0, 3, 1, 2)
 
 
