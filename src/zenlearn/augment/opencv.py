@@ -1,9 +1,9 @@
 """The affine warp of uint8 pixel batches with OpenCV (`zenlearn[opencv]`): `Augment`'s fast path on CPU.
 
-`cv2.warpAffine` resamples 8-bit, channels-last images in fixed point with SIMD, one image per call, the
-images of a batch spread over torch's CPU threads. On a (32, 3, 224, 224) batch with the survey's settings it is
-about 3× faster than `grid_sample` on the same pixels as floats (docs/benchmarks.md), and it reads 4× fewer
-bytes. It is used only where its result matches `zenlearn.warp` up to rounding:
+`cv2.warpAffine` resamples 8-bit, channels-last images with SIMD, one image per call, the images of a batch
+spread over torch's CPU threads. On a (32, 3, 224, 224) batch with the survey's settings it is about 2× faster
+than `grid_sample` on the same pixels as floats, float conversion included (docs/benchmarks.md), and it reads
+4× fewer bytes. It is used only where its result matches `zenlearn.warp` up to rounding:
 
 - **fill modes** nearest (`BORDER_REPLICATE`), reflect (`BORDER_REFLECT`: d c b a | a b c d | d c b a) and
   wrap (`BORDER_WRAP`: periodic, blending across the seam). "constant" is not: OpenCV blends the cval into

@@ -8,7 +8,7 @@ resized crop — is composed into one affine matrix per sample and sampled in on
 Differences from Keras (all else follows `keras.preprocessing.image.ImageDataGenerator`):
 - Batches are channels-first tensors; `preprocessing_function` gets the whole (B, C, H, W) batch.
 - uint8 batches (0–255, as image loaders store pixels) are taken too and come out as floats in [0, 1]; their
-  warp runs on the 8-bit pixels with OpenCV when installed (`zenlearn[opencv]`), about 3× faster on CPU.
+  warp runs on the 8-bit pixels with OpenCV when installed (`zenlearn[opencv]`), about 2× faster on CPU.
 - `rescale` runs first, so everything after it works in rescaled units; `channel_shift_range` stays in
   Keras' raw units (it is multiplied by `rescale`).
 - `width_shift_range` shifts along the width and `height_shift_range` along the height, centred on the
@@ -207,7 +207,7 @@ class Augment:
         """Augment a float batch (B, C, H, W) or image (C, H, W); or uint8 pixels (0–255), which come out as
         floats in [0, 1]: `aug(x)` then equals `aug(x.float() / 255)` up to the 8-bit rounding of the warped
         pixels, and the warp runs on the 8-bit pixels with OpenCV where it can (`zenlearn.augment.opencv`:
-        CPU, fill mode nearest/reflect/wrap), about 3× faster than warping floats."""
+        CPU, fill mode nearest/reflect/wrap), about 2× faster than warping floats."""
         single = x.ndim == 3
         if single:
             x = x.unsqueeze(0)
