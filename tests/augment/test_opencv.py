@@ -100,9 +100,11 @@ def test_one_thread_and_two_threads_give_the_same_pixels():
         one = warp_pixels(x, m)
         torch.set_num_threads(2)
         two = warp_pixels(x, m)
+        alone = warp_pixels(x[:1], m[:1])  # fewer images than threads
     finally:
         torch.set_num_threads(before)
     torch.testing.assert_close(one, two, rtol=0, atol=0)
+    torch.testing.assert_close(alone, one[:1], rtol=0, atol=0)
 
 
 def _warp_in_child(q, x: torch.Tensor, m: torch.Tensor) -> None:

@@ -88,12 +88,11 @@ def warp_pixels(x: Tensor, matrix: Tensor, fill_mode: str = "nearest", order: in
             warped = cv2.warpAffine(src[i], m[i], (w, h), flags=flags, borderMode=border)  # (H, W[, C]) uint8
             np.multiply(warped.reshape(h, w, c), scale, out=dst[i])
 
-    threads = min(torch.get_num_threads(), b)
-    pool = _pool(threads)
-    if pool is None:
+    pool, tasks = _pool(torch.get_num_threads()), min(torch.get_num_threads(), b)
+    if pool is None or tasks == 1:
         some(0, 1)
-    else:  # every thread takes every threads-th image: one task per thread, not one per image
-        list(pool.map(some, range(threads), [threads] * threads))
+    else:  # task k takes every tasks-th image from k on: one task per thread, not one per image
+        list(pool.map(some, range(tasks), [tasks] * tasks))
     return out.permute(0, 3, 1, 2)
 
 
