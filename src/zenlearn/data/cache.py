@@ -115,7 +115,7 @@ class DecodedCache:
 
     @property
     def nbytes(self) -> int:
-        return len(self.paths) * int(np.prod(self.shape))
+        return len(self.paths) * self.row_bytes
 
     def file(self) -> Path:
         """The cache file of this file list, shape and decoder (named without sizes and mtimes, so that a
