@@ -11,8 +11,6 @@ from zenlearn.cli.main import main
 from zenlearn.report.build import REPORT_FILE, detect_kind, write_report
 from zenlearn.report.runs import list_runs
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
 
 def _png_size(data: bytes) -> tuple[int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -43,13 +41,12 @@ def test_report_param_table_matches_model(mlp_run):
     assert f"{total:,} parameters" in text and "25,120" in text  # 784*32 + 32 in net.1
 
 
-def render(html_file, tmp_path):
+def render(html_file, tmp_path, chromium):
     """Open `html_file` in headless Chromium: ([complete, naturalWidth, alt] per <img>, errors, title, screenshot)."""
-    assert CHROMIUM, "chromium not found; install Debian's chromium package (.ci/run does)"
     playwright = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]' installs playwright")
     errors: list[str] = []
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+        browser = p.chromium.launch(executable_path=chromium, headless=True,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                                           "--disable-component-update", "--disable-sync", "--no-first-run"])
         try:
@@ -67,8 +64,9 @@ def render(html_file, tmp_path):
     return images, errors, title, shot
 
 
-def test_report_renders_in_headless_chromium(mlp_run, tmp_path):
-    images, errors, title, shot = render(mlp_run / REPORT_FILE, tmp_path)
+@pytest.mark.needs("chromium")
+def test_report_renders_in_headless_chromium(mlp_run, tmp_path, chromium):
+    images, errors, title, shot = render(mlp_run / REPORT_FILE, tmp_path, chromium)
     assert errors == []
     assert len(images) >= 5 and all(done and w > 0 for done, w, _ in images), images
     assert "mlp on mnist" in title
@@ -77,7 +75,8 @@ def test_report_renders_in_headless_chromium(mlp_run, tmp_path):
     shutil.copy(shot, mlp_run.parent / "report-screenshot.png")  # kept beside the run for a human look
 
 
-def test_comparison_report(tmp_path, data_dir):
+@pytest.mark.needs("chromium")
+def test_comparison_report(tmp_path, data_dir, chromium):
     from zenlearn import TrainConfig
     from zenlearn.workflows.compare import run_compare
 
@@ -89,7 +88,7 @@ def test_comparison_report(tmp_path, data_dir):
     assert "2</b> variants × <b>2</b> seeds of <b>mlp</b> on <b>mnist</b>, varying optimizer" in text
     assert f"★ optimizer={res.best.split('=')[1]}" in text and "± " in text
     assert text.count("<tr>") >= 1 + 2 + 1 + 4  # header+2 variants, header+4 runs
-    images, errors, title, shot = render(path, tmp_path)
+    images, errors, title, shot = render(path, tmp_path, chromium)
     assert errors == [] and len(images) >= 2 and all(done and w > 0 for done, w, _ in images), images
     assert "comparison" in title
     shutil.copy(shot, res.out / "report-screenshot.png")
@@ -147,7 +146,8 @@ def test_runs_lists_newest_first(mlp_run, tmp_path, capsys):
     assert main(["runs", str(tmp_path / "nope")]) == 2
 
 
-def test_distillation_report(tmp_path, data_dir):
+@pytest.mark.needs("chromium")
+def test_distillation_report(tmp_path, data_dir, chromium):
     from zenlearn import TrainConfig, train_run
     from zenlearn.distill.methods import DistillConfig
     from zenlearn.workflows.distill import distill_run
@@ -165,7 +165,7 @@ def test_distillation_report(tmp_path, data_dir):
     assert "<b>mlp (8)</b> student" in text and "<b>mlp (48)</b> teacher" in text
     assert (f"removed {gap:,} test errors" if gap > 0 else f"added {-gap:,} test errors" if gap < 0 else "no change") in text
     assert "Temperature × alpha sweep" in text and text.count("% ★") == 1
-    images, errors, title, shot = render(folder / REPORT_FILE, tmp_path)
+    images, errors, title, shot = render(folder / REPORT_FILE, tmp_path, chromium)
     assert errors == [] and len(images) >= 4 and all(done and w > 0 for done, w, _ in images), images
     assert "distillation" in title
     shutil.copy(shot, folder / "report-screenshot.png")

@@ -4,7 +4,6 @@ as the system user `zenlearn-pg`, created once with `useradd --system`, through 
 
 from __future__ import annotations
 
-import glob
 import os
 import pwd
 import shutil
@@ -15,16 +14,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from system_programs import locate
+
 PG_USER = "zenlearn-pg"
 
 
 def pg_bin() -> Path:
-    """The newest /usr/lib/postgresql/*/bin holding initdb; a missing server is a loud failure."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
-    if not found:
-        raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin; install Debian's "
-                           "postgresql package (.ci/run does: apt-get install -y postgresql)")
-    return Path(found[-1]).parent
+    """The folder holding initdb / pg_ctl (tests using it carry `@pytest.mark.needs("postgres")`)."""
+    found = locate("postgres")
+    if found is None:
+        raise RuntimeError("PostgreSQL server binaries not found; mark the test @pytest.mark.needs('postgres')")
+    return Path(found)
 
 
 def free_port() -> int:

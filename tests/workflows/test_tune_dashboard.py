@@ -4,7 +4,6 @@ headless Chromium; the page shows the study's trial count, its best trial and be
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 import sys
@@ -17,7 +16,6 @@ import pytest
 from zenlearn.cli.main import main
 
 pytest.importorskip("optuna", reason="pip install -e '.[test]' installs the tune extra")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def free_port() -> int:
@@ -26,8 +24,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_dashboard_shows_trial_count_and_best_value(tmp_path, capsys, data_dir):
-    assert CHROMIUM, "chromium not found; install Debian's chromium package (.ci/run does)"
+@pytest.mark.needs("chromium")
+def test_dashboard_shows_trial_count_and_best_value(tmp_path, capsys, data_dir, chromium):
     playwright = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]' installs playwright")
     out = tmp_path / "study"
     assert main(["tune", "--data", "mnist", "--model", "mlp", "--hidden", "16", "--train-subset", "600", "--epochs", "1",
@@ -52,7 +50,7 @@ def test_dashboard_shows_trial_count_and_best_value(tmp_path, capsys, data_dir):
             pytest.fail("optuna-dashboard did not start")
         study_id = next(s["study_id"] for s in studies["study_summaries"] if s["study_name"] == "zenlearn")
         with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+            browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
             page = browser.new_page()
             page.goto(f"{base}/dashboard/studies/{study_id}")
             page.get_by_text(f"Best Trial (number={best['trial']})").wait_for(timeout=30_000)

@@ -18,6 +18,7 @@ SECRET = "Sup3r-s3cret-pw"
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.needs("postgres")
 def test_two_machines_share_a_postgres_study_and_the_password_never_leaks(tmp_path, data_dir):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
            "ZENLEARN_HEARTBEAT": "1"}
