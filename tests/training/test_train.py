@@ -136,4 +136,4 @@ def test_regression_task_reports_mae():
     y = x.sum(1, keepdim=True)
     t.fit((x, y), epochs=20, batch_size=32, verbose=False)
     m = t.evaluate((x, y))
-    assert set(m) == {"loss", "mae"} and m["mae"] < 0.3
+    assert set(m) == {"loss", "mae", "rmse", "r2"} and m["mae"] < 0.3 and m["r2"] > 0.95

@@ -1,12 +1,16 @@
-"""Tasks: what a model's outputs mean. A `Task` owns the loss, the per-batch statistics, the metric's name
-and which way it is better, and how outputs become predictions; nothing else branches on the task. (Losses
-sit beside the models, as in `torch.nn`: a model builder asks the task whether outputs are class logits.)
+"""Tasks: what a model's outputs mean. A `Task` owns the loss, its metrics (names, which way each is better,
+how each is summed over batches and finished), and how outputs become predictions; nothing else branches on
+the task. (Losses sit beside the models, as in `torch.nn`: a model builder asks the task whether outputs are
+class logits.)
 
-Metrics are pure functions of (outputs, targets), summed on the device without host syncs.
+Every metric is finished from per-batch sums, which are pure functions of (outputs, targets) summed on the
+device without host syncs, so one epoch costs one transfer whatever the number of metrics.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -55,21 +59,80 @@ def mean_baseline_mse(train_targets: Tensor, test_targets: Tensor) -> float:
     return float(((test_targets.double() - mean) ** 2).mean())
 
 
+def classification_sums(outputs: Tensor, targets: Tensor) -> Tensor:
+    """(correct,) of one batch of logits (N, C) against class indices (N,), as float64."""
+    return correct(outputs, targets).to(torch.float64).reshape(1)
+
+
+def regression_sums(outputs: Tensor, targets: Tensor) -> Tensor:
+    """(|error| sum, error² sum, target sum, target² sum) of one batch, over every element, as float64.
+
+    Example:
+        >>> regression_sums(torch.tensor([1., 2.]), torch.tensor([0., 2.])).tolist()
+        [1.0, 1.0, 2.0, 4.0]
+    """
+    err = (outputs.detach() - targets).to(torch.float64)  # (N, *target_shape)
+    y = targets.to(torch.float64)
+    return torch.stack([err.abs().sum(), (err * err).sum(), y.sum(), (y * y).sum()])
+
+
+def _r2(s: Mapping[str, float]) -> float:
+    # 1 - SSE / SST with SST = Σy² - (Σy)²/n: R² about the targets' grand mean (scikit-learn's r2_score for
+    # one target column); NaN when the targets are constant, as scikit-learn's is for one sample
+    sst = s["sq_target"] - s["sum_target"] ** 2 / s["count"]
+    return 1.0 - s["sq_error"] / sst if sst > 1e-12 * max(s["sq_target"], 1.0) else math.nan
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric of a task: its column name, its direction, and how it is finished from the epoch's sums.
+
+    Attributes:
+        name: The name in logs, `metrics.csv` and `summary.json` ("accuracy", "mae", "rmse", "r2").
+        higher_is_better: Which way the metric is better.
+        finish: The value from the summed batch statistics, a mapping of the task's `sums` names plus
+            "loss" and "count" to their sums over the epoch.
+        label: How a report names it ("Accuracy", "MAE", …).
+    """
+
+    name: str
+    higher_is_better: bool
+    finish: Callable[[Mapping[str, float]], float]
+    label: str
+
+
 @dataclass(frozen=True)
 class Task:
     """What outputs mean and how they are scored.
 
     Attributes:
         name: "classification" or "regression" (the `DataSpec.task` string).
-        metric: The metric's name in logs and files ("accuracy", "mae").
-        higher_is_better: Which way the metric is better.
+        metrics: The metrics, the primary one (early stopping's and a comparison's default) first.
         categorical: Outputs are class logits (one target class per sample), else real-valued targets.
+        sums: Names of the values that `batch_sums` returns per batch.
+        batch_sums: A pure function (outputs, targets) -> float64 tensor of len(sums) sums over the batch.
     """
 
     name: str
-    metric: str
-    higher_is_better: bool
+    metrics: tuple[Metric, ...]
     categorical: bool
+    sums: tuple[str, ...]
+    batch_sums: Callable[[Tensor, Tensor], Tensor]
+
+    @property
+    def metric(self) -> str:
+        """The primary metric's name ("accuracy", "mae")."""
+        return self.metrics[0].name
+
+    @property
+    def higher_is_better(self) -> bool:
+        """Which way the primary metric is better."""
+        return self.metrics[0].higher_is_better
+
+    @property
+    def metric_names(self) -> list[str]:
+        """Every metric's name, the primary one first."""
+        return [m.name for m in self.metrics]
 
     def loss(self, outputs: Tensor, targets: Tensor, label_smoothing: float = 0.0) -> Tensor:
         """Mean loss: cross-entropy on logits (classification) or MSE (regression)."""
@@ -77,25 +140,44 @@ class Task:
             return F.cross_entropy(outputs, targets, label_smoothing=label_smoothing)
         return F.mse_loss(outputs, targets)
 
-    def batch_stats(self, outputs: Tensor, targets: Tensor, loss: Tensor) -> Tensor:
-        """(loss_sum, metric_sum, count) of one batch as one float64 tensor, summed over batches on device.
+    def zero_stats(self, device: torch.device | str = "cpu") -> Tensor:
+        """The running sums before the first batch: (loss, *sums, count) zeros, float64."""
+        return torch.zeros(len(self.sums) + 2, dtype=torch.float64, device=device)
 
-        The metric is correct predictions (classification) or absolute error summed per element (regression).
+    def batch_stats(self, outputs: Tensor, targets: Tensor, loss: Tensor) -> Tensor:
+        """(loss_sum, *sums, count) of one batch as one float64 tensor, summed over batches on the device.
+
+        The count is rows (classification) or target elements (regression), the mean loss's denominator.
         """
-        if self.categorical:
-            n = targets.shape[0]
-            metric = correct(outputs, targets).to(torch.float64)
-        else:
-            n = targets.numel()
-            metric = (outputs.detach() - targets).abs().sum().to(torch.float64)
-        count = torch.tensor(n, dtype=torch.float64, device=outputs.device)
-        return torch.stack([loss.detach().to(torch.float64) * n, metric, count])
+        n = targets.shape[0] if self.categorical else targets.numel()
+        count = torch.tensor([n], dtype=torch.float64, device=outputs.device)
+        lsum = (loss.detach().to(torch.float64) * n).reshape(1)
+        return torch.cat([lsum, self.batch_sums(outputs, targets).to(outputs.device), count])
+
+    def restore_stats(self, stats: Tensor) -> Tensor:
+        """Running sums read from a checkpoint; one written before a task had several metrics holds only
+        (loss, first metric's sum, count), so the sums it lacks read NaN for that one epoch."""
+        if len(stats) == len(self.sums) + 2:
+            return stats
+        full = torch.full((len(self.sums) + 2,), math.nan, dtype=torch.float64)
+        full[0], full[1], full[-1] = stats[0], stats[1], stats[-1]
+        return full
 
     def finish_stats(self, stats: Tensor, prefix: str = "") -> dict[str, float]:
-        """Turn summed `batch_stats` into {loss, metric} (names prefixed, e.g. "val_")."""
-        loss_sum, metric_sum, count = stats.tolist()
-        count = max(count, 1.0)
-        return {f"{prefix}loss": loss_sum / count, f"{prefix}{self.metric}": metric_sum / count}
+        """Turn summed `batch_stats` into {loss, *metrics} (names prefixed, e.g. "val_").
+
+        Example:
+            >>> task = get_task("regression")
+            >>> s = task.batch_stats(torch.tensor([1., 2., 3.]), torch.tensor([1., 2., 4.]), torch.tensor(1 / 3))
+            >>> {k: round(v, 3) for k, v in task.finish_stats(s, "val_").items()}
+            {'val_loss': 0.333, 'val_mae': 0.333, 'val_rmse': 0.577, 'val_r2': 0.786}
+        """
+        values = stats.tolist()
+        named = dict(zip(("loss", *self.sums, "count"), values))
+        named["count"] = max(named["count"], 1.0)
+        out = {f"{prefix}loss": named["loss"] / named["count"]}
+        out.update({f"{prefix}{m.name}": m.finish(named) for m in self.metrics})
+        return out
 
     def predictions(self, outputs: Tensor, probabilities: bool = True) -> Tensor:
         """What `predict` returns: softmax probabilities for classifiers (if asked), else the outputs."""
@@ -104,33 +186,62 @@ class Task:
     @property
     def columns(self) -> list[str]:
         """The columns of a run's `metrics.csv`."""
-        return ["epoch", "loss", self.metric, "val_loss", f"val_{self.metric}", "lr", "seconds"]
+        names = self.metric_names
+        return ["epoch", "loss", *names, "val_loss", *(f"val_{n}" for n in names), "lr", "seconds"]
 
+
+CLASSIFICATION = Task(
+    "classification",
+    (Metric("accuracy", True, lambda s: s["correct"] / s["count"], "Accuracy"),),
+    categorical=True, sums=("correct",), batch_sums=classification_sums)
+REGRESSION = Task(
+    "regression",
+    (Metric("mae", False, lambda s: s["abs_error"] / s["count"], "MAE"),
+     Metric("rmse", False, lambda s: math.sqrt(s["sq_error"] / s["count"]), "RMSE"),
+     Metric("r2", True, _r2, "R²")),
+    categorical=False, sums=("abs_error", "sq_error", "sum_target", "sq_target"), batch_sums=regression_sums)
 
 TASKS: Registry[Task] = Registry("task")
-TASKS.add("classification", Task("classification", "accuracy", True, True), "cross-entropy on logits; accuracy")
-TASKS.add("regression", Task("regression", "mae", False, False), "mean squared error; mean absolute error")
+TASKS.add("classification", CLASSIFICATION, "cross-entropy on logits; accuracy")
+TASKS.add("regression", REGRESSION, "mean squared error; MAE, RMSE and R² (over every target element)")
 
 
 def get_task(spec: str | Task) -> Task:
     """A `Task` by name ("classification", "regression"), or the task itself.
 
     Example:
-        >>> get_task("regression").metric
-        'mae'
+        >>> get_task("regression").metric, get_task("regression").metric_names
+        ('mae', ['mae', 'rmse', 'r2'])
     """
     return TASKS.get(spec)
 
 
+def metric_direction(column: str) -> bool | None:
+    """Whether a logged column ("val_r2", "test_mae") is a task metric better higher (True) or lower (False);
+    None for a column no task defines ("loss", "seconds", a callback's own).
+
+    Example:
+        >>> metric_direction("val_r2"), metric_direction("rmse"), metric_direction("score")
+        (True, False, None)
+    """
+    name = column.split("_", 1)[1] if column.startswith(("val_", "test_")) else column
+    for entry in TASKS:
+        for m in entry.obj.metrics:
+            if m.name == name:
+                return m.higher_is_better
+    return None
+
+
 def higher_is_better(metric: str) -> bool:
-    """Which way a logged metric column is better ("val_accuracy" up, "test_loss" and "mae" down).
+    """Which way a logged metric column is better ("val_accuracy" and "r2" up, "test_loss" and "mae" down).
 
     Example:
         >>> higher_is_better("val_accuracy"), higher_is_better("test_mae"), higher_is_better("train_seconds")
         (True, False, False)
+        >>> higher_is_better("val_r2"), higher_is_better("test_rmse")
+        (True, False)
     """
-    name = metric.split("_", 1)[1] if metric.startswith(("val_", "test_")) else metric
-    for entry in TASKS:
-        if entry.obj.metric == name:
-            return entry.obj.higher_is_better
+    known = metric_direction(metric)
+    if known is not None:
+        return known
     return not any(s in metric for s in ("loss", "mae", "error", "seconds"))  # other columns: cost-like names

@@ -17,6 +17,7 @@ import torch
 
 from zenlearn.io.atomic import write_text
 from zenlearn.io.checkpoint import save_weights
+from zenlearn.nn.tasks import metric_direction
 
 
 class Callback:
@@ -38,7 +39,8 @@ class EarlyStopping(Callback):
     Args:
         monitor: Metric name in the epoch logs. Defaults to "val_loss".
         patience: Epochs without improvement before stopping. Defaults to 3.
-        mode: "min" or "max"; "auto" picks max for accuracy-like names. Defaults to "auto".
+        mode: "min" or "max"; "auto" takes the direction a task gives the metric (`metric_direction`: max
+            for accuracy and R², min for MAE, RMSE, losses and any other column). Defaults to "auto".
         min_delta: Smallest change that counts as improvement. Defaults to 0.
         restore_best_weights: Load the best epoch's weights at the end. Defaults to True.
 
@@ -49,7 +51,7 @@ class EarlyStopping(Callback):
     def __init__(self, monitor: str = "val_loss", patience: int = 3, mode: str = "auto", min_delta: float = 0.0,
                  restore_best_weights: bool = True) -> None:
         self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
-        self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
+        self.mode = ("max" if metric_direction(monitor) else "min") if mode == "auto" else mode
         self.restore_best_weights = restore_best_weights
 
     def on_train_begin(self, logs: dict[str, Any]) -> None:
@@ -97,13 +99,13 @@ class ModelCheckpoint(Callback):
         path: File to write, e.g. "run/model.safetensors".
         monitor: Metric deciding "best". Defaults to "val_loss".
         save_best_only: Write only on improvement. Defaults to False (always the last epoch).
-        mode: "min", "max" or "auto". Defaults to "auto".
+        mode: "min", "max" or "auto" (the metric's direction, as `EarlyStopping`'s). Defaults to "auto".
     """
 
     def __init__(self, path: str | Path, monitor: str = "val_loss", save_best_only: bool = False,
                  mode: str = "auto") -> None:
         self.path, self.monitor, self.save_best_only = Path(path), monitor, save_best_only
-        self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
+        self.mode = ("max" if metric_direction(monitor) else "min") if mode == "auto" else mode
 
     def on_train_begin(self, logs: dict[str, Any]) -> None:
         self.best = -math.inf if self.mode == "max" else math.inf

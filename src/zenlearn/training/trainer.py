@@ -93,7 +93,7 @@ class Trainer:
         self.batch_in_epoch = 0  # batches of the current epoch done (0 between epochs)
         self._val_seen: tuple[tuple[int, ...], dict[str, float]] | None = None  # (weights' versions, val metrics)
         self.stop_training = False
-        self._epoch_stats: Tensor | None = None  # running (loss, correct, count) sums of the current epoch
+        self._epoch_stats: Tensor | None = None  # running (loss, *task sums, count) of the current epoch
         self._epoch_logs: dict[str, Any] = {}
         self._restored: dict[str, Any] | None = None  # callback states and stop flag, applied by `fit`
         check_precision(precision, self.device)
@@ -189,7 +189,7 @@ class Trainer:
             logs, stats = dict(self._epoch_logs), self._epoch_stats.to(self.device)
         else:
             logs = {"lr": self.optimizer.param_groups[0]["lr"]}  # type: ignore[union-attr]
-            stats = torch.zeros(3, dtype=torch.float64, device=self.device)
+            stats = self.task.zero_stats(self.device)
         self._epoch_logs, self._epoch_stats = logs, stats
         self._emit("on_epoch_begin", epoch, logs)
         if hasattr(train, "set_epoch"):
@@ -258,7 +258,7 @@ class Trainer:
     @torch.inference_mode()
     def evaluate(self, data: Any, *, batch_size: int = 1000, prefix: str = "",
                  return_outputs: bool = False) -> Any:
-        """Mean loss and accuracy (or MAE) over `data` (a loader or an (x, y) tuple), in eval mode.
+        """Mean loss and the task's metrics over `data` (a loader or an (x, y) tuple), in eval mode.
 
         With `return_outputs`, also the model's outputs and the targets, on the CPU, in the data's order:
         `(metrics, outputs, targets)`, so a caller (the run report) needs no second pass over the data.
@@ -273,7 +273,7 @@ class Trainer:
         loader = self._loader(data, batch_size, shuffle=False)
         was = self.model.training
         self.model.eval()
-        stats = torch.zeros(3, dtype=torch.float64, device=self.device)
+        stats = self.task.zero_stats(self.device)
         outs, ys = [], []
         for x, y in loader:
             x, y = self._prepare(x), y.to(self.device, non_blocking=True)
@@ -335,7 +335,8 @@ class Trainer:
         self.epoch, self.global_step = int(state["epoch"]), int(state["global_step"])
         self.history = History(state.get("history"))
         self.batch_in_epoch = int(state.get("batch_in_epoch") or 0)
-        self._epoch_stats = state.get("epoch_stats") if self.batch_in_epoch else None
+        stats = state.get("epoch_stats") if self.batch_in_epoch else None
+        self._epoch_stats = self.task.restore_stats(stats) if stats is not None else None
         self._epoch_logs = dict(state.get("epoch_logs") or {})
         if state.get("augment") is not None:
             _set_augment_state(self.augment, state["augment"])
