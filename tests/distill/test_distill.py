@@ -125,8 +125,10 @@ def test_hint_layer_names_are_checked():
 def test_parse_sweep_and_its_errors():
     assert parse_sweep(["temperature=1,2,4,8,20", "alpha=0.5,0.9"]) == {
         "temperature": (1.0, 2.0, 4.0, 8.0, 20.0), "alpha": (0.5, 0.9)}
-    with pytest.raises(UsageError, match="--sweep: expected KEY=V1,V2,… with KEY one of temperature, alpha, got 'lr=1'"):
+    with pytest.raises(UsageError, match="--sweep expects KEY=V1,V2,… with KEY one of temperature, alpha; .* got 'lr=1'"):
         parse_sweep(["lr=1"])
+    with pytest.raises(UsageError, match=r"--sweep alpha: a value is listed twice \(0.5,0.5\)"):
+        parse_sweep(["alpha=0.5,0.5"])  # as --vary: a repeat is refused, not silently dropped
     with pytest.raises(UsageError, match="expected comma-separated numbers, got 'a,b'"):
         parse_sweep(["alpha=a,b"])
 
@@ -243,7 +245,7 @@ def test_hint_method_end_to_end(tmp_path, teacher_dir):
     (["--val-split", "0.2"], "val_split: teacher 0.1, student 0.2"),
     (["--method", "dark"], "unknown distillation method 'dark'; choose one of: kd, hint"),
     (["--alpha", "1.5"], "alpha must be in [0, 1], got 1.5"),
-    (["--sweep", "beta=1"], "--sweep: expected KEY=V1,V2,… with KEY one of temperature, alpha"),
+    (["--sweep", "beta=1"], "--sweep expects KEY=V1,V2,… with KEY one of temperature, alpha"),
 ])
 def test_distill_bad_input_is_one_line_and_exit_2(tmp_path, teacher_dir, capsys, args, needle):
     code = main(["distill", "--teacher", str(teacher_dir), "--student", "mlp", "--out", str(tmp_path / "x"), *args])

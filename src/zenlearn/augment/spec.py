@@ -7,6 +7,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from zenlearn.config.fields import split_option
 from zenlearn.errors import UsageError
 from zenlearn.registry import Registry
 
@@ -60,7 +61,8 @@ def parse_spec(spec: str, valid: Sequence[str] | None = None) -> dict[str, Any]:
                 continue
             raise UsageError(f"--augment: {part!r} is neither a preset ({', '.join(AUGMENTATIONS.names())}; only "
                              f"first) nor key=value; e.g. --augment \"rotation_range=45,horizontal_flip=true\"")
-        key, _, raw = (s.strip() for s in part.partition("="))
+        key, raw = split_option(part, "--augment", "KEY=VALUE, e.g. --augment \"rotation_range=45,horizontal_flip=true\"")
+        raw = raw.strip()
         if valid is not None and (key not in valid or key in _NOT_FROM_SPEC):
             raise UsageError(f"--augment: unknown option {key!r}; valid options: "
                              f"{', '.join(n for n in valid if n not in _NOT_FROM_SPEC)}")

@@ -139,3 +139,31 @@ def split_option(text: str, flag: str, form: str) -> tuple[str, str]:
     if not sep or not key or not value.strip():
         raise UsageError(f"{flag} expects {form}, got {text!r}")
     return key, value
+
+
+def split_values(text: str, tuple_valued: bool = False) -> list[str]:
+    """The values of `KEY=V1,V2,…` (`--vary`, `--search`, `--sweep`), stripped. A tuple-valued option
+    (`hidden=64;128,128`), or any text holding `;`, separates its values with `;`, so `,` stays inside one.
+
+    Example:
+        >>> split_values("sgd, adam"), split_values("64;128,128", tuple_valued=True)
+        (['sgd', 'adam'], ['64', '128,128'])
+    """
+    return [p.strip() for p in text.split(";" if tuple_valued or ";" in text else ",")]
+
+
+def show(v: Any) -> str:
+    """A value as a user writes it on the command line: tuples comma-joined, None as 'none'.
+
+    Example:
+        >>> show((64, 64)), show(None), show(0.1)
+        ('64,64', 'none', '0.1')
+    """
+    if isinstance(v, (tuple, list)):
+        return ",".join(map(str, v))
+    return "none" if v is None else str(v)
+
+
+def plain(v: Any) -> Any:
+    """A value as a JSON/Optuna scalar: tuples and None as their `show` text, others unchanged."""
+    return show(v) if isinstance(v, tuple) or v is None else v

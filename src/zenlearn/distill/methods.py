@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from zenlearn.config import DistillConfig
+from zenlearn.config.fields import split_option, split_values
 from zenlearn.data import BatchLoader
 from zenlearn.errors import UsageError
 from zenlearn.registry import Registry
@@ -109,18 +110,19 @@ def parse_sweep(tokens: Sequence[str] | None) -> dict[str, tuple[float, ...]]:
     """
     grid: dict[str, tuple[float, ...]] = {}
     for tok in tokens or ():
-        key, eq, values = tok.partition("=")
-        key = key.strip().replace("-", "_")
-        if not eq or key not in SWEEPABLE:
-            raise UsageError(f"--sweep: expected KEY=V1,V2,… with KEY one of {', '.join(SWEEPABLE)}, got {tok!r}; "
-                             f"e.g. --sweep temperature=1,2,4,8,20 alpha=0.5,0.9")
+        form = f"KEY=V1,V2,… with KEY one of {', '.join(SWEEPABLE)}; e.g. --sweep temperature=1,2,4,8,20 alpha=0.5,0.9"
+        key, values = split_option(tok, "--sweep", form)
+        if key not in SWEEPABLE:
+            raise UsageError(f"--sweep expects {form}, got {tok!r}")
         try:
-            vals = tuple(float(v) for v in values.split(",") if v.strip())
+            vals = tuple(float(v) for v in split_values(values) if v)
         except ValueError:
             raise UsageError(f"--sweep {key}: expected comma-separated numbers, got {values!r}") from None
         if not vals or key in grid:
             raise UsageError(f"--sweep {key}: give each key once with at least one value, got {tok!r}")
-        grid[key] = tuple(dict.fromkeys(vals))  # drop repeats, keep order
+        if len(set(vals)) != len(vals):  # as --vary refuses them: a repeat would silently run one cell less
+            raise UsageError(f"--sweep {key}: a value is listed twice ({values.strip()})")
+        grid[key] = vals
     return grid
 
 

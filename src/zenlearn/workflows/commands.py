@@ -8,7 +8,7 @@ import shlex
 from typing import Any
 
 from zenlearn.config import TrainConfig
-from zenlearn.workflows.compare import show
+from zenlearn.config.fields import show
 from zenlearn.workflows.suite import SUITE, Budget, Comparison, Experiment, seeds_of, student_options
 
 

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from zenlearn.config import TrainConfig, coerce, field_names, field_types, load_yaml
-from zenlearn.config.fields import split_option
-from zenlearn.errors import UsageError, ZenlearnError
+from zenlearn.config.fields import show, split_option, split_values
+from zenlearn.errors import UsageError, one_line
 from zenlearn.io.atomic import write_text
 from zenlearn.io.rundir import COMPARE, RESULTS, STATS, RunDir, check_out
 from zenlearn.nn.tasks import higher_is_better
@@ -84,9 +84,7 @@ def parse_vary(specs: Sequence[str]) -> dict[str, list[Any]]:
         key, values = split_option(spec, "--vary", "KEY=V1,V2,… (like optimizer=sgd,adam)")
         if key in vary:
             raise UsageError(f"--vary {key} given twice; list all its values once: {key}=V1,V2,…")
-        is_tuple = "tuple" in str(field_types(TrainConfig).get(key, ""))
-        parts = values.split(";") if (is_tuple or ";" in values) else values.split(",")
-        vary[key] = [p.strip() for p in parts]
+        vary[key] = split_values(values, "tuple" in str(field_types(TrainConfig).get(key, "")))
     return check_vary(vary)
 
 
@@ -107,13 +105,6 @@ def check_vary(vary: dict[str, Sequence[Any]]) -> dict[str, list[Any]]:
             raise UsageError(f"--vary {key}: a value is listed twice ({', '.join(map(show, typed))})")
         out[key] = typed
     return out
-
-
-def show(v: Any) -> str:
-    """A value as a user writes it: tuples comma-joined, None as 'none'."""
-    if isinstance(v, (tuple, list)):
-        return ",".join(map(str, v))
-    return "none" if v is None else str(v)
 
 
 def make_variants(vary: dict[str, list[Any]]) -> list[Variant]:
@@ -291,8 +282,7 @@ def _run_one(variant: Variant, seed: int, cfg: TrainConfig, out: Path, resume: b
         except KeyboardInterrupt:
             raise
         except Exception as e:  # noqa: BLE001 - a failed run is a result; the others go on
-            msg = " ".join(str(e).split()) or type(e).__name__
-            row.update(status="failed", error=msg if isinstance(e, ZenlearnError) else f"{type(e).__name__}: {msg}")
+            row.update(status="failed", error=one_line(e))
             if run_dir.is_dir():
                 write_text(run_dir / "error.txt", row["error"] + "\n")
     if summary is not None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from zenlearn.config import DistillConfig, TrainConfig
+from zenlearn.config.fields import show
 from zenlearn.errors import UsageError
 from zenlearn.io.atomic import write_text
 from zenlearn.io.rundir import GRAD_NORMS, REPRODUCE, SUMMARY, read_curves
@@ -26,7 +27,7 @@ from zenlearn.report.reproduction import write_html, write_markdown
 from zenlearn.training.build import check_config
 from zenlearn.workflows.claims import describe_experiment, machine
 from zenlearn.workflows.commands import command_line, commands_for, slug
-from zenlearn.workflows.compare import comparable, finished_config, resolved_config, run_compare, show
+from zenlearn.workflows.compare import comparable, finished_config, resolved_config, run_compare
 from zenlearn.workflows.distill import distill_run
 from zenlearn.workflows.suite import (
     BUDGETS,

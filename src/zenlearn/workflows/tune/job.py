@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from zenlearn.config import TrainConfig
-from zenlearn.errors import ZenlearnError
+from zenlearn.config.fields import show
+from zenlearn.errors import one_line
 from zenlearn.io.atomic import write_text
 from zenlearn.training.pruning import Pruning
 from zenlearn.workflows.train import train_run
-from zenlearn.workflows.tune.space import Param, show
+from zenlearn.workflows.tune.space import Param
 from zenlearn.workflows.tune.storage import scrub
 
 TRIALS = "trials"
@@ -137,8 +138,7 @@ class TuneJob:
             write_text(run / MARKER, json.dumps({**marker, "state": "interrupted"}, indent=2))
             raise
         except Exception as e:
-            msg = scrub(" ".join(str(e).split()) or type(e).__name__, self.storage)
-            msg = msg if isinstance(e, ZenlearnError) else f"{type(e).__name__}: {msg}"
+            msg = scrub(one_line(e), self.storage)
             trial.set_user_attr("error", msg)
             write_text(run / MARKER, json.dumps({**marker, "state": "failed", "error": msg}, indent=2))
             raise

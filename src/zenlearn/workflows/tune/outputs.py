@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from zenlearn.config import TrainConfig, dump_yaml
+from zenlearn.config.fields import plain
 from zenlearn.io.atomic import write_text
 from zenlearn.io.rundir import STUDY, TUNE
 from zenlearn.report.build import write_report
 from zenlearn.report.study import plot_study
 from zenlearn.workflows.train import train_run
-from zenlearn.workflows.tune.space import parse_search, show
+from zenlearn.workflows.tune.space import parse_search
 
 BEST = "best.yaml"
 REFIT = "best"
@@ -50,12 +51,8 @@ def best_config(study: Any) -> TrainConfig | None:
     values = {}
     for p in space:  # categorical tuples travel as text: map back through the parsed choices
         v = best.params[p.name]
-        values[p.name] = next((c for c in p.choices if _plain(c) == v), v) if p.kind == "choice" else v
+        values[p.name] = next((c for c in p.choices if plain(c) == v), v) if p.kind == "choice" else v
     return TrainConfig.from_dict({**study.user_attrs["zenlearn_base"], **values, "out": None})
-
-
-def _plain(v: Any) -> Any:
-    return show(v) if isinstance(v, tuple) or v is None else v
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from zenlearn.config import TrainConfig, coerce, field_names, field_types
-from zenlearn.config.fields import split_option
+from zenlearn.config.fields import plain, show, split_option, split_values
 from zenlearn.errors import UsageError
 from zenlearn.training.build import check_config
 
@@ -51,28 +51,17 @@ class Param:
             return trial.suggest_float(self.name, self.low, self.high)
         if self.kind == "int":
             return trial.suggest_int(self.name, int(self.low), int(self.high))
-        picked = trial.suggest_categorical(self.name, [_plain(c) for c in self.choices])
-        return next(c for c in self.choices if _plain(c) == picked)
+        picked = trial.suggest_categorical(self.name, [plain(c) for c in self.choices])
+        return next(c for c in self.choices if plain(c) == picked)
 
     def grid(self) -> list[Any]:
         """Every value a grid search tries (ranges must be integer)."""
         if self.kind == "choice":
-            return [_plain(c) for c in self.choices]
+            return [plain(c) for c in self.choices]
         if self.kind == "int":
             return list(range(int(self.low), int(self.high) + 1))
         raise UsageError(f"--sampler grid needs finite choices; --search {self.name}={self.spec} is continuous; "
                          f"list values ({self.name}=V1,V2,…) or use --sampler tpe|random")
-
-
-def show(v: Any) -> str:
-    """A value as a user writes it: tuples comma-joined, None as 'none'."""
-    if isinstance(v, (tuple, list)):
-        return ",".join(map(str, v))
-    return "none" if v is None else str(v)
-
-
-def _plain(v: Any) -> Any:
-    return show(v) if isinstance(v, tuple) or v is None else v
 
 
 def parse_search(specs: Sequence[str]) -> list[Param]:
@@ -124,8 +113,7 @@ def _parse_one(name: str, spec: str, tp: Any) -> Param:
         if low >= high:
             raise UsageError(f"--search {name}={spec}: LOW must be below HIGH (got {low:g} >= {high:g})")
         return Param(name, kind, low, high)
-    is_tuple = "tuple" in str(tp)
-    parts = [p.strip() for p in (spec.split(";") if is_tuple or ";" in spec else spec.split(","))]
+    parts = split_values(spec, "tuple" in str(tp))
     if not all(parts):
         raise UsageError(f"--search {name}={spec}: an empty choice; list values like {name}=V1,V2,…")
     choices = tuple(coerce(name, tp, p) for p in parts)
