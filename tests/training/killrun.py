@@ -4,6 +4,7 @@ Usage: python tests/killrun.py POINT ARGS…, where POINT is one of
     step:N           SIGKILL right after optimizer step N (before that batch's checkpoint)
     sigterm:N        SIGTERM after step N (the run checkpoints at the batch end and exits 143)
     sigint:N         SIGINT after step N (exits 130)
+    sigstop:N        SIGSTOP after step N (the run halts, "running", until the test kills it)
     epoch_saved:N    SIGKILL right after epoch N's checkpoint was written
     epoch_unsaved:N  SIGKILL after epoch N finished, before its checkpoint was written
     in_save:N        SIGKILL halfway through writing the N-th checkpoint of this process
@@ -30,8 +31,8 @@ def die(sig: int = signal.SIGKILL) -> None:
 def install(point: str) -> None:
     kind, _, arg = point.partition(":")
     n = int(arg or 0)
-    if kind in ("step", "sigterm", "sigint"):
-        sig = {"step": signal.SIGKILL, "sigterm": signal.SIGTERM, "sigint": signal.SIGINT}[kind]
+    if kind in ("step", "sigterm", "sigint", "sigstop"):
+        sig = {"step": signal.SIGKILL, "sigterm": signal.SIGTERM, "sigint": signal.SIGINT, "sigstop": signal.SIGSTOP}[kind]
         step = train.Trainer.train_step
 
         def train_step(self, x, y):

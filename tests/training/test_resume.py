@@ -1,6 +1,7 @@
 """Resume after a kill is exact; checkpoints survive crashes; signals checkpoint; disk-full and NaN fail cleanly."""
 
 import errno
+import json
 import os
 import signal
 import subprocess
@@ -155,7 +156,9 @@ def test_disk_full_during_training_is_exit_1_one_line_and_keeps_files(tmp_path, 
     assert code == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert f"no space left on the device while writing {out / 'checkpoint.pt'}; free some disk space" in err
     after = {p.name: p.read_bytes() for p in out.iterdir()}
-    assert after.keys() >= before.keys() and all(after[k] == v for k, v in before.items() if k != "config.yaml")
+    live = ("config.yaml", "state.json", "events.jsonl")  # the resumed run started, and says how it ended
+    assert after.keys() >= before.keys() and all(after[k] == v for k, v in before.items() if k not in live)
+    assert json.loads(after["state.json"])["state"] == "failed"
     assert not list(out.glob(".*.tmp"))
 
 

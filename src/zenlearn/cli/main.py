@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 
 from zenlearn.cli import experiments, run, show, tune
 from zenlearn.errors import ZenlearnError
+from zenlearn.io.rundir import launch_failed
 from zenlearn.version import __version__
 
 
@@ -62,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         print(f"zenlearn: error: {e}", file=sys.stderr)
+        launch_failed(str(e))
         return e.exit_code
     except KeyboardInterrupt as e:  # resume.Interrupted says where it stopped and how to continue
         print(f"zenlearn: {str(e) or 'interrupted'}", file=sys.stderr)
@@ -72,4 +74,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
         print(f"zenlearn: internal error: {type(e).__name__}: {msg} (rerun with --debug for the traceback)",
               file=sys.stderr)
+        launch_failed(f"{type(e).__name__}: {msg}")
         return 1

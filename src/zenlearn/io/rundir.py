@@ -7,17 +7,29 @@ A training run folder holds `config.yaml` (the resolved config), `data.json` (th
 `results.csv`, `summary.csv` and `compare.json`; a distillation folder `distill.yaml` and a
 `summary.json` naming teacher and students; a reproduction folder `reproduce.json`.
 Every file is written atomically (`zenlearn.io.atomic`).
+
+Every result folder also says what its process is doing: `state.json` is rewritten (atomically) every
+`HEARTBEAT` seconds while the run is running (pid, host, heartbeat time) and once at its end (finished,
+stopped, or failed with a one-line reason); a reader computes "interrupted" from a running state whose
+process is gone or whose heartbeat is stale (`RunDir.read_state`). A training run appends its progress
+and every epoch's metrics to `events.jsonl`, one JSON object per line, never rewritten, so a follower
+can resume at a line number (`EventTail`). A run started by `zenlearn.workflows.launch` writes its
+output to `output.log`.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
+import socket
+import time
 from pathlib import Path
 from typing import Any
 
 from zenlearn.errors import UsageError
 from zenlearn.io.atomic import write_text
+from zenlearn.io.live import HEARTBEAT, EventLog, alive, process_start
 
 CONFIG = "config.yaml"
 DATA = "data.json"
@@ -35,7 +47,12 @@ DISTILL = "distill.yaml"       # distillation: the distillation options
 REPRODUCE = "reproduce.json"   # reproduction: every experiment's rows and claims
 TUNE = "tune.json"             # hyperparameter search: study, storage (password masked), space, best trial
 STUDY = "study.csv"            # hyperparameter search: one row per trial
-RUN_FILES = (CHECKPOINT, WEIGHTS, SUMMARY, METRICS)
+STATE = "state.json"           # every result folder: running (pid, host, heartbeat), finished, stopped, failed
+EVENTS = "events.jsonl"        # training run: progress and epoch metrics, one JSON object per line, append-only
+LOG = "output.log"             # a launched run's stdout and stderr (`zenlearn.workflows.launch`)
+LAUNCH_FILES = (STATE, LOG)
+"""What a launcher writes into a new run folder before the run starts: the folder still counts as empty."""
+RUN_FILES = (CHECKPOINT, WEIGHTS, SUMMARY, METRICS, EVENTS)
 """What a fresh start clears, so that no stale checkpoint or result survives beside a new config."""
 FINISHED = (CONFIG, DATA, WEIGHTS)
 """What a finished run must hold to be evaluated, predicted with or reported."""
@@ -57,7 +74,7 @@ def check_out(out: str | Path, *, may_hold_files: bool, hint: str) -> Path:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; choose a folder path")
-    if out.is_dir() and not may_hold_files and any(out.iterdir()):
+    if out.is_dir() and not may_hold_files and any(p.name not in LAUNCH_FILES for p in out.iterdir()):
         raise UsageError(f"--out {out} already holds files; {hint}")
     return out
 
@@ -148,6 +165,9 @@ class RunDir:
     report = property(lambda self: self.path / REPORT)
     grad_norms = property(lambda self: self.path / GRAD_NORMS)
     tensorboard = property(lambda self: self.path / TENSORBOARD)
+    state = property(lambda self: self.path / STATE)
+    events = property(lambda self: self.path / EVENTS)
+    log = property(lambda self: self.path / LOG)
 
     def check(self, *, overwrite: bool) -> "RunDir":
         """Refuse a file in the way, or a folder that already holds files unless `overwrite` (or resuming)."""
@@ -193,6 +213,52 @@ class RunDir:
         """`metrics.csv` rows (numbers as floats), or [] when there are none yet."""
         return read_csv(self.metrics) if self.metrics.is_file() else []
 
+    def write_state(self, state: str, **fields: Any) -> None:
+        """Write `state.json` atomically: `state` ("running", "finished", "stopped" or "failed"), this
+        process's pid and host, the time (the heartbeat) and `fields` (e.g. `reason`)."""
+        write_json(self.state, {"state": state, "pid": os.getpid(), "host": socket.gethostname(),
+                                "started": process_start(os.getpid()), "heartbeat": time.time(),
+                                "heartbeat_every": HEARTBEAT, **fields})
+
+    def read_state(self, now: float | None = None) -> dict[str, Any]:
+        """`state.json` with "interrupted" computed: a running state whose process is gone (this host) or
+        whose heartbeat is older than two heartbeats (another host). A folder without the file reads as
+        "finished" when it has `summary.json`, else "unknown".
+
+        Example:
+            >>> RunDir(tmp / "none").read_state()["state"]
+            'unknown'
+        """
+        try:
+            st = json.loads(self.state.read_text())
+            st["state"] = str(st["state"])
+        except (OSError, ValueError, TypeError, KeyError):
+            return {"state": "finished" if self.summary.is_file() else "unknown"}
+        if st["state"] == "running" and not alive(st, time.time() if now is None else now):
+            st["state"] = "interrupted"
+        return st
+
+    def append_event(self, kind: str, **fields: Any) -> None:
+        """Append one event (a line of JSON with `kind` and the time `t`) to `events.jsonl`."""
+        with EventLog(self.events) as log:
+            log.append(kind, **fields)
+
     def is_run(self) -> bool:
         """Whether the folder looks like a training run (config.yaml with metrics.csv or summary.json)."""
         return self.config.is_file() and (self.metrics.is_file() or self.summary.is_file())
+
+
+LAUNCHED_INTO = "ZENLEARN_LAUNCHED_INTO"
+"""Environment variable naming the run folder a launcher started this process for."""
+
+
+def launch_failed(reason: str) -> None:
+    """In a launched process that fails before its run takes over `state.json` (bad input the command line
+    refuses), write "failed" with `reason` where the launcher wrote this process's "running" state."""
+    folder = os.environ.get(LAUNCHED_INTO)
+    if not folder:
+        return
+    rd = RunDir(folder)
+    st = rd.read_state()
+    if st["state"] == "running" and st.get("pid") == os.getpid():
+        rd.write_state("failed", reason=reason, command=st.get("command"))

@@ -231,6 +231,10 @@ class Trainer:
         self._emit("on_epoch_end", epoch, logs)
         return logs
 
+    def running_metrics(self) -> dict[str, float]:
+        """The unfinished epoch's training metrics so far ({} between epochs)."""
+        return self.task.finish_stats(self._epoch_stats.clone()) if self._epoch_stats is not None else {}
+
     def _weights_version(self) -> tuple[int, ...]:
         """Version counters of every parameter and buffer: each in-place write (an optimizer step, a batch-norm
         statistics update, `load_state_dict`, a best-weights restore) increments one."""

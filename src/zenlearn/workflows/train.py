@@ -24,6 +24,7 @@ from zenlearn.data import BatchLoader, FolderSplits, Splits
 from zenlearn.errors import UsageError
 from zenlearn.io.atomic import clean_temp_files, write_text
 from zenlearn.io.checkpoint import save_weights
+from zenlearn.io.live import RunLife
 from zenlearn.io.rundir import REPORT, RunDir, read_json, write_json
 from zenlearn.nn.build import model_summary
 from zenlearn.nn.tasks import get_task, mean_baseline_mse
@@ -43,6 +44,7 @@ from zenlearn.training.build import (
     training_augment,
 )
 from zenlearn.training.callbacks import Callback, CSVLogger, EarlyStopping, GradientNorms
+from zenlearn.training.live import LiveEvents
 from zenlearn.training.device import check_precision, resolve_device, set_threads
 from zenlearn.training.distributed import init_distributed
 from zenlearn.training.resume import (
@@ -131,6 +133,16 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
         >>> summary["epochs"], sorted(summary["test"])
         (1, ['accuracy', 'loss'])
     """
+    if not cfg.out:
+        cfg = cfg.replace(out=str(default_out(cfg)))
+    with RunLife(RunDir(cfg.out), enabled=os.environ.get("RANK", "0") == "0", command="train") as life:
+        return _train(cfg, life, verbose=verbose, splits=splits, loss=loss, evaluate_test=evaluate_test,
+                      resume=resume, callbacks=callbacks)
+
+
+def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: Splits | None, loss: LossFactory | None,
+           evaluate_test: bool, resume: bool, callbacks: Sequence[Callback]) -> dict[str, Any]:
+    """`train_run`'s body; `life.start()` once the run folder is created (see `RunLife`)."""
     watch = Stopwatch()
     watch.seconds["import"] = _startup_seconds()
     check_config(cfg)
@@ -141,9 +153,10 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
     dist = init_distributed(device, cfg.batch_size)  # torchrun: join the group; else one rank
     device, main = dist.device or device, dist.is_main
     verbose = verbose and main
-    rd = dist.on_main(lambda: RunDir(cfg.out or default_out(cfg)).check(overwrite=cfg.overwrite or resume))
+    rd = dist.on_main(lambda: RunDir(cfg.out).check(overwrite=cfg.overwrite or resume))
     out = rd.path  # checked only: bad input must not create it
     if resume and main and rd.summary.is_file() and final_files_missing(rd, cfg) and finished_training(out, cfg):
+        life.start()
         return _complete(rd, watch, verbose)  # killed after summary.json, before the report: write what is missing
     ckpt = read_resume_state(out, cfg) if resume else None
     cfg = cfg.replace(out=str(out), lr=resolve_lr(cfg))  # config.yaml records the LR actually used
@@ -176,6 +189,8 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
             run_callbacks.append(GradientNorms(rd.grad_norms))
         if cfg.early_stopping:
             run_callbacks.append(EarlyStopping("val_loss" if val is not None else "loss", cfg.early_stopping))
+        if main:
+            run_callbacks.append(LiveEvents(rd.events, epochs=cfg.epochs, steps=len(train)))
         run_callbacks += list(callbacks)  # the caller's, before the checkpoint
         if main:
             run_callbacks.append(RunCheckpoint(rd.checkpoint, cfg, cfg.checkpoint_every, signals))  # last: sees the stop flag
@@ -193,6 +208,7 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
                 rd.clear_results()  # a fresh start: no stale checkpoint can be resumed with this config
             write_text(rd.config, dump_yaml(cfg))
             write_json(rd.data, asdict(splits.spec))
+        life.start()
     t0 = time.perf_counter()
     with signals or contextlib.nullcontext(), deterministic_mode(cfg.deterministic):
         history = trainer.fit(train, val, cfg.epochs, verbose=verbose)
