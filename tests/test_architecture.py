@@ -3,6 +3,7 @@ included), lazy zenlearn imports only where they keep `--help` fast, and small m
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -37,3 +38,32 @@ def test_the_task_string_is_branched_on_only_by_the_task():
                  for i, line in enumerate(p.read_text().splitlines(), 1)
                  if '== "classification"' in line or '== "regression"' in line or '!= "classification"' in line]
     assert not offenders, f"ask the Task (zenlearn.nn.tasks) instead: {offenders}"
+
+
+# Modules whose subject is classification by definition: distillation (soft targets over classes), the
+# reproduction suite (the survey's published accuracies are its data) and the quick start's accuracy table.
+CLASSIFICATION_BY_DEFINITION = {"workflows/distill.py", "workflows/suite.py", "workflows/reproduce.py",
+                                "workflows/quickstart.py", "report/reproduction.py", "report/plots/reproduce.py",
+                                "report/folders.py", "cli/experiments.py"}  # the last: distill's table
+
+
+def _metric_literals(path: Path, names: set[str]) -> list[int]:
+    tree = ast.parse(path.read_text())
+    docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                  if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+    lines = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Constant) and id(n) not in docstrings
+             and isinstance(n.value, str) and n.value in names]
+    lines += [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Compare) and isinstance(n.left, ast.Constant)
+              and n.left.value == "acc" and isinstance(n.ops[0], ast.In)]
+    return lines
+
+
+def test_metric_names_are_known_only_to_the_task():
+    from zenlearn.nn.tasks import metric_names
+
+    names = {f"{p}{m}" for m in metric_names() for p in ("", "val_", "test_")}
+    offenders = [f"{rel}:{line}" for p in SRC.rglob("*.py")
+                 if (rel := str(p.relative_to(SRC))) != "nn/tasks.py" and rel not in CLASSIFICATION_BY_DEFINITION
+                 for line in _metric_literals(p, names)]
+    assert not offenders, f"derive metric names from the Task (zenlearn.nn.tasks.metric_names): {offenders}"

@@ -12,6 +12,7 @@ from zenlearn.cli.options import AddCommand, add_config_flags, config_from_args,
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from zenlearn.nn.tasks import first_metric
     from zenlearn.workflows.train import train_run
 
     if args.resume:
@@ -24,7 +25,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if summary.get("rank", 0) != 0:  # torchrun: rank 0 reports for the group
         return 0
     test, val = summary["test"], summary["val"]
-    metric = "accuracy" if "accuracy" in test else "mae"
+    metric = first_metric(test) or "loss"
     line = f"test {metric} {test[metric]:.4f}  test loss {test['loss']:.4f}"
     if val:
         line += f"  val {metric} {val[metric]:.4f}"

@@ -21,6 +21,7 @@ LISTABLE = {  # `zenlearn list NAME` → module and registry
     "schedules": ("zenlearn.optim.schedules", "SCHEDULES"),
     "distillation": ("zenlearn.distill.methods", "DISTILL_METHODS"),
     "augmentations": ("zenlearn.augment.spec", "AUGMENTATIONS"),
+    "tasks": ("zenlearn.nn.tasks", "TASKS"),
 }
 
 

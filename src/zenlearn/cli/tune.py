@@ -65,8 +65,9 @@ def register(add: AddCommand) -> None:
                          "trials' median), hyperband (brackets of successive halving, factor 3), asha (one "
                          "bracket: keep the best third after 1, 3, 9… epochs; saves most with few epochs) "
                          "[default: none]")
-    sp.add_argument("--metric", choices=("val_accuracy", "val_mae", "val_loss"), default=None,
-                    help="what to optimize, on the validation split [default: the task's: val_accuracy or val_mae]")
+    sp.add_argument("--metric", default=None, metavar="val_METRIC",
+                    help="what to optimize, on the validation split: val_loss or val_ and one of the task's metrics "
+                         "(`zenlearn list tasks`) [default: the task's primary metric]")
     sp.add_argument("--study", default="zenlearn", metavar="NAME",
                     help="study name in the storage; the same name continues it [default: zenlearn]")
     add_parallel_flags(sp, "study")

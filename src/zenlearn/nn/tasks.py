@@ -10,7 +10,7 @@ device without host syncs, so one epoch costs one transfer whatever the number o
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -93,12 +93,14 @@ class Metric:
         finish: The value from the summed batch statistics, a mapping of the task's `sums` names plus
             "loss" and "count" to their sums over the epoch.
         label: How a report names it ("Accuracy", "MAE", …).
+        percent: Shown as a percentage in reports (a fraction of samples, like accuracy).
     """
 
     name: str
     higher_is_better: bool
     finish: Callable[[Mapping[str, float]], float]
     label: str
+    percent: bool = False
 
 
 @dataclass(frozen=True)
@@ -192,7 +194,7 @@ class Task:
 
 CLASSIFICATION = Task(
     "classification",
-    (Metric("accuracy", True, lambda s: s["correct"] / s["count"], "Accuracy"),),
+    (Metric("accuracy", True, lambda s: s["correct"] / s["count"], "Accuracy", percent=True),),
     categorical=True, sums=("correct",), batch_sums=classification_sums)
 REGRESSION = Task(
     "regression",
@@ -245,3 +247,39 @@ def higher_is_better(metric: str) -> bool:
     if known is not None:
         return known
     return not any(s in metric for s in ("loss", "mae", "error", "seconds"))  # other columns: cost-like names
+
+
+def metric_names(primary: bool = False) -> list[str]:
+    """Every registered task's metric names without repeats, each task's primary one first (`primary=True`:
+    only those). Every list of metric columns (compare, tune, the runs table, reports) derives from this.
+
+    Example:
+        >>> metric_names(primary=True)[:2], "r2" in metric_names()
+        (['accuracy', 'mae'], True)
+    """
+    names = [m.name for entry in TASKS for m in (entry.obj.metrics[:1] if primary else entry.obj.metrics)]
+    return list(dict.fromkeys(names))
+
+
+def first_metric(columns: Iterable[str], prefixes: Sequence[str] = ("",), suffix: str = "",
+                 primary: bool = True) -> str | None:
+    """The first column of `columns` named `<prefix><metric><suffix>`, trying each prefix in turn over the
+    (primary) metrics; None when there is none.
+
+    Example:
+        >>> first_metric({"test_mae_mean", "val_mae_mean"}, ("val_", "test_"), "_mean")
+        'val_mae'
+    """
+    have = set(columns)
+    return next((f"{p}{m}" for p in prefixes for m in metric_names(primary) if f"{p}{m}{suffix}" in have), None)
+
+
+def find_metric(name: str) -> Metric | None:
+    """The `Metric` named `name` ("accuracy", "val_r2", "test_mae": a split prefix is ignored), or None.
+
+    Example:
+        >>> find_metric("test_accuracy").label, find_metric("seconds")
+        ('Accuracy', None)
+    """
+    bare = name.split("_", 1)[1] if name.startswith(("val_", "test_")) else name
+    return next((m for entry in TASKS for m in entry.obj.metrics if m.name == bare), None)

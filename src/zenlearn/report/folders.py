@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from zenlearn.io.rundir import COMPARE, CONFIG, DISTILL, METRICS, REPORT, RESULTS, STATS, SUMMARY, read_csv, read_json
+from zenlearn.nn.tasks import first_metric, metric_names
 from zenlearn.report.html import Link, esc, fmt, img, kv_table, section, table
 from zenlearn.report.plots import run as plots
 
@@ -37,8 +38,8 @@ def comparison_sections(folder: Path, **_: Any) -> tuple[str, list[str]]:
     manifest = read_json(folder / COMPARE) if (folder / COMPARE).is_file() else {}
     base = manifest.get("base_config") or {}
     vary = manifest.get("vary") or {}
-    metric = manifest.get("metric") or next((m for m in ("val_accuracy", "val_mae", "test_accuracy", "test_mae")
-                                             if f"{m}_mean" in (summary[0] if summary else {})), "test_accuracy")
+    metric = (manifest.get("metric") or first_metric(summary[0] if summary else {}, ("val_", "test_"), "_mean")
+              or f"test_{metric_names(primary=True)[0]}")
     best = next((r["variant"] for r in summary if str(r.get("best")).lower() == "true"), None)
     seeds = manifest.get("seeds") or sorted({r.get("seed") for r in results})
     lead = (f'<p class="lead"><b>{len(summary)}</b> variant{"s" if len(summary) != 1 else ""} × <b>{len(seeds)}</b> '

@@ -14,7 +14,7 @@ from zenlearn.data import DataSpec, FolderSplits, to_float
 from zenlearn.errors import UsageError
 from zenlearn.io.rundir import CONFIG, DATA, METRICS, SUMMARY, read_csv, read_json
 from zenlearn.nn.build import param_table
-from zenlearn.nn.tasks import confusion_matrix, get_task
+from zenlearn.nn.tasks import confusion_matrix, find_metric, first_metric, get_task, metric_names
 from zenlearn.report.html import esc, fmt, img, kv_table, section, table
 from zenlearn.report.plots import run as plots
 from zenlearn.training.build import build_model, eval_loader, load_run, reopen_splits
@@ -92,10 +92,11 @@ def _lead(cfg: dict, summary: dict, spec: dict, rows: list[dict]) -> str:
     bits.append(f"for {fmt(epochs)} epoch{'s' if epochs != 1 else ''} with {esc(cfg.get('optimizer'))} "
                 f"(lr {fmt(cfg.get('lr'))}, batch {fmt(cfg.get('batch_size'))})")
     text = " ".join(bits) + "."
-    if "accuracy" in test:
-        text += f" Test accuracy <b>{100 * test['accuracy']:.2f}%</b> (loss {fmt(test.get('loss'))})"
-    elif "mae" in test:
-        text += f" Test MAE <b>{fmt(test['mae'])}</b> (loss {fmt(test.get('loss'))})"
+    metric = find_metric(first_metric(test) or "")
+    if metric is not None:
+        value = f"{100 * test[metric.name]:.2f}%" if metric.percent else fmt(test[metric.name])
+        label = metric.label if metric.label.isupper() else metric.label.lower()  # "MAE", "accuracy"
+        text += f" Test {label} <b>{value}</b> (loss {fmt(test.get('loss'))})"
     if summary.get("train_seconds") is not None:
         text += (f" after {summary['train_seconds']:.1f} s of training "
                  f"({fmt(float(summary.get('samples_per_second', 0)), 3)} samples/s) on {esc(summary.get('device', '?'))}")
@@ -105,7 +106,7 @@ def _lead(cfg: dict, summary: dict, spec: dict, rows: list[dict]) -> str:
 
 def _final_metrics(summary: dict, rows: list[dict]) -> str:
     last = rows[-1] if rows else {}
-    names = [k for k in ("loss", "accuracy", "mae") if k in last or k in (summary.get("test") or {})]
+    names = [k for k in ("loss", *metric_names()) if k in last or k in (summary.get("test") or {})]
     body = []
     if last:
         body.append(["train (last epoch, running average)", *[last.get(k) for k in names]])

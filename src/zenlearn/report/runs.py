@@ -8,6 +8,7 @@ from typing import Any
 
 from zenlearn.errors import UsageError
 from zenlearn.io.rundir import COMPARE, CONFIG, REPORT, STATS, SUMMARY, read_csv
+from zenlearn.nn.tasks import first_metric
 from zenlearn.report.build import REPORTS
 
 
@@ -55,7 +56,7 @@ def _describe(folder: Path, kind: str) -> dict[str, Any]:
         except (OSError, yaml.YAMLError):
             cfg = {}
         test = summary.get("test") or {}
-        metric = "accuracy" if "accuracy" in test else "mae" if "mae" in test else None
+        metric = first_metric(test)
         row.update(data=cfg.get("data"), model=cfg.get("model"), epochs=summary.get("epochs"), metric=metric,
                    test=test.get(metric) if metric else None, test_loss=test.get("loss"),
                    train_seconds=summary.get("train_seconds"))
@@ -64,8 +65,9 @@ def _describe(folder: Path, kind: str) -> dict[str, Any]:
     elif kind == "distillation":  # the distilled student's figures
         d = summary.get("student_distilled") or {}
         test = d.get("test") or {}
-        row.update(data=summary.get("data"), model=d.get("model"), epochs=d.get("epochs"), metric="accuracy",
-                   test=test.get("accuracy"), test_loss=test.get("loss"), train_seconds=d.get("train_seconds"))
+        metric = first_metric(test)
+        row.update(data=summary.get("data"), model=d.get("model"), epochs=d.get("epochs"), metric=metric,
+                   test=test.get(metric) if metric else None, test_loss=test.get("loss"), train_seconds=d.get("train_seconds"))
     elif kind == "comparison" and (folder / COMPARE).is_file():  # the best variant's mean test figures
 
         try:
@@ -73,7 +75,7 @@ def _describe(folder: Path, kind: str) -> dict[str, Any]:
         except (OSError, ValueError):
             base = {}
         best = next((r for r in read_csv(folder / STATS) if str(r.get("best")).lower() == "true"), {})
-        metric = "accuracy" if "test_accuracy_mean" in best else "mae" if "test_mae_mean" in best else None
+        metric = (first_metric(best, ("test_",), "_mean") or "").removeprefix("test_") or None
         row.update(data=base.get("data"), model=base.get("model"), epochs=base.get("epochs"), metric=metric,
                    test=best.get(f"test_{metric}_mean") if metric else None, test_loss=best.get("test_loss_mean"))
     return row

@@ -32,7 +32,7 @@ from zenlearn.config.fields import show, split_option, split_values
 from zenlearn.errors import UsageError, one_line
 from zenlearn.io.atomic import write_text
 from zenlearn.io.rundir import COMPARE, RESULTS, STATS, RunDir, check_out
-from zenlearn.nn.tasks import higher_is_better
+from zenlearn.nn.tasks import first_metric, higher_is_better, metric_names
 from zenlearn.report.build import write_report
 from zenlearn.report.plots.compare import plot_comparison
 from zenlearn.training.build import check_config, resolve_lr
@@ -41,7 +41,6 @@ from zenlearn.workflows.tune.cells import plan_key, run_cells
 from zenlearn.workflows.tune.workers import threads_per_worker
 
 NOT_VARIED = ("out", "seed", "overwrite")  # the runner sets these itself (seeds come from --seeds)
-STAT_COLUMNS = ("test_accuracy", "test_mae", "test_loss", "val_accuracy", "val_mae", "val_loss", "train_seconds")
 
 
 @dataclass
@@ -298,7 +297,7 @@ def _run_one(variant: Variant, seed: int, cfg: TrainConfig, out: Path, resume: b
 def _row_line(row: dict[str, Any]) -> str:
     if row["status"] == "failed":
         return f"FAILED: {row['error']}"
-    parts = [f"{k.replace('_', ' ')} {row[k]:.4f}" for k in ("test_accuracy", "val_accuracy", "test_mae", "val_mae")
+    parts = [f"{k.replace('_', ' ')} {row[k]:.4f}" for m in metric_names(primary=True) for k in (f"test_{m}", f"val_{m}")
              if isinstance(row.get(k), float)]
     return "  ".join(parts) + f"  ({row['train_seconds']:.1f}s training{', resumed' if row['status'] == 'resumed' else ''})"
 
@@ -327,11 +326,14 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
 # ---------------------------------------------------------------- statistics and the table
 
 def default_metric(rows: list[dict[str, Any]]) -> str:
-    """The validation accuracy (MAE for regression) if the runs have one, else the test one."""
-    for m in ("val_accuracy", "val_mae", "test_accuracy", "test_mae"):
-        if any(isinstance(r.get(m), (int, float)) for r in rows):
-            return m
-    return "test_accuracy"
+    """The task's primary validation metric (accuracy, MAE for regression) if the runs have one, else the test one."""
+    scored = {k for r in rows for k, v in r.items() if isinstance(v, (int, float))}
+    return first_metric(scored, ("val_", "test_")) or f"test_{metric_names(primary=True)[0]}"
+
+
+def stat_columns() -> list[str]:
+    """The columns a comparison summarises over seeds: every task metric and the loss, test then val, and time."""
+    return [f"{split}_{m}" for split in ("test", "val") for m in (*metric_names(), "loss")] + ["train_seconds"]
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -343,7 +345,7 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 def summarize(rows: list[dict[str, Any]], variants: list[Variant], keys: list[str], metric: str) -> list[dict[str, Any]]:
     """One row per variant: runs, ok, `<metric>_mean` / `_std` of every metric column, best, first error."""
-    cols = [c for c in STAT_COLUMNS if any(isinstance(r.get(c), (int, float)) for r in rows)]
+    cols = [c for c in stat_columns() if any(isinstance(r.get(c), (int, float)) for r in rows)]
     if metric not in cols and any(isinstance(r.get(metric), (int, float)) for r in rows):
         cols.append(metric)
     summary = []
@@ -365,8 +367,8 @@ def summarize(rows: list[dict[str, Any]], variants: list[Variant], keys: list[st
 
 def format_table(summary: list[dict[str, Any]], metric: str) -> str:
     """The summary as an aligned text table, mean ± std per metric, the best variant marked with *."""
-    metrics = [c for c in ("test_accuracy", "test_mae", "val_accuracy", "val_mae", "train_seconds")
-               if any(f"{c}_mean" in s for s in summary)]
+    metrics = [c for c in [f"{split}_{m}" for split in ("test", "val") for m in metric_names(primary=True)]
+               + ["train_seconds"] if any(f"{c}_mean" in s for s in summary)]
 
     def cell(s: dict[str, Any], c: str) -> str:
         m, sd = s.get(f"{c}_mean", math.nan), s.get(f"{c}_std", math.nan)

@@ -25,7 +25,7 @@ from zenlearn.config import TrainConfig
 from zenlearn.errors import UsageError
 from zenlearn.io.atomic import write_text
 from zenlearn.io.rundir import TUNE, check_out, make_dir
-from zenlearn.nn.tasks import get_task, higher_is_better
+from zenlearn.nn.tasks import get_task, higher_is_better, metric_names
 from zenlearn.training.build import check_config, open_splits
 from zenlearn.workflows.tune.job import PRUNERS, SAMPLERS, TuneJob
 from zenlearn.workflows.tune.outputs import write_outputs
@@ -43,6 +43,11 @@ class TuneResult:
     out: Path
     best: dict[str, Any] | None
     manifest: dict[str, Any]
+
+
+def validation_metrics() -> list[str]:
+    """What a study may optimize: the validation loss or any task metric on the validation split."""
+    return [f"val_{m}" for m in metric_names()] + ["val_loss"]
 
 
 def run_tune(base: TrainConfig, params: Sequence[Param], *, trials: int = 20, timeout: float | None = None,
@@ -95,8 +100,8 @@ def run_tune(base: TrainConfig, params: Sequence[Param], *, trials: int = 20, ti
     check_out(out, may_hold_files=(out / TUNE).is_file(),
               hint="it is not a tune folder (no tune.json); choose another --out")
     metric = metric or f"val_{get_task(open_splits(base).spec.task).metric}"
-    if metric not in ("val_accuracy", "val_mae", "val_loss"):
-        raise UsageError(f"--metric must be a validation metric (val_accuracy, val_mae or val_loss; selection never "
+    if metric not in validation_metrics():
+        raise UsageError(f"--metric must be a validation metric ({', '.join(validation_metrics())}; selection never "
                          f"reads the test split), got {metric!r}")
     direction = "maximize" if higher_is_better(metric) else "minimize"
     url = resolve_storage(storage, out)
