@@ -70,3 +70,15 @@ def test_two_gloo_processes_match_one_process(tmp_path, data_dir):
     import json
 
     assert json.loads((ddp / "summary.json").read_text())["world_size"] == 2
+
+
+@pytest.mark.slow
+def test_channels_last_conv_model_under_ddp_prints_no_warning(tmp_path, data_dir):
+    # the README's torchrun command: DDP lays out its gradient buckets after the model went channels-last
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "default"}
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                        "-m", "zenlearn", "train", "--data", "mnist", "--model", "seed-cnn", "--batch-size", "128",
+                        "--train-subset", "256", "--epochs", "1", "--no-report", "--quiet", "--out", str(tmp_path / "r")],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "Warning" not in r.stderr, r.stderr[-2000:]

@@ -11,6 +11,7 @@ shows the traceback. Nothing here imports torch until a command needs it, so `--
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Callable, Sequence
 
@@ -45,6 +46,18 @@ def build_parser() -> Parser:
     return p
 
 
+def quiet_broken_pipe() -> int:
+    """Exit as Unix tools do when the reader of stdout has gone: no message, exit 141 (128 + SIGPIPE).
+
+    stdout is pointed at /dev/null so that the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout replaced by something without a descriptor
+        pass
+    return 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 run failed, 2 bad input)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -58,7 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "fn", None):
             parser.print_help()
             return 2
-        return args.fn(args)
+        code = args.fn(args)
+        sys.stdout.flush()  # a closed pipe shows up here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:  # `zenlearn predict … | head -1`: the reader has all it wants
+        return quiet_broken_pipe()
     except ZenlearnError as e:
         if debug:
             raise

@@ -50,7 +50,7 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from zenlearn.workflows.train import evaluate_run
 
-    metrics = evaluate_run(args.run_dir, args.split, args.data_dir)
+    metrics = evaluate_run(args.run_dir, args.split, args.data_dir, data=args.data)
     print("  ".join(f"{args.split} {k} {v:.4f}" for k, v in metrics.items()))
     return 0
 
@@ -106,6 +106,9 @@ def register(add: AddCommand) -> None:
     sp.add_argument("run_dir", metavar="RUN_DIR")
     sp.add_argument("--split", default="test", choices=["test", "val"], help="which split [default: test]")
     sp.add_argument("--data-dir", default=None, help="data folder, if not the run's")
+    sp.add_argument("--data", default=None, metavar="SPEC",
+                    help="evaluate on this dataset or folder instead of the run's (as `train --data`; same inputs and "
+                         "classes, prepared as in training), e.g. --data folder:/new/place/of/photos")
 
     sp = add("predict", cmd_predict, "class and probability for each input file (image, .npy, IDX)")
     sp.add_argument("run_dir", metavar="RUN_DIR")

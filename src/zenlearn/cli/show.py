@@ -26,9 +26,14 @@ LISTABLE = {  # `zenlearn list NAME` → module and registry
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    import sys
+
     from zenlearn.report.build import write_report
 
-    print(f"wrote {write_report(args.run_dir, data_dir=args.data_dir)}")
+    notes: list[str] = []
+    print(f"wrote {write_report(args.run_dir, data_dir=args.data_dir, data=args.data, notes=notes)}")
+    for note in notes:
+        print(f"zenlearn: warning: {note}", file=sys.stderr)
     return 0
 
 
@@ -109,6 +114,8 @@ def register(add: AddCommand) -> None:
     sp = add("report", cmd_report, "(re)build report.html in a run, comparison or distillation folder")
     sp.add_argument("run_dir", metavar="RUN_DIR")
     sp.add_argument("--data-dir", default=None, help="data folder, if not the run's (for test-set errors)")
+    sp.add_argument("--data", default=None, metavar="SPEC",
+                    help="the run's dataset, if it moved (as `train --data`, e.g. folder:/new/place/of/photos)")
 
     sp = add("runs", cmd_runs, "list result folders with their key metrics, newest first")
     sp.add_argument("dir", nargs="?", default="runs", metavar="DIR", help="folder to search [default: runs]")

@@ -65,6 +65,33 @@ def streams(name: str) -> bool:
     return bool(info is not None and info.streaming)
 
 
+def resolve_data(name: str) -> str:
+    """`name` with a dataset folder's path made absolute (`folder:tiny` → `folder:/home/me/tiny`), so that a
+    run folder's config does not depend on the directory it was made from; other names are returned as is.
+
+    Example:
+        >>> resolve_data("mnist"), resolve_data("folder:/data/photos")
+        ('mnist', 'folder:/data/photos')
+    """
+    kind, _, arg = name.partition(":")
+    info = DATASETS.entry(kind).info if kind in DATASETS else None
+    if not arg or not getattr(info, "path_argument", False):
+        return name
+    return f"{kind}:{os.path.abspath(os.path.expanduser(arg))}"
+
+
+def data_folder(name: str) -> Path | None:
+    """The folder `--data NAME:PATH` names (`folder:PATH` → PATH), or None for datasets found by name.
+
+    Example:
+        >>> data_folder("folder:/data/photos"), data_folder("mnist")
+        (PosixPath('/data/photos'), None)
+    """
+    kind, _, arg = name.partition(":")
+    info = DATASETS.entry(kind).info if kind in DATASETS else None
+    return Path(arg).expanduser() if arg and getattr(info, "path_argument", False) else None
+
+
 def data_dir(explicit: str | None = None) -> Path:
     """The data folder: `explicit`, else $ZENLEARN_DATA, else ~/.cache/zenlearn."""
     d = explicit or os.environ.get("ZENLEARN_DATA") or Path.home() / ".cache" / "zenlearn"
@@ -117,5 +144,5 @@ def _check_argument(kind: str, loader: Loader, arg: str) -> None:
         raise UsageError(f"--data {kind}: dataset {kind!r} needs an argument, --data {kind}:{params[0].name.upper()}")
 
 
-__all__ = ["DATASETS", "streams", "ArrayData", "BatchLoader", "DataSpec", "FolderLoader", "FolderSplits", "Splits", "data_dir", "load_splits", "split",
+__all__ = ["DATASETS", "streams", "resolve_data", "data_folder", "ArrayData", "BatchLoader", "DataSpec", "FolderLoader", "FolderSplits", "Splits", "data_dir", "load_splits", "split",
            "subset", "to_float"]

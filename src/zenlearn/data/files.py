@@ -37,7 +37,6 @@ def read_inputs(path: str | Path, spec: DataSpec) -> Tensor:
         except (ValueError, OSError) as e:
             raise UsageError(f"{path}: not a readable .npy array ({e})") from None
     elif suffix == ".gz" or "idx" in path.name or "ubyte" in path.name:
-
         arr = read_idx(path)
     else:
         raise UsageError(f"{path}: unsupported input type {suffix or '(none)'}; pass an image "
@@ -47,7 +46,8 @@ def read_inputs(path: str | Path, spec: DataSpec) -> Tensor:
 
 def _batch(path: Path, arr: np.ndarray, spec: DataSpec) -> Tensor:
     shape = tuple(spec.input_shape)
-    t = torch.from_numpy(np.ascontiguousarray(arr))
+    arr = np.ascontiguousarray(arr)
+    t = torch.from_numpy(arr if arr.flags.writeable else arr.copy())  # IDX files are read-only buffers
     if t.shape == shape:
         t = t.unsqueeze(0)
     elif len(shape) == 3 and shape[0] == 1 and tuple(t.shape[-2:]) == shape[1:] and t.ndim in (2, 3):

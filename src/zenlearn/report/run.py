@@ -24,13 +24,17 @@ PAIRS = 10  # rows of the most-confused-pairs table
 
 
 def run_sections(folder: Path, *, trainer: Any = None, splits: Any = None, data_dir: str | None = None,
-                 outputs: tuple[torch.Tensor, torch.Tensor] | None = None, **_: Any) -> tuple[str, list[str]]:
-    """Title and sections of a run report; reloads the model and test set unless `trainer`/`splits` are given."""
+                 data: str | None = None, outputs: tuple[torch.Tensor, torch.Tensor] | None = None,
+                 notes: list[str] | None = None, **_: Any) -> tuple[str, list[str]]:
+    """Title and sections of a run report; reloads the model and test set unless `trainer`/`splits` are given
+    (from `data`, `--data` syntax, if the dataset moved). Why test predictions are missing goes to `notes`."""
     cfg = yaml.safe_load((folder / CONFIG).read_text()) or {}
     summary = read_json(folder / SUMMARY) if (folder / SUMMARY).is_file() else {}
     spec = read_json(folder / DATA) if (folder / DATA).is_file() else {}
     rows = read_csv(folder / METRICS) if (folder / METRICS).is_file() else []
-    pred = _predictions(folder, trainer, splits, data_dir, outputs)
+    pred = _predictions(folder, trainer, splits, data_dir, outputs, data)
+    if "error" in pred and notes is not None:
+        notes.append(f"no test predictions in the report: {pred['error']}")
     title = f"{cfg.get('model', '?')} on {cfg.get('data', '?')} — {folder.name}"
     out = [section("Summary", _lead(cfg, summary, spec, rows), _final_metrics(summary, rows), sid="summary")]
     out.append(section("Training curves", _curves(rows, spec.get("task", "classification")), sid="curves"))
@@ -52,7 +56,7 @@ def run_sections(folder: Path, *, trainer: Any = None, splits: Any = None, data_
 # ---------------------------------------------------------------- predictions on the test set
 
 def _predictions(folder: Path, trainer: Any, splits: Any, data_dir: str | None,
-                 outputs: tuple[torch.Tensor, torch.Tensor] | None) -> dict[str, Any]:
+                 outputs: tuple[torch.Tensor, torch.Tensor] | None, data: str | None = None) -> dict[str, Any]:
     """Test-set outputs of the final model, or {"error": why} when the model or data cannot be loaded.
 
     `outputs` (the final evaluation's (outputs, targets), from the run that just finished) are used as they
@@ -64,7 +68,7 @@ def _predictions(folder: Path, trainer: Any, splits: Any, data_dir: str | None,
             cfg = TrainConfig.from_dict(load_yaml(folder / CONFIG))
             trainer_spec = splits.spec if splits is not None else load_run(folder)[1]
         if splits is None:
-            splits = reopen_splits(cfg, trainer_spec, data_dir)
+            splits = reopen_splits(cfg, trainer_spec, data_dir, data=data, run_dir=folder)
     except UsageError as e:
         return {"error": str(e)}
     spec = splits.spec

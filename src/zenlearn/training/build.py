@@ -18,7 +18,17 @@ from torch import nn
 from zenlearn.augment.pipeline import Augment, spec_problems
 from zenlearn.config import TrainConfig, load_yaml
 from zenlearn.config.fields import type_problems
-from zenlearn.data import DATASETS, BatchLoader, DataSpec, FolderSplits, Splits, load_splits, streams
+from zenlearn.data import (
+    DATASETS,
+    BatchLoader,
+    DataSpec,
+    FolderSplits,
+    Splits,
+    data_folder,
+    load_splits,
+    resolve_data,
+    streams,
+)
 from zenlearn.data.cache import CACHE_MODES
 from zenlearn.errors import UsageError
 from zenlearn.io.checkpoint import load_weights
@@ -136,13 +146,56 @@ def open_splits(cfg: TrainConfig, device: torch.device | str = "cpu") -> Splits 
                        train_subset=cfg.train_subset, device=device, **options)
 
 
-def reopen_splits(cfg: TrainConfig, spec: DataSpec, data_dir: str | None = None) -> Splits | FolderSplits:
-    """A finished run's splits again (from `data_dir` if given; image folders at the trained size)."""
+def reopen_splits(cfg: TrainConfig, spec: DataSpec, data_dir: str | None = None, *, data: str | None = None,
+                  run_dir: str | Path | None = None) -> Splits | FolderSplits:
+    """A finished run's splits again, prepared as in training (image folders at the trained size and colour).
+
+    Args:
+        cfg: The run's config.
+        spec: The run's dataset spec (data.json).
+        data_dir: Data folder, if not the run's. Defaults to the run's.
+        data: Another dataset (`--data SPEC`) to open instead of the run's; its inputs and classes must be the
+            run's. Defaults to the run's dataset.
+        run_dir: The run folder, where a run's relative dataset path is also looked for. Defaults to none.
+    """
     if data_dir:
         cfg = cfg.replace(data_dir=data_dir)
+    cfg = cfg.replace(data=resolve_data(data) if data else locate_data(cfg.data, run_dir))
     if streams(cfg.data):
-        cfg = cfg.replace(image_size=list(spec.input_shape[1:]))
-    return open_splits(cfg)
+        color = "grayscale" if spec.input_shape[0] == 1 else "rgb"
+        cfg = cfg.replace(image_size=list(spec.input_shape[1:]), color=color)
+    splits = open_splits(cfg)
+    if data:
+        check_same_inputs(spec, splits.spec, data)
+    return splits
+
+
+def locate_data(name: str, run_dir: str | Path | None = None) -> str:
+    """The run's `--data` with its folder found: as stored, else (an older run's relative path) beside the
+    run folder or one of its parents; a folder found nowhere is one `UsageError` that says how to point at it."""
+    folder = data_folder(name)
+    if folder is None or folder.is_dir():
+        return name
+    kind = name.partition(":")[0]
+    if not folder.is_absolute() and run_dir is not None:
+        run = Path(run_dir).resolve()
+        for base in (run, *run.parents):
+            if (base / folder).is_dir():
+                return f"{kind}:{base / folder}"
+    raise UsageError(f"the run's dataset folder {folder.absolute()} (config.yaml data: {name}) is not there; "
+                     f"if it moved, point at it with --data {kind}:NEW_PATH")
+
+
+def check_same_inputs(spec: DataSpec, other: DataSpec, data: str) -> None:
+    """`--data` for a trained model: the same task, input shape and classes as the run's, else one `UsageError`."""
+    problems = [f"{what}: run {a}, {data} {b}" for what, a, b in (
+        ("task", spec.task, other.task), ("input shape", tuple(spec.input_shape), tuple(other.input_shape)),
+        ("outputs", spec.num_outputs, other.num_outputs)) if a != b]
+    if not problems and spec.classes and other.classes and list(spec.classes) != list(other.classes):
+        problems.append(f"classes: run {', '.join(spec.classes[:10])}; {data} {', '.join(other.classes[:10])}")
+    if problems:
+        raise UsageError(f"--data {data} does not fit the trained model ({'; '.join(problems)}); pass data with the "
+                         f"run's inputs and classes")
 
 
 def eval_loader(splits: Splits | FolderSplits, data: Any, batch_size: int) -> Any:

@@ -30,6 +30,14 @@ def check_precision(precision: str, device: torch.device) -> None:
                          "--precision bf16 or 32")
 
 
+def prefers_channels_last(model: torch.nn.Module, device: torch.device) -> bool:
+    """Whether `model` trains channels-last on `device`: 2-D conv models on CPU (oneDNN's fast layout).
+
+    The `Trainer` and data parallelism both ask here, so that DDP builds its gradient buckets in the layout
+    the parameters train in (otherwise every process warns "Grad strides do not match bucket view strides")."""
+    return device.type == "cpu" and any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
+
+
 def resolve_device(device: str | torch.device) -> torch.device:
     """"auto" → cuda if available else cpu; "cuda" without a GPU is a `UsageError`."""
     if isinstance(device, torch.device):

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from zenlearn.errors import UsageError, ZenlearnError
+from zenlearn.training.device import prefers_channels_last
 
 
 @dataclass
@@ -45,7 +46,10 @@ class DistEnv:
             return model
         from torch.nn.parallel import DistributedDataParallel
 
-        model = model.to(self.device)
+        device = self.device or torch.device("cpu")
+        # the layout the Trainer will train in, before DDP lays out its gradient buckets
+        fmt = torch.channels_last if prefers_channels_last(model, device) else torch.preserve_format
+        model = model.to(device, memory_format=fmt)
         ids = [self.device.index] if self.device is not None and self.device.type == "cuda" else None
         return DistributedDataParallel(model, device_ids=ids)
 

@@ -15,7 +15,7 @@ from zenlearn.data import ArrayData, BatchLoader
 from zenlearn.errors import TrainingError
 from zenlearn.nn.tasks import Task, get_task
 from zenlearn.training.callbacks import Callback, ProgressBar
-from zenlearn.training.device import check_precision, keep_freed_memory, resolve_device
+from zenlearn.training.device import check_precision, keep_freed_memory, prefers_channels_last, resolve_device
 from zenlearn.training.distributed import all_reduce_sum
 
 LossFn = Callable[[Tensor, Tensor, Tensor], Tensor]
@@ -78,7 +78,7 @@ class Trainer:
                  channels_last: bool | None = None) -> None:
         self.device = resolve_device(device)
         if channels_last is None:
-            channels_last = self.device.type == "cpu" and any(isinstance(m, nn.Conv2d) for m in model.modules())
+            channels_last = prefers_channels_last(model, self.device)
         self.channels_last = channels_last
         self.model = model.to(self.device, memory_format=torch.channels_last) if channels_last else model.to(self.device)
         self.optimizer, self.task = optimizer, get_task(task)

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from zenlearn.config import DistillConfig, TrainConfig
-from zenlearn.data import ArrayData, DataSpec, Splits
+from zenlearn.data import ArrayData, DataSpec, Splits, resolve_data
 from zenlearn.distill.methods import TeacherLogits, bind, check_distill_config
 from zenlearn.errors import TrainingError, UsageError
 from zenlearn.io.atomic import write_bytes, write_text
@@ -180,8 +180,11 @@ def _sweep_cell(student: TrainConfig, cfg: DistillConfig, cells: list[tuple[floa
 
 def check_same_data(student: TrainConfig, teacher: TrainConfig, teacher_dir: str) -> None:
     """The student's dataset and validation split must be the teacher's; otherwise one `UsageError`."""
+    def value(cfg: TrainConfig, k: str) -> Any:  # a dataset folder is the same folder whatever the cwd
+        return resolve_data(cfg.data) if k == "data" else getattr(cfg, k)
+
     diff = [f"{k}: teacher {getattr(teacher, k)!r}, student {getattr(student, k)!r}" for k in DATA_FIELDS
-            if getattr(teacher, k) != getattr(student, k)]
+            if value(teacher, k) != value(student, k)]
     if diff:
         raise UsageError(f"the student's data must match the teacher's ({'; '.join(diff)}); drop those student "
                          f"options (they default to the teacher's) or distill from a teacher trained on this data")

@@ -106,7 +106,7 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", *, out: str | Path | None
     _require()
     cfg, spec, trainer = load_run(run_dir)
     model = getattr(trainer.model, "module", trainer.model).cpu().eval()
-    splits = reopen_splits(cfg, spec, data_dir)
+    splits = reopen_splits(cfg, spec, data_dir, run_dir=run_dir)
     x, _ = next(iter(eval_loader(splits, splits.test, samples)))  # (N, *input_shape) real test samples
     x = x.cpu()
     out = Path(out) if out else Path(run_dir) / "model.onnx"

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from zenlearn.config import TrainConfig, dump_yaml
-from zenlearn.data import BatchLoader, FolderSplits, Splits
+from zenlearn.data import BatchLoader, FolderSplits, Splits, resolve_data
 from zenlearn.errors import UsageError
 from zenlearn.io.atomic import clean_temp_files, write_text
 from zenlearn.io.checkpoint import save_weights
@@ -159,7 +159,9 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: Splits | N
         life.start()
         return _complete(rd, watch, verbose)  # killed after summary.json, before the report: write what is missing
     ckpt = read_resume_state(out, cfg) if resume else None
-    cfg = cfg.replace(out=str(out), lr=resolve_lr(cfg))  # config.yaml records the LR actually used
+    # config.yaml records the LR actually used, and a dataset folder's absolute path (the run does not depend
+    # on the directory it was started from)
+    cfg = cfg.replace(out=str(out), lr=resolve_lr(cfg), data=resolve_data(cfg.data))
     set_threads(cfg.threads)
     seed_everything(cfg.seed)
     if splits is None:
@@ -291,12 +293,25 @@ def environment() -> dict[str, Any]:
             "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
 
 
-def evaluate_run(run_dir: str | Path, split: str = "test", data_dir: str | None = None) -> dict[str, float]:
-    """Reload a run and compute its metrics on the `test` or `val` split (the run's own split)."""
+def evaluate_run(run_dir: str | Path, split: str = "test", data_dir: str | None = None,
+                 data: str | None = None) -> dict[str, float]:
+    """Reload a run and compute its metrics on the `test` or `val` split.
+
+    Args:
+        run_dir: A finished run folder.
+        split: "test" or "val". Defaults to "test".
+        data_dir: Data folder, if not the run's. Defaults to the run's.
+        data: Another dataset or image folder (`--data` syntax) with the run's inputs and classes, prepared as
+            the run's was; its `split` is evaluated. Defaults to the run's own dataset.
+
+    Example:
+        >>> sorted(evaluate_run(run_dir))
+        ['accuracy', 'loss']
+    """
     if split not in ("test", "val"):
         raise UsageError(f"--split must be test or val, got {split!r}")
     cfg, spec, trainer = load_run(run_dir)
-    splits = reopen_splits(cfg, spec, data_dir)
+    splits = reopen_splits(cfg, spec, data_dir, data=data, run_dir=run_dir)
     data = splits.test if split == "test" else splits.val
     if data is None:
         raise UsageError("the run was trained with val_split 0, so it has no validation split")
