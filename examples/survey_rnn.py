@@ -2,7 +2,7 @@
 features, a dense layer applied at every step (one output each), trained with MSE and Adam.
 
 The survey's code used `tf.contrib.rnn` and placeholders; here the model is a plain `nn.Module`
-(`zenlearn.models.RNN`) trained by zenlearn's `Trainer` on the `sine` task (predict a sine wave's next
+(`zenlearn.nn.models.RNN`) trained by zenlearn's `Trainer` on the `sine` task (predict a sine wave's next
 value at every step; see `zenlearn list datasets`). `zenlearn train --data sine --model lstm
 --hidden-size 100` does the same from the shell.
 

@@ -3,18 +3,18 @@
 `cv2.warpAffine` resamples 8-bit, channels-last images with SIMD, one image per call, the images of a batch
 spread over torch's CPU threads. On a (32, 3, 224, 224) batch with the survey's settings it is about 2× faster
 than `grid_sample` on the same pixels as floats, float conversion included (docs/benchmarks.md), and it reads
-4× fewer bytes. It is used only where its result matches `zenlearn.warp` up to rounding:
+4× fewer bytes. It is used only where its result matches `zenlearn.augment.warp` up to rounding:
 
 - **fill modes** nearest (`BORDER_REPLICATE`), reflect (`BORDER_REFLECT`: d c b a | a b c d | d c b a) and
   wrap (`BORDER_WRAP`: periodic, blending across the seam). "constant" is not: OpenCV blends the cval into
-  the edge pixels, SciPy (and `zenlearn.warp`) do not.
+  the edge pixels, SciPy (and `zenlearn.augment.warp`) do not.
 - **interpolation** bilinear (order 1) and nearest (order 0).
 - **1 to 4 channels**, CPU tensors.
 
-Differences from warping `x.float() / 255` with `zenlearn.warp`: the result is rounded to 8 bits (at most
+Differences from warping `x.float() / 255` with `zenlearn.augment.warp`: the result is rounded to 8 bits (at most
 0.5 grey levels with OpenCV 5, which `zenlearn[opencv]` installs). OpenCV 4 also quantizes source
 coordinates to 1/32 pixel: on random noise that measured 0.87 levels on average and 6.3 at most, and
-nearest-neighbour picks differ at rounding ties. The tests bound both against `zenlearn.warp`.
+nearest-neighbour picks differ at rounding ties. The tests bound both against `zenlearn.augment.warp`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def opencv():
 
 
 def can_warp(x: Tensor, fill_mode: str, order: int) -> bool:
-    """Whether `warp_pixels` handles this batch (else warp it as floats with `zenlearn.warp`)."""
+    """Whether `warp_pixels` handles this batch (else warp it as floats with `zenlearn.augment.warp`)."""
     return (x.dtype == torch.uint8 and x.device.type == "cpu" and x.ndim == 4 and 1 <= x.shape[1] <= 4
             and fill_mode in _BORDERS and order in _INTERPOLATION and opencv() is not None)
 
@@ -55,7 +55,7 @@ def warp_pixels(x: Tensor, matrix: Tensor, fill_mode: str = "nearest", order: in
     Args:
         x: uint8 images (B, C, H, W) on the CPU, 1 ≤ C ≤ 4; channels-last in memory avoids a copy.
         matrix: (B, 3, 3) maps output pixel (x, y, 1) to source pixel (x, y, 1), pixel centres at integers
-            (the `zenlearn.warp` convention; OpenCV's `WARP_INVERSE_MAP`).
+            (the `zenlearn.augment.warp` convention; OpenCV's `WARP_INVERSE_MAP`).
         fill_mode: "nearest", "reflect" or "wrap". Defaults to "nearest".
         order: 1 for bilinear, 0 for nearest-neighbour interpolation. Defaults to 1.
 

@@ -3,7 +3,7 @@
 `Augment(**kwargs)(x)` augments a float batch (B, C, H, W) on whatever device it lives on. Every sample
 gets its own random parameters, drawn from the pipeline's own `torch.Generator` (so a seed gives the same
 augmented batch twice). All geometry — flips, rotation, shifts, shear, zoom, padded random crop, random
-resized crop — is composed into one affine matrix per sample and sampled in one pass (`zenlearn.warp`).
+resized crop — is composed into one affine matrix per sample and sampled in one pass (`zenlearn.augment.warp`).
 
 Differences from Keras (all else follows `keras.preprocessing.image.ImageDataGenerator`):
 - Batches are channels-first tensors; `preprocessing_function` gets the whole (B, C, H, W) batch.

@@ -31,7 +31,7 @@ class DistillConfig:
 
     def validate(self, methods: list[str] | None = None) -> "DistillConfig":
         """Check the teacher, the ranges and (given the registered `methods`) the method name; raise one
-        `UsageError` listing every problem. `zenlearn.distill.check_distill_config` passes the methods."""
+        `UsageError` listing every problem. `zenlearn.distill.methods.check_distill_config` passes the methods."""
         p = []
         if not self.teacher:
             p.append("--teacher RUN_DIR is required (a run folder made by `zenlearn train`)")

@@ -2,7 +2,7 @@
 
 A builder is `build(spec, **options)`: `spec` is the dataset's `DataSpec`, and its keyword-only
 parameters are the options it takes (`hidden`, `activation`, …). `ModelInfo.options` lists them, read
-from the signature, so whoever holds a config passes exactly those (`training.build.model_from_config`).
+from the signature, so whoever holds a config passes exactly those (`zenlearn.training.build.build_model`).
 """
 
 from __future__ import annotations

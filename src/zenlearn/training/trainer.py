@@ -52,7 +52,7 @@ class Trainer:
         scheduler: LR scheduler; stepped per batch if `scheduler_interval == "step"`, else per epoch
             (a `ReduceLROnPlateau` gets `val_loss`). Defaults to None.
         scheduler_interval: "step" or "epoch". Defaults to "epoch". A scheduler with an `epoch_end(logs)`
-            method (`zenlearn.schedules.LRSchedule`) also gets each epoch's logs.
+            method (`zenlearn.optim.schedules.LRSchedule`) also gets each epoch's logs.
         loss_fn: `loss_fn(outputs, targets, inputs)`; replaces the task loss during training (e.g.
             distillation). Defaults to the task loss.
         augment: Batch transform applied to training inputs only, on the device. Defaults to None.

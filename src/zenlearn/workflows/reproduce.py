@@ -53,7 +53,7 @@ def reproduce(out: str | Path, only: Sequence[str] | None = None, *, seeds: int 
 
     Args:
         out: Output folder.
-        only: Experiment names (see `zenlearn.suite.SUITE`). Defaults to all five.
+        only: Experiment names (see `zenlearn.workflows.suite.SUITE`). Defaults to all five.
         seeds: Seeds per row, overriding the budget's. Defaults to the budget's.
         budget: "full", "quick" (≤ 15 min on 2 CPU cores) or "tiny" (a smoke test). Defaults to "full".
         resume: Reuse finished runs in `out` (same settings). Defaults to False.
