@@ -15,7 +15,7 @@ import os
 import sys
 from typing import Callable, Sequence
 
-from zenlearn.cli import experiments, run, show, tune
+from zenlearn.cli import experiments, run, serve, show, tune
 from zenlearn.errors import ZenlearnError
 from zenlearn.io.rundir import launch_failed
 from zenlearn.version import __version__
@@ -41,7 +41,7 @@ def build_parser() -> Parser:
         sp.set_defaults(fn=fn)
         return sp
 
-    for module in (run, experiments, show, tune):
+    for module in (run, experiments, show, tune, serve):
         module.register(add)
     return p
 
