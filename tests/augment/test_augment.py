@@ -344,3 +344,19 @@ def test_cli_augment_writes_a_grid_png(tmp_path, data_dir, capsys):
     assert main(["augment", "--augment", "rotation=3", "--out", str(tmp_path / "x.png")]) == 2
     assert "unknown option 'rotation'" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_rescale_applies_once_to_uint8_pixels():
+    """rescale=1/255 on uint8 pixels gives [0, 1] (the pixel conversion is not applied on top of it), equal to
+    the same Augment on the raw pixel values as floats; featurewise statistics are fitted in those units."""
+    pixels = torch.randint(0, 256, (4, 1, 8, 8), dtype=torch.uint8)
+    aug = Augment(rescale=1 / 255)
+    out = aug(pixels)
+    assert float(out.max()) > 0.5 and float(out.max()) <= 1.0
+    torch.testing.assert_close(out, aug(pixels.float()))
+    half = Augment(rescale=0.5)
+    torch.testing.assert_close(half(pixels), pixels.float() * 0.5)
+    fitted = Augment(rescale=1 / 255, featurewise_center=True).fit(pixels)
+    torch.testing.assert_close(fitted.feature_mean, (pixels.float() / 255).mean((0, 2, 3)).reshape(-1, 1, 1))
+    plain = Augment().fit(pixels)  # no rescale: uint8 pixels are read as [0, 1], in fit as in __call__
+    torch.testing.assert_close(plain.feature_mean, (pixels.float() / 255).mean((0, 2, 3)).reshape(-1, 1, 1))

@@ -197,7 +197,8 @@ class Augment:
 
     def fit(self, x: Tensor) -> "Augment":
         """Per-channel mean and std of `x` (N, C, H, W) for featurewise centring / normalization (Keras)."""
-        x = x.float() * (self.rescale or 1.0)
+        pixels = x.dtype == torch.uint8
+        x = self._scaled(x.float() / 255 if pixels else x.float(), pixels)  # the units __call__ standardizes
         self.feature_mean = x.mean((0, 2, 3)).reshape(-1, 1, 1)
         self.feature_std = x.std((0, 2, 3)).reshape(-1, 1, 1)
         return self
@@ -215,14 +216,21 @@ class Augment:
             raise UsageError(f"Augment expects a floating-point batch (B, C, H, W) or image (C, H, W), or uint8 "
                              f"pixels, got {x.dtype} of shape {tuple(x.shape)}; convert with x.float() / 255")
         params = self.sample_params(x.shape, x.device)
-        if x.dtype == torch.uint8:
-            x, params = self.from_pixels(x, params)
-        if self.rescale:
-            x = x * self.rescale
+        pixels = x.dtype == torch.uint8
+        if pixels:
+            x, params = self.from_pixels(x, params)  # pixels / 255
+        x = self._scaled(x, pixels)
         x = self.standardize(self.apply_random(x, params))
         if self.dtype is not None:
             x = x.to(self.dtype)
         return x[0] if single else x
+
+    def _scaled(self, x: Tensor, pixels: bool) -> Tensor:
+        """Apply `rescale` once. uint8 pixels arrive already divided by 255 (`from_pixels`), so there `rescale`
+        replaces that division (rescale=1/255 gives [0, 1], not [0, 1/255]); floats are multiplied by it."""
+        if not self.rescale:
+            return x
+        return x * (self.rescale * 255.0) if pixels else x * self.rescale
 
     def sample_params(self, shape: Sequence[int], device: torch.device | str = "cpu") -> dict[str, Tensor]:
         """Independent random parameters for each of the B samples of a (B, C, H, W) batch (Keras'
