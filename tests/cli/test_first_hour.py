@@ -119,7 +119,7 @@ def test_an_older_runs_relative_folder_is_found_beside_the_run(tmp_path, one_thr
 
     make_digits_folder(tmp_path / "tiny")
     run = tmp_path / "runs" / "old"
-    train_run(TrainConfig(data=f"folder:{tmp_path / 'tiny'}", model="logreg", epochs=1, val_split=0.5, workers=0,
+    train_run(TrainConfig(data=f"folder:{tmp_path / 'tiny'}", model="logreg", epochs=1, val_split=0.5, decode_workers=0,
                           report=False, out=str(run)), verbose=False)
     cfg = RunDir(run).config
     cfg.write_text(cfg.read_text().replace(f"folder:{tmp_path / 'tiny'}", "folder:tiny"))  # as v0.1 stored it

@@ -54,3 +54,21 @@ def test_bad_yaml_files(tmp_path):
     lst.write_text("- 1\n- 2\n")
     with pytest.raises(UsageError, match="must hold a mapping"):
         load_yaml(lst)
+
+
+def test_workers_is_the_old_name_of_decode_workers(tmp_path):
+    """Old YAML files and run folders say `workers`; they still load, as `decode_workers`; both at once is refused."""
+    from zenlearn.cli.main import main
+
+    assert TrainConfig.from_dict({"workers": 2}).decode_workers == 2
+    with pytest.raises(UsageError, match="give 'workers' or 'decode_workers', not both"):
+        TrainConfig.from_dict({"workers": 2, "decode_workers": 1})
+    old = tmp_path / "old.yaml"
+    old.write_text("data: mnist1d\nmodel: logreg\nworkers: 0\n")
+    from zenlearn.cli.options import given_options
+    import argparse
+
+    args = argparse.Namespace(config=str(old), decode_workers="3")  # the flag overrides the old YAML key
+    assert given_options(args)["decode_workers"] == "3"
+    assert TrainConfig.from_dict(given_options(args)).decode_workers == 3
+    assert main(["train", "--workers", "x"]) == 2  # the old flag still parses (and is checked) on train

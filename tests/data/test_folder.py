@@ -102,7 +102,7 @@ def test_corrupt_image_stops_with_its_name_or_is_skipped_and_counted(tmp_path, c
     bad = root / "vertical" / "broken.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a png")
     (root / "horizontal" / "empty.jpg").write_bytes(b"")
-    base = dict(data=f"folder:{root}", model="mlp", hidden=(16,), epochs=1, batch_size=8, workers=2,
+    base = dict(data=f"folder:{root}", model="mlp", hidden=(16,), epochs=1, batch_size=8, decode_workers=2,
                 val_split=0.25, image_size=(16, 16), color="grayscale")
     with pytest.raises(UsageError, match=r"broken\.png: cannot read image .*--skip-bad-images|empty\.jpg: cannot"):
         train_run(TrainConfig(**base, out=str(tmp_path / "r1")), verbose=False)
@@ -125,8 +125,8 @@ def test_png_folder_trains_end_to_end_and_predicts_one_of_its_files(tmp_path, ca
                  "--out", str(run), "--quiet"])
     assert code == 0, capsys.readouterr().err
     assert set(os.listdir(tmp_path)) == before | {"run"}
-    assert sorted(os.listdir(run)) == ["checkpoint.pt", "config.yaml", "data.json", "metrics.csv",
-                                       "model.safetensors", "report.html", "summary.json"]
+    assert sorted(os.listdir(run)) == ["checkpoint.pt", "config.yaml", "data.json", "events.jsonl", "metrics.csv",
+                                       "model.safetensors", "report.html", "state.json", "summary.json"]
     report = (run / "report.html").read_text()
     assert "Errors on the test set" in report and "predictions unavailable" not in report
     summary = json.loads((run / "summary.json").read_text())
@@ -152,7 +152,7 @@ def test_distill_from_a_teacher_trained_on_an_image_folder(tmp_path):
     from zenlearn.workflows.distill import distill_run
 
     root = make_folder(tmp_path / "imgs", per_class=20, size=16)
-    base = dict(data=f"folder:{root}", model="mlp", epochs=2, batch_size=8, workers=0, val_split=0.25,
+    base = dict(data=f"folder:{root}", model="mlp", epochs=2, batch_size=8, decode_workers=0, val_split=0.25,
                 image_size=(16, 16), color="grayscale", report=False, threads=1)
     train_run(TrainConfig(**base, hidden=(32,), out=str(tmp_path / "teacher")), verbose=False)
     summary = distill_run(TrainConfig(**base, hidden=(8,), out=str(tmp_path / "kd")),

@@ -94,7 +94,7 @@ def register(add: AddCommand) -> None:
     """Add the compare, distill, reproduce, quickstart commands."""
     sp = add("compare", cmd_compare, "train every combination of --vary values x --seeds (each a run folder); "
              "writes results.csv, summary.csv (mean ± std), plots and compare.json into --out")
-    add_config_flags(sp, skip=("workers",))  # --workers is the number of processes sharing the runs here
+    add_config_flags(sp)
     add_parallel_flags(sp, "runs")
     sp.add_argument("--vary", action="append", metavar="KEY=V1,V2,…",
                     help="a config key and the values to try, like optimizer=sgd,adam or lr=0.1,0.01 (repeatable: "
@@ -115,7 +115,7 @@ def register(add: AddCommand) -> None:
     sp.add_argument("--sweep", nargs="+", metavar="KEY=V1,V2", help="tune on the validation split over a grid, e.g. "
                     "--sweep temperature=1,2,4,8,20 alpha=0.5,0.9; writes sweep.csv / sweep.png, then tests the "
                     "chosen setting once")
-    add_config_flags(sp, skip=("model", "workers"))  # --workers is the number of processes sharing the sweep
+    add_config_flags(sp, skip=("model",))
     add_parallel_flags(sp, "sweep's T x alpha students")
     sp.add_argument("--quiet", action="store_true", help="no progress output")
 

@@ -49,7 +49,7 @@ def given_options(args: argparse.Namespace) -> dict[str, Any]:
     """Only the options the user gave: the `--config` file's keys, then the flags on the command line."""
     merged: dict[str, Any] = {}
     if getattr(args, "config", None):
-        yaml_d = load_yaml(args.config)
+        yaml_d = TrainConfig.canonical(load_yaml(args.config), f"--config {args.config}")
         TrainConfig.from_dict(yaml_d, source=f"--config {args.config}")  # names and types checked here
         merged.update(yaml_d)
     flags = {k: getattr(args, k) for k in field_names(TrainConfig) if hasattr(args, k)}

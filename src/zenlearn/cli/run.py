@@ -89,6 +89,8 @@ def register(add: AddCommand) -> None:
     """Add the train, lr-find, evaluate, predict, export commands."""
     sp = add("train", cmd_train, "train a model; writes a run folder (config, metrics, weights, summary)")
     add_config_flags(sp)
+    sp.add_argument("--workers", dest="decode_workers", metavar="N", default=argparse.SUPPRESS,
+                    help=argparse.SUPPRESS)  # the old name of --decode-workers (compare/tune's --workers count runs)
     sp.add_argument("--quiet", action="store_true", help="no progress output")
     sp.add_argument("--resume", metavar="RUN_DIR", default=None,
                     help="continue the interrupted run in RUN_DIR from its checkpoint.pt, with its saved config "

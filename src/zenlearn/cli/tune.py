@@ -74,4 +74,4 @@ def register(add: AddCommand) -> None:
     sp.add_argument("--refit", action="store_true",
                     help="train the best config once more into OUT/best and read the test split, once")
     sp.add_argument("--quiet", action="store_true", help="no progress output")
-    add_config_flags(sp, skip=("workers",))
+    add_config_flags(sp)

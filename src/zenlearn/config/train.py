@@ -21,6 +21,10 @@ POOLS = ("max", "avg", "none")
 HEADS = ("auto", "last", "mean", "max", "flatten", "step")
 
 
+ALIASES = {"workers": "decode_workers"}
+"""Old option name → its field: accepted in YAML files and run folders written before the rename."""
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run. Example: `TrainConfig(data="mnist", epochs=1)`."""
@@ -40,8 +44,9 @@ class TrainConfig:
     """Image folders: rgb (3 channels) or grayscale (1)."""
     class_mode: str = "categorical"
     """Image folders: categorical (one label per class folder) or binary (exactly two class folders)."""
-    workers: int | None = None
-    """Image folders: processes decoding images in parallel (0: in the main process); default: min(4, CPUs)."""
+    decode_workers: int | None = None
+    """Image folders: processes decoding images in parallel (0: in the main process); default: min(4, CPUs).
+    (`workers` in YAML files and run folders written before the rename.)"""
     skip_bad_images: bool = False
     """Image folders: skip unreadable images (counted in summary.json) instead of stopping with an error."""
     cache: str = "auto"
@@ -198,6 +203,7 @@ class TrainConfig:
         """Build from a dict (YAML or CLI); unknown keys and wrong types are a `UsageError`."""
         if not isinstance(d, dict):
             raise UsageError(f"{source}: expected a mapping of option: value, got {type(d).__name__}")
+        d = cls.canonical(d, source)
         known = field_names(TrainConfig)
         unknown = [k for k in d if k not in known]
         if unknown:
@@ -213,6 +219,16 @@ class TrainConfig:
         if problems:
             raise UsageError(f"{source}: " + "; ".join(problems))
         return cls(**kwargs)
+
+    @staticmethod
+    def canonical(d: dict[str, Any], source: str = "config") -> dict[str, Any]:
+        """`d` with old option names (`ALIASES`: `workers` → `decode_workers`) renamed, so old YAML files and run
+        folders still load; an old name given beside its new one is a `UsageError`."""
+        both = [old for old, new in ALIASES.items() if old in d and new in d]
+        if both:
+            raise UsageError(f"{source}: give {both[0]!r} or {ALIASES[both[0]]!r}, not both "
+                             f"({both[0]!r} is the old name of {ALIASES[both[0]]!r})")
+        return {ALIASES.get(k, k): v for k, v in d.items()}
 
     def replace(self, **changes: Any) -> "TrainConfig":
         """A copy with `changes` applied (values coerced like YAML values)."""
@@ -257,5 +273,5 @@ def _range_problems(c: TrainConfig) -> list[str]:
     need(c.class_mode in ("categorical", "binary"), f"class_mode must be categorical or binary, got {c.class_mode!r}")
     need(c.image_size is None or (len(c.image_size) == 2 and min(c.image_size) >= 1),
          f"image_size must be H,W (two integers >= 1), got {','.join(map(str, c.image_size or ()))}")
-    need(c.workers is None or c.workers >= 0, f"workers must be >= 0, got {c.workers}")
+    need(c.decode_workers is None or c.decode_workers >= 0, f"decode_workers must be >= 0, got {c.decode_workers}")
     return p

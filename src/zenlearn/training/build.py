@@ -140,7 +140,7 @@ def open_splits(cfg: TrainConfig, device: torch.device | str = "cpu") -> Splits 
     """The run's dataset split into train / val / test (image folders: file lists that stream)."""
     options = {}
     if streams(cfg.data):
-        options = dict(image_size=cfg.image_size, color=cfg.color, class_mode=cfg.class_mode, workers=cfg.workers,
+        options = dict(image_size=cfg.image_size, color=cfg.color, class_mode=cfg.class_mode, workers=cfg.decode_workers,
                        skip_bad_images=cfg.skip_bad_images, cache=cfg.cache)
     return load_splits(cfg.data, root=cfg.data_dir, val_split=cfg.val_split, seed=cfg.seed,
                        train_subset=cfg.train_subset, device=device, **options)
