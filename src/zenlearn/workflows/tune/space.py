@@ -19,7 +19,7 @@ from zenlearn.errors import UsageError
 from zenlearn.training.build import check_config
 
 NOT_SEARCHED = ("out", "overwrite", "seed", "data", "data_dir", "report", "tensorboard", "device", "threads",
-                "workers", "checkpoint_every", "grad_norms", "eval_batch_size", "deterministic", "skip_bad_images")
+                "decode_workers", "checkpoint_every", "grad_norms", "eval_batch_size", "deterministic", "skip_bad_images")
 """Options that say where and how a run is written or executed, not what is trained."""
 KINDS = ("log", "uniform", "int")
 MAX_CHECKED = 512  # config combinations checked before the first trial (all categoricals × range ends)
