@@ -70,6 +70,45 @@ CASES: list[tuple[str, list[str], str]] = [
      "(corrupt or not the official file)"),
     ("data-truncated", ["train", *TINY, "--data-dir", "{w}/truncdata", "--out", "{w}/new"],
      "(corrupt or not the official file)"),
+    # --- tables (table:, npz:, sklearn:)
+    ("table-target-missing", ["train", "--data", "table:{w}/t.csv", "--target", "nosuch", "--out", "{w}/new"],
+     "--target nosuch: no such column in --data table:{w}/t.csv; its columns are: a, b, y"),
+    ("table-target-constant", ["train", "--data", "table:{w}/constant.csv", "--out", "{w}/new"],
+     "the target is constant (7 in every training row)"),
+    ("table-one-class", ["train", "--data", "table:{w}/oneclass.csv", "--out", "{w}/new"],
+     "only one class ('yes') in the training rows"),
+    ("table-empty-file", ["train", "--data", "table:{w}/empty.csv", "--out", "{w}/new"], "the file is empty"),
+    ("table-header-only", ["train", "--data", "table:{w}/header.csv", "--out", "{w}/new"],
+     "the table has a header but no rows"),
+    ("table-ragged-rows", ["train", "--data", "table:{w}/ragged.csv", "--out", "{w}/new"],
+     "rows of different lengths (Expected 3 columns, got 2"),
+    ("table-mixed-types", ["train", "--data", "table:{w}/mixed.csv", "--out", "{w}/new"],
+     "column 'a' mixes numbers and text (e.g. 'seven'); fix those cells, or pass --categorical a"),
+    ("table-unseen-test-label", ["train", "--data", "table:{w}/t.csv", "--test-data", "{w}/unseen.csv",
+                                 "--out", "{w}/new"], "--test-data: target label 'maybe' never occurs in the training rows"),
+    ("table-nan-target", ["train", "--data", "table:{w}/nantarget.csv", "--out", "{w}/new"],
+     "1 row(s) have an empty or NaN target 'y' (the first is data row 3)"),
+    ("table-nested-parquet", ["train", "--data", "table:{w}/nested.parquet", "--out", "{w}/new"],
+     "nested column(s) 'tags' (list<element: string>); flatten them into plain columns, or pass --drop tags"),
+    ("table-date-column", ["train", "--data", "table:{w}/dates.csv", "--out", "{w}/new"],
+     "column 'day' holds dates or times (date32[day]), which the MLP cannot use; derive numbers from it"),
+    ("table-identifier-column", ["train", "--data", "table:{w}/ids.csv", "--out", "{w}/new"],
+     "column 'name' has a different value in every row (an identifier or free text)"),
+    ("table-not-a-table", ["train", "--data", "table:{w}/notes.txt", "--out", "{w}/new"],
+     "expected a .csv, .tsv, .parquet, .pq file, got .txt"),
+    ("table-no-path", ["train", "--data", "table"], "--data table:PATH needs its argument"),
+    ("table-test-split-one", ["train", "--data", "table:{w}/t.csv", "--test-split", "1"],
+     "test_split must be in (0, 1), got 1.0"),
+    ("table-unknown-task", ["train", "--data", "table:{w}/t.csv", "--task", "clustering"],
+     "task must be one of auto, classification, regression, got 'clustering'"),
+    ("npz-without-y", ["train", "--data", "npz:{w}/onlyx.npz", "--out", "{w}/new"],
+     "no array 'y' in the archive (it holds x); save it with np.savez(path, x=X, y=Y)"),
+    ("sklearn-unknown-name", ["train", "--data", "sklearn:titanic", "--out", "{w}/new"],
+     "unknown table 'titanic'; choose one of: breast_cancer, wine, digits, iris, diabetes"),
+    ("predict-table-missing-column", ["predict", "{w}/tablerun", "{w}/nocolumn.csv"],
+     "the table lacks feature column(s) 'b' that the model was trained on"),
+    ("predict-table-output-folder", ["predict", "{w}/tablerun", "{w}/t.csv", "--output", "{w}/keep"],
+     "--output {w}/keep is a folder"),
     # --- config files
     ("config-missing", ["train", "--config", "{w}/nope.yaml"], "not found; pass the path of a YAML config file"),
     ("config-bad-yaml", ["train", "--config", "{w}/bad.yaml"], "is not valid YAML"),
@@ -220,7 +259,29 @@ def world(tmp_path_factory, data_dir):
     np.save(w / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     (w / "trunc-idx3-ubyte").write_bytes(bytes([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0, 28]) + b"\x00" * 100)
     (w / "cwd").mkdir()
+    _table_files(w)
     return w
+
+
+def _table_files(w: Path) -> None:
+    """Tables broken in every way the tables issue lists, and a finished run on a good one."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    good = "".join(f"{i % 5},{'xyz'[i % 3]},{'yes' if i % 2 else 'no'}\n" for i in range(30))
+    texts = {"t.csv": "a,b,y\n" + good, "constant.csv": "a,b,y\n" + "".join(f"{i % 5},{i % 2},7.0\n" for i in range(30)),
+             "oneclass.csv": "a,y\n" + "1,yes\n2,yes\n3,yes\n", "empty.csv": "", "header.csv": "a,b,y\n",
+             "ragged.csv": "a,b,y\n1,2,3\n4,5\n", "mixed.csv": "a,y\n1,0\n2,1\nseven,0\n4,1\n",
+             "unseen.csv": "a,b,y\n1,x,yes\n2,y,maybe\n", "nantarget.csv": "a,y\n1,0.5\n2,1.5\n3,\n4,2.5\n",
+             "dates.csv": "day,y\n" + "".join(f"2024-01-{i + 1:02d},{i % 2}\n" for i in range(20)),
+             "ids.csv": "name,y\n" + "".join(f"person {i},{i % 2}\n" for i in range(20)),
+             "nocolumn.csv": "a\n1\n"}
+    for name, text in texts.items():
+        (w / name).write_text(text)
+    pq.write_table(pa.table({"tags": [["a"], ["b", "c"]], "y": [0, 1]}), w / "nested.parquet")
+    np.savez(w / "onlyx.npz", x=np.zeros((4, 2)))
+    train_run(TrainConfig(data=f"table:{w / 't.csv'}", model="mlp", hidden=(4,), epochs=1, report=False,
+                          out=str(w / "tablerun")), verbose=False)
 
 
 def _snapshot(root: Path) -> dict[str, str]:

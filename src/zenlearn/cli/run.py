@@ -57,8 +57,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from zenlearn.data.files import read_inputs
+    from zenlearn.errors import UsageError
     from zenlearn.training.build import load_run
+    from zenlearn.workflows.predict import is_table_run, predict_table, write_predictions
 
+    if is_table_run(args.run_dir):
+        if args.output is not None and len(args.files) > 1:
+            raise UsageError(f"--output takes the predictions of one table; got {len(args.files)} files")
+        for path in args.files:
+            write_predictions(predict_table(args.run_dir, path), args.output)
+        return 0
+    if args.output is not None:
+        raise UsageError("--output writes a table run's predictions (CSV); this run was not trained on a table")
     _, spec, trainer = load_run(args.run_dir)
     task = trainer.task
     for path in args.files:
@@ -112,9 +122,12 @@ def register(add: AddCommand) -> None:
                     help="evaluate on this dataset or folder instead of the run's (as `train --data`; same inputs and "
                          "classes, prepared as in training), e.g. --data folder:/new/place/of/photos")
 
-    sp = add("predict", cmd_predict, "class and probability for each input file (image, .npy, IDX)")
+    sp = add("predict", cmd_predict, "class and probability for each input file (image, .npy, IDX); for a run "
+             "trained on a table, a CSV of the file's rows plus the prediction (and one probability per class)")
     sp.add_argument("run_dir", metavar="RUN_DIR")
     sp.add_argument("files", metavar="FILE", nargs="+")
+    sp.add_argument("--output", default=None, metavar="PATH",
+                    help="table runs: write the predictions CSV to PATH [default: standard output]")
 
     sp = add("export", cmd_export, "export a run's model (ONNX, dynamic batch) and check it with onnxruntime")
     sp.add_argument("run_dir", metavar="RUN_DIR")

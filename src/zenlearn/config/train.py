@@ -19,6 +19,7 @@ DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("32", "bf16", "16")
 POOLS = ("max", "avg", "none")
 HEADS = ("auto", "last", "mean", "max", "flatten", "step")
+TASKS = ("auto", "classification", "regression")
 
 
 ALIASES = {"workers": "decode_workers"}
@@ -38,6 +39,21 @@ class TrainConfig:
     """Fraction of the training set held out for validation, in [0, 1)."""
     train_subset: int | None = None
     """Use only the first N training samples after the split (a seeded random subset); default: all."""
+    target: str | None = None
+    """Tables (table:, npz:, sklearn:): the target column; default: the last column."""
+    task: str = "auto"
+    """Tables: auto, classification or regression; auto: a string or bool target, or an integer target with at
+    most 20 distinct values, is a classification, anything else a regression."""
+    test_data: str | None = None
+    """Tables: a separate .csv / .tsv / .parquet / .npz file of test rows with the same columns; default: hold out
+    --test-split of the rows."""
+    test_split: float = 0.2
+    """Tables: fraction of the rows held out for testing when there is no --test-data (stratified for a
+    classification, seeded by --seed), in (0, 1)."""
+    drop: tuple[str, ...] = ()
+    """Tables: columns to ignore, comma separated."""
+    categorical: tuple[str, ...] = ()
+    """Tables: columns to encode as categories even if they hold numbers, comma separated."""
     image_size: tuple[int, ...] | None = None
     """Image folders: H,W every image is resized to (also at predict time); default: the first image's size."""
     color: str = "rgb"
@@ -245,6 +261,8 @@ def _range_problems(c: TrainConfig) -> list[str]:
 
     need(0.0 <= c.val_split < 1.0, f"val_split must be in [0, 1), got {c.val_split}")
     need(c.train_subset is None or c.train_subset >= 1, f"train_subset must be >= 1, got {c.train_subset}")
+    need(c.task in TASKS, f"task must be one of {', '.join(TASKS)}, got {c.task!r}")
+    need(0.0 < c.test_split < 1.0, f"test_split must be in (0, 1), got {c.test_split}")
     need(all(h >= 1 for h in c.hidden), f"hidden sizes must be >= 1, got {','.join(map(str, c.hidden))}")
     need(c.elu_alpha > 0, f"elu_alpha must be > 0, got {c.elu_alpha}")
     need(0.0 <= c.dropout < 1.0, f"dropout must be in [0, 1), got {c.dropout}")

@@ -17,6 +17,7 @@ from zenlearn.data.mnist import fashion_mnist, mnist
 from zenlearn.data.mnist1d import mnist1d
 from zenlearn.data.photos import load_photos
 from zenlearn.data.sine import sine
+from zenlearn.data.tables import load_npz, load_sklearn, load_table
 from zenlearn.errors import UsageError
 from zenlearn.registry import Registry
 
@@ -30,6 +31,13 @@ class DatasetInfo:
     streaming: bool = False
     path_argument: bool = False
     """`--data NAME:PATH` names the folder (`folder:`); otherwise the loader finds or makes it (`photos`)."""
+    tabular: bool = False
+    """A table (`table:PATH`, `npz:PATH`, `sklearn:NAME`): the loader holds out the test and validation rows
+    itself and fits the preprocessing on the training rows; it takes the table options (`TABLE_OPTIONS`)."""
+
+
+TABLE_OPTIONS = ("target", "task", "test_data", "test_split", "drop", "categorical")
+"""The config fields a table dataset's loader takes (with `preprocess`, a finished run's saved one)."""
 
 
 DATASETS: Registry[Loader] = Registry("dataset")
@@ -50,6 +58,14 @@ DATASETS.add("folder", load_folder, "your images, one sub-folder per class (or t
 DATASETS.add("photos", load_photos, "real JPEG photos, objects vs textures, train/ and test/ of N per class (photos:N, "
              "default 500), generated once from scikit-image's bundled photographs (zenlearn[photos]); a folder "
              "dataset at 224x224 unless --image-size", info=DatasetInfo(streaming=True))
+DATASETS.add("table", load_table, "your table: --data table:PATH of a .csv, .tsv or .parquet file (zenlearn[tables]); "
+             "--target (default: the last column), --task, --test-data / --test-split, --drop, --categorical",
+             info=DatasetInfo(path_argument=True, tabular=True))
+DATASETS.add("npz", load_npz, "your arrays: --data npz:PATH of an .npz with x (rows, features) and y (rows,), "
+             "optionally x_test / y_test; the table options apply", info=DatasetInfo(path_argument=True, tabular=True))
+DATASETS.add("sklearn", load_sklearn, "a table in scikit-learn's wheel, offline: sklearn:breast_cancer, sklearn:wine, "
+             "sklearn:digits, sklearn:iris (classification), sklearn:diabetes (regression)",
+             info=DatasetInfo(tabular=True))
 
 
 def streams(name: str) -> bool:
@@ -92,6 +108,18 @@ def data_folder(name: str) -> Path | None:
     return Path(arg).expanduser() if arg and getattr(info, "path_argument", False) else None
 
 
+def tabular(name: str) -> bool:
+    """Whether dataset `name` (`table:PATH`, `sklearn:iris`, …) is a table that takes the table options.
+
+    Example:
+        >>> tabular("table:data.csv"), tabular("sklearn:iris"), tabular("mnist")
+        (True, True, False)
+    """
+    kind = name.partition(":")[0]
+    info = DATASETS.entry(kind).info if kind in DATASETS else None
+    return bool(info is not None and info.tabular)
+
+
 def data_dir(explicit: str | None = None) -> Path:
     """The data folder: `explicit`, else $ZENLEARN_DATA, else ~/.cache/zenlearn."""
     d = explicit or os.environ.get("ZENLEARN_DATA") or Path.home() / ".cache" / "zenlearn"
@@ -104,7 +132,9 @@ def load_splits(name: str, *, root: str | None = None, val_split: float = 0.1, s
     """Load dataset `name`, split off validation deterministically, move everything to `device`.
 
     `folder:PATH` datasets are not loaded but scanned: they come back as `FolderSplits` (file lists that
-    stream through a `FolderLoader`), and `folder_options` go to `load_folder`.
+    stream through a `FolderLoader`), and `folder_options` go to `load_folder`. Tables (`tabular`) hold out
+    their test and validation rows and fit their preprocessing themselves; `folder_options` are then the
+    `TABLE_OPTIONS` (and `preprocess`).
 
     Args:
         name: Registered dataset name (see `DATASETS.names()`).
@@ -122,6 +152,12 @@ def load_splits(name: str, *, root: str | None = None, val_split: float = 0.1, s
     """
     kind, _, arg = name.partition(":")
     info = DATASETS.entry(kind).info  # an unknown name: the registry's error listing the datasets
+    if info is not None and info.tabular:
+        if not arg:
+            raise UsageError(f"--data {kind}:{'NAME' if kind == 'sklearn' else 'PATH'} needs its argument, e.g. "
+                             f"--data {'sklearn:iris' if kind == 'sklearn' else kind + ':data.' + kind.replace('table', 'csv')}")
+        return DATASETS.get(kind)(arg, val_split=val_split, seed=seed, train_subset=train_subset, device=device,
+                                  **folder_options)
     if streams(name):
         if not arg and info.path_argument:
             raise UsageError(f"--data {kind}:PATH needs the folder's path, e.g. --data {kind}:photos")
@@ -144,5 +180,5 @@ def _check_argument(kind: str, loader: Loader, arg: str) -> None:
         raise UsageError(f"--data {kind}: dataset {kind!r} needs an argument, --data {kind}:{params[0].name.upper()}")
 
 
-__all__ = ["DATASETS", "streams", "resolve_data", "data_folder", "ArrayData", "BatchLoader", "DataSpec", "FolderLoader", "FolderSplits", "Splits", "data_dir", "load_splits", "split",
+__all__ = ["DATASETS", "TABLE_OPTIONS", "streams", "tabular", "resolve_data", "data_folder", "ArrayData", "BatchLoader", "DataSpec", "FolderLoader", "FolderSplits", "Splits", "data_dir", "load_splits", "split",
            "subset", "to_float"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Any, Iterator
 
 import torch
 from torch import Tensor
@@ -27,6 +27,13 @@ class DataSpec:
     """"image", "sequence" or "vector": decides plots and which models fit."""
     per_step: bool = False
     """Regression targets per time step (T, F) rather than one per sequence."""
+    embedded: list[int] = field(default_factory=list)
+    """Tables: codes per embedded category column; the last len(embedded) input features are those codes."""
+    target_mean: float = 0.0
+    """Tables, regression: the training targets' mean; the model's outputs are shifted by it ..."""
+    target_std: float = 1.0
+    """... and scaled by this, so it learns standardised targets while the loss and metrics stay in the
+    target's units."""
 
 
 @dataclass
@@ -54,6 +61,8 @@ class Splits:
     train: ArrayData
     val: ArrayData | None
     test: ArrayData
+    preprocess: Any = None
+    """Tables: the `TablePreprocess` fitted on the training split (saved in the run folder); else None."""
 
 
 def rows(x: Tensor, idx: Tensor) -> Tensor:

@@ -3,7 +3,8 @@
 
 A training run folder holds `config.yaml` (the resolved config), `data.json` (the dataset spec),
 `metrics.csv` (one row per epoch), `checkpoint.pt` (resumable), `model.safetensors` (final weights),
-`summary.json` and `report.html`; with options also `grad_norms.csv` and `tb/`. A comparison folder holds
+`summary.json` and `report.html`; with options also `grad_norms.csv` and `tb/`, and for a table
+`preprocess.json`. A comparison folder holds
 `results.csv`, `summary.csv` and `compare.json`; a distillation folder `distill.yaml` and a
 `summary.json` naming teacher and students; a reproduction folder `reproduce.json`.
 Every file is written atomically (`zenlearn.io.atomic`).
@@ -50,9 +51,10 @@ STUDY = "study.csv"            # hyperparameter search: one row per trial
 STATE = "state.json"           # every result folder: running (pid, host, heartbeat), finished, stopped, failed
 EVENTS = "events.jsonl"        # training run: progress and epoch metrics, one JSON object per line, append-only
 LOG = "output.log"             # a launched run's stdout and stderr (`zenlearn.workflows.launch`)
+PREPROCESS = "preprocess.json" # table runs: the preprocessing fitted on the training split (column roles, statistics)
 LAUNCH_FILES = (STATE, LOG)
 """What a launcher writes into a new run folder before the run starts: the folder still counts as empty."""
-RUN_FILES = (CHECKPOINT, WEIGHTS, SUMMARY, METRICS, EVENTS)
+RUN_FILES = (CHECKPOINT, WEIGHTS, SUMMARY, METRICS, EVENTS, PREPROCESS)
 """What a fresh start clears, so that no stale checkpoint or result survives beside a new config."""
 FINISHED = (CONFIG, DATA, WEIGHTS)
 """What a finished run must hold to be evaluated, predicted with or reported."""
@@ -168,6 +170,7 @@ class RunDir:
     state = property(lambda self: self.path / STATE)
     events = property(lambda self: self.path / EVENTS)
     log = property(lambda self: self.path / LOG)
+    preprocess = property(lambda self: self.path / PREPROCESS)
 
     def check(self, *, overwrite: bool) -> "RunDir":
         """Refuse a file in the way, or a folder that already holds files unless `overwrite` (or resuming)."""
@@ -204,6 +207,10 @@ class RunDir:
         except (ValueError, TypeError, KeyError) as e:
             raise UsageError(f"{self.data} is corrupt ({e}); retrain the run") from None
         return d
+
+    def read_preprocess(self) -> dict[str, Any] | None:
+        """`preprocess.json` (a table run's fitted preprocessing), or None for a run on other data."""
+        return read_json(self.preprocess) if self.preprocess.is_file() else None
 
     def read_summary(self) -> dict[str, Any]:
         """`summary.json`, or {} when the run has not finished."""

@@ -7,6 +7,7 @@ from the signature, so whoever holds a config passes exactly those (`zenlearn.tr
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from zenlearn.errors import UsageError
 from zenlearn.nn.fastcnn import FastCNN
 from zenlearn.nn.inits import initialize
 from zenlearn.nn.models import CNN, MLP, RNN, SeedCNN
+from zenlearn.nn.tabular import TableModel
 from zenlearn.nn.tasks import get_task
 from zenlearn.registry import Registry
 
@@ -161,7 +163,12 @@ def create_model(name: str, spec: DataSpec, *, init: str = "default", **options:
     if unknown:
         raise UsageError(f"model {entry.name!r} does not take {', '.join(unknown)}; it takes: "
                          f"{', '.join(entry.info.options) or 'no options'}")
-    model = initialize(entry.obj(spec, **options), init)
+    if spec.embedded or spec.target_mean != 0.0 or spec.target_std != 1.0:  # a table: embeddings, target scale
+        body_spec = dataclasses.replace(spec, input_shape=(TableModel.width(spec.input_shape[0], spec.embedded),))
+        model: nn.Module = TableModel(initialize(entry.obj(body_spec, **options), init), spec.embedded,
+                                      spec.target_mean, spec.target_std)
+    else:
+        model = initialize(entry.obj(spec, **options), init)
     want = output_shape(spec)
     with torch.no_grad():
         was = model.training

@@ -20,6 +20,7 @@ from zenlearn.config import TrainConfig, load_yaml
 from zenlearn.config.fields import type_problems
 from zenlearn.data import (
     DATASETS,
+    TABLE_OPTIONS,
     BatchLoader,
     DataSpec,
     FolderSplits,
@@ -28,6 +29,7 @@ from zenlearn.data import (
     load_splits,
     resolve_data,
     streams,
+    tabular,
 )
 from zenlearn.data.cache import CACHE_MODES
 from zenlearn.errors import UsageError
@@ -136,9 +138,13 @@ def seed_everything(seed: int) -> None:
 # ---------------------------------------------------------------- data
 
 
-def open_splits(cfg: TrainConfig, device: torch.device | str = "cpu") -> Splits | FolderSplits:
-    """The run's dataset split into train / val / test (image folders: file lists that stream)."""
-    options = {}
+def open_splits(cfg: TrainConfig, device: torch.device | str = "cpu",
+                preprocess: dict[str, Any] | None = None) -> Splits | FolderSplits:
+    """The run's dataset split into train / val / test (image folders: file lists that stream); a table is
+    transformed by `preprocess` (a finished run's saved `TablePreprocess`) instead of fitting one."""
+    options: dict[str, Any] = {}
+    if tabular(cfg.data):
+        options = {k: getattr(cfg, k) for k in TABLE_OPTIONS} | {"preprocess": preprocess}
     if streams(cfg.data):
         options = dict(image_size=cfg.image_size, color=cfg.color, class_mode=cfg.class_mode, workers=cfg.decode_workers,
                        skip_bad_images=cfg.skip_bad_images, cache=cfg.cache)
@@ -156,7 +162,8 @@ def reopen_splits(cfg: TrainConfig, spec: DataSpec, data_dir: str | None = None,
         data_dir: Data folder, if not the run's. Defaults to the run's.
         data: Another dataset (`--data SPEC`) to open instead of the run's; its inputs and classes must be the
             run's. Defaults to the run's dataset.
-        run_dir: The run folder, where a run's relative dataset path is also looked for. Defaults to none.
+        run_dir: The run folder, where a run's relative dataset path is also looked for, and a table run's
+            saved preprocessing (its test rows are transformed by it, not by a refit). Defaults to none.
     """
     if data_dir:
         cfg = cfg.replace(data_dir=data_dir)
@@ -164,23 +171,23 @@ def reopen_splits(cfg: TrainConfig, spec: DataSpec, data_dir: str | None = None,
     if streams(cfg.data):
         color = "grayscale" if spec.input_shape[0] == 1 else "rgb"
         cfg = cfg.replace(image_size=list(spec.input_shape[1:]), color=color)
-    splits = open_splits(cfg)
+    splits = open_splits(cfg, preprocess=RunDir(run_dir).read_preprocess() if run_dir is not None else None)
     if data:
         check_same_inputs(spec, splits.spec, data)
     return splits
 
 
 def locate_data(name: str, run_dir: str | Path | None = None) -> str:
-    """The run's `--data` with its folder found: as stored, else (an older run's relative path) beside the
-    run folder or one of its parents; a folder found nowhere is one `UsageError` that says how to point at it."""
+    """The run's `--data` with its folder (or table file) found: as stored, else (an older run's relative path)
+    beside the run folder or one of its parents; one found nowhere is one `UsageError` that says how to point at it."""
     folder = data_folder(name)
-    if folder is None or folder.is_dir():
+    if folder is None or folder.exists():
         return name
     kind = name.partition(":")[0]
     if not folder.is_absolute() and run_dir is not None:
         run = Path(run_dir).resolve()
         for base in (run, *run.parents):
-            if (base / folder).is_dir():
+            if (base / folder).exists():
                 return f"{kind}:{base / folder}"
     raise UsageError(f"the run's dataset folder {folder.absolute()} (config.yaml data: {name}) is not there; "
                      f"if it moved, point at it with --data {kind}:NEW_PATH")

@@ -21,6 +21,7 @@ from torch import nn
 
 from zenlearn.config import TrainConfig, dump_yaml
 from zenlearn.data import BatchLoader, FolderSplits, Splits, resolve_data
+from zenlearn.data.preprocess import describe_columns
 from zenlearn.errors import UsageError
 from zenlearn.io.atomic import clean_temp_files, write_text
 from zenlearn.io.checkpoint import save_weights
@@ -161,7 +162,8 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: Splits | N
     ckpt = read_resume_state(out, cfg) if resume else None
     # config.yaml records the LR actually used, and a dataset folder's absolute path (the run does not depend
     # on the directory it was started from)
-    cfg = cfg.replace(out=str(out), lr=resolve_lr(cfg), data=resolve_data(cfg.data))
+    cfg = cfg.replace(out=str(out), lr=resolve_lr(cfg), data=resolve_data(cfg.data),
+                      test_data=os.path.abspath(cfg.test_data) if cfg.test_data else None)
     set_threads(cfg.threads)
     seed_everything(cfg.seed)
     if splits is None:
@@ -169,6 +171,8 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: Splits | N
             splits = open_splits(cfg, device)
     with watch("build"):
         model = build_model(cfg, splits.spec)
+        if verbose and getattr(splits, "preprocess", None) is not None:
+            print(describe_columns(splits.preprocess), flush=True)
         if verbose:
             print(f"{cfg.model} on {cfg.data} ({len(splits.train)} train, {len(splits.val) if splits.val else 0} val, "
                   f"{len(splits.test)} test) on {device}\n{model_summary(model)}", flush=True)
@@ -210,6 +214,8 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: Splits | N
                 rd.clear_results()  # a fresh start: no stale checkpoint can be resumed with this config
             write_text(rd.config, dump_yaml(cfg))
             write_json(rd.data, asdict(splits.spec))
+            if getattr(splits, "preprocess", None) is not None:
+                write_json(rd.preprocess, splits.preprocess.to_dict())
         life.start()
     t0 = time.perf_counter()
     with signals or contextlib.nullcontext(), deterministic_mode(cfg.deterministic):
