@@ -179,7 +179,7 @@ def test_regression_report_plots_predictions_against_targets(tmp_path, data_dir)
                           threads=1, out=str(out)), verbose=False)
     text = (out / REPORT_FILE).read_text()
     errors = text.split('<section id="errors">')[1].split("</section>")[0]
-    for needle in ("Predicted vs target, every test output", "target (solid) and prediction (dashed) per step",
+    for needle in ("Predicted vs true, every test output", "target (solid) and prediction (dashed) per step",
                    "Largest-error test samples (inputs)"):
         assert needle in errors, needle
     pngs = re.findall(r'src="data:image/png;base64,([^"]+)"', errors)

@@ -152,8 +152,11 @@ def _errors_section(pred: dict, spec_d: dict) -> str:
         worst = err.argsort(descending=True)[:WORST]
         titles = [f"MAE {float(err[i]):.3g}" for i in worst]
         t_np, p_np = y.float().cpu().numpy(), logits.float().cpu().numpy()
-        parts = ["<h3>Predicted vs target, every test output</h3>",
-                 img(plots.pred_vs_target(t_np, p_np), "predicted vs target")]
+        task = get_task(spec.task)
+        scores = task.finish_stats(task.batch_stats(logits.float(), y.float(), task.loss(logits.float(), y.float())))
+        note = ", ".join(f"{m.label} {fmt(scores[m.name])}" for m in task.metrics)  # MAE, RMSE, R² from the Task
+        parts = [f"<h3>Predicted vs true, every test output ({esc(note)})</h3>",
+                 img(plots.pred_vs_target(t_np, p_np, note=note), "predicted vs true")]
         if spec.per_step and t_np.ndim >= 2 and t_np.shape[1] > 1:
             idx = worst.cpu().numpy()
             parts += ["<h3>Largest-error test sequences: target (solid) and prediction (dashed) per step</h3>",

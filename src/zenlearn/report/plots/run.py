@@ -116,9 +116,14 @@ def _image_grid(x: np.ndarray, titles: Sequence[str], cols: int) -> bytes:
     return png(fig)
 
 
-def pred_vs_target(target: np.ndarray, pred: np.ndarray, *, max_points: int = 5000) -> bytes:
-    """Scatter of predicted against target values (flattened; an evenly spaced subset above `max_points`)
-    with the y = x line that a perfect model would sit on."""
+def pred_vs_target(target: np.ndarray, pred: np.ndarray, *, max_points: int = 5000, note: str = "") -> bytes:
+    """Scatter of predicted against true values (flattened; an evenly spaced subset above `max_points`)
+    with the y = x line that a perfect model would sit on; `note` (the test scores) goes under the title.
+
+    Example:
+        >>> pred_vs_target(np.arange(5.0), np.arange(5.0) + 0.1, note="MAE 0.1")[:4]
+        b'\\x89PNG'
+    """
     t, p = np.asarray(target, dtype=float).ravel(), np.asarray(pred, dtype=float).ravel()
     if len(t) > max_points:
         keep = np.linspace(0, len(t) - 1, max_points).astype(int)
@@ -128,9 +133,9 @@ def pred_vs_target(target: np.ndarray, pred: np.ndarray, *, max_points: int = 50
     ax.scatter(t, p, s=4, alpha=0.35, linewidths=0)
     lo, hi = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
     ax.plot([lo, hi], [lo, hi], color="black", linewidth=0.8, label="y = x")
-    ax.set_xlabel("target")
+    ax.set_xlabel("true")
     ax.set_ylabel("predicted")
-    ax.set_title("Predicted vs target (test set)", fontsize=9)
+    ax.set_title("Predicted vs true (test set)" + (f"\n{note}" if note else ""), fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
     return png(fig)
 
