@@ -152,9 +152,13 @@ def test_corrupt_cache_is_detected_and_rebuilt(tmp_path, damage, mode):
 
 
 RACER = """
-import sys, numpy as np
+import os, pathlib, sys, time, numpy as np
 from zenlearn.data.cache import DecodedCache
-paths = sys.argv[2:]
+barrier, paths = pathlib.Path(sys.argv[2]), sys.argv[3:]
+(barrier / str(os.getpid())).touch()
+deadline = time.monotonic() + 60
+while len(list(barrier.iterdir())) < 2 and time.monotonic() < deadline:  # a start barrier: both race from here
+    time.sleep(0.001)
 c = DecodedCache(paths, (3, 96, 96), mode="disk", folder=sys.argv[1]).ensure()
 print(c.status, int(c.take(list(range(len(paths)))).astype(np.int64).sum()))
 """
@@ -164,12 +168,15 @@ def test_two_processes_racing_to_build_one_cache(tmp_path):
     root = jpeg_folder(tmp_path / "imgs", per_class=40, size=(300, 400))
     paths = sorted(str(p) for p in root.rglob("*.jpg"))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    cmd = [sys.executable, "-c", RACER, str(tmp_path / "c"), *paths]
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    cmd = [sys.executable, "-c", RACER, str(tmp_path / "c"), str(barrier), *paths]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
              for _ in range(2)]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     statuses, sums = zip(*(o[0].split() for o in outs))
+    assert len(list(barrier.iterdir())) == 2  # both were waiting at the barrier, so they really raced
     assert "built" in statuses and len(set(sums)) == 1  # both read the same pixels
     files = list((tmp_path / "c").iterdir())
     assert len(files) == 1 and files[0].suffix == ".zlc"  # one complete file, no temporary leftovers

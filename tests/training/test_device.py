@@ -27,7 +27,7 @@ def test_sets_the_thresholds_once_and_respects_the_users_own():
 def test_idle_cores_counts_busy_cores_as_busy():
     import time
 
-    from zenlearn.training.device import idle_cores, set_threads
+    from zenlearn.training.device import idle_cores
 
     n = os.cpu_count() or 1
     spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
@@ -39,4 +39,19 @@ def test_idle_cores_counts_busy_cores_as_busy():
             p.kill()
             p.wait()
     assert 1 <= busy <= max(1, n // 2), busy  # every core spinning: at most half look idle (others' noise)
-    assert set_threads(None) >= 1
+
+
+def test_set_threads_none_keeps_torch_setting_zero_takes_idle_cores(monkeypatch):
+    import torch
+
+    import zenlearn.training.device as device
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert device.set_threads(None) == 1 and torch.get_num_threads() == 1  # None leaves torch alone
+        monkeypatch.setattr(device, "idle_cores", lambda window=0.05: 2)
+        assert device.set_threads(0) == 2 and torch.get_num_threads() == 2  # 0: one per idle core
+        assert device.set_threads(1) == 1
+    finally:
+        torch.set_num_threads(before)

@@ -4,8 +4,6 @@ import csv
 import json
 
 import pytest
-import torch
-from torch import nn
 
 from zenlearn.cli.main import main
 from zenlearn.config import TrainConfig
@@ -114,45 +112,3 @@ def test_invalid_combination_is_refused_before_any_run(tmp_path, capsys):
 def test_parse_vary_types_and_tuples():
     assert parse_vary(["hidden=16;8,8", "--batch-size=32,64"]) == {"hidden": [(16,), (8, 8)], "batch_size": [32, 64]}
     assert parse_vary(["schedule=constant,cosine"])["schedule"] == ["constant", "cosine"]
-
-
-# ---------------------------------------------------------------- LR finder
-
-def test_lr_find_sweeps_suggests_and_restores_state():
-    from zenlearn.optim.lr_find import RULE, lr_find
-    from zenlearn.training.trainer import Trainer
-
-    torch.manual_seed(0)
-    x = torch.randn(512, 8)
-    y = (x[:, :2].sum(1) > 0).long()
-    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 2))
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    t = Trainer(model, opt, device="cpu")
-    t.fit((x, y), epochs=1, batch_size=64, verbose=False)  # the optimizer now has momentum buffers
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    opt_before = {k: v.clone() for k, v in opt.state_dict()["state"][0].items()}
-    from zenlearn.data import ArrayData, BatchLoader
-
-    res = lr_find(t, BatchLoader(ArrayData(x, y), 32, shuffle=True), start_lr=1e-5, end_lr=100, steps=60)
-    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
-    assert all(torch.equal(opt_before[k], v) for k, v in opt.state_dict()["state"][0].items())
-    assert opt.param_groups[0]["lr"] == 0.01
-    ratios = [b / a for a, b in zip(res.lrs, res.lrs[1:])]
-    assert ratios == pytest.approx([(100 / 1e-5) ** (1 / 59)] * len(ratios))  # exponential sweep
-    assert res.rule == RULE and res.suggestion == pytest.approx(res.min_loss_lr / 10)
-    k = res.smoothed.index(min(res.smoothed))
-    assert res.lrs[k] == res.min_loss_lr and len(res.lrs) <= 60
-    assert "passed 4x its minimum" in res.stopped or "NaN" in res.stopped  # lr 100 diverges
-
-
-def test_lr_find_cli_writes_plot_and_suggestion(tmp_path, data_dir, capsys):
-    out = tmp_path / "lrf"
-    code = main(["lr-find", "--model", "mlp", "--hidden", "16", "--train-subset", "640", "--optimizer", "momentum",
-                 "--steps", "30", "--start-lr", "1e-4", "--out", str(out)])
-    printed = capsys.readouterr().out
-    assert code == 0 and "suggested lr" in printed and "minimum of the smoothed loss / 10" in printed
-    info = json.loads((out / "lr_find.json").read_text())
-    assert info["suggested_lr"] == pytest.approx(info["min_loss_lr"] / 10)
-    assert (out / "lr_find.png").read_bytes()[:4] == b"\x89PNG" and len(read(out / "lr_find.csv")) == info["steps"]
-    assert main(["lr-find", "--start-lr", "1", "--end-lr", "0.1", "--out", str(tmp_path / "x")]) == 2
-    assert "need 0 < --start-lr < --end-lr" in capsys.readouterr().err
