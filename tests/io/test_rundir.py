@@ -1,0 +1,74 @@
+"""RunDir (zenlearn.io.rundir): the one place that names a run folder's files, checks `--out`, and reads them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from zenlearn.errors import UsageError
+from zenlearn.io import rundir
+from zenlearn.io.rundir import RUN_FILES, RunDir
+
+
+def test_every_file_name_is_a_constant_and_a_property():
+    rd = RunDir("r")
+    for prop in ("config", "data", "metrics", "checkpoint", "weights", "summary", "report", "state", "events"):
+        path = getattr(rd, prop)
+        assert path.parent.name == "r" and path.name == getattr(rundir, prop.upper() if prop != "weights"
+                                                                 else "WEIGHTS")
+
+
+def test_check_refuses_a_file_or_a_folder_holding_files_and_creates_nothing(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(UsageError, match="is a file"):
+        RunDir(f).check(overwrite=False)
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "keep.txt").write_text("keep")
+    with pytest.raises(UsageError, match="pass --overwrite to replace them, --resume"):
+        RunDir(full).create(overwrite=False)
+    assert (full / "keep.txt").read_text() == "keep"
+    new = RunDir(tmp_path / "a" / "b").check(overwrite=False)
+    assert not new.path.exists()  # check writes nothing; create makes the folder
+    assert RunDir(tmp_path / "a" / "b").create(overwrite=False).path.is_dir()
+
+
+def test_clear_results_removes_only_an_earlier_runs_files(tmp_path):
+    rd = RunDir(tmp_path).create(overwrite=True)
+    for name in (*RUN_FILES, "config.yaml", "notes.txt"):
+        (tmp_path / name).write_text("old")
+    rd.clear_results()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml", "notes.txt"]
+
+
+def test_readers_of_an_unfinished_and_a_corrupt_folder(tmp_path):
+    rd = RunDir(tmp_path)
+    assert rd.read_summary() == {} and rd.read_metrics() == [] and rd.read_state()["state"] == "unknown"
+    with pytest.raises(UsageError, match="is not a folder"):
+        RunDir(tmp_path / "nope").check_finished()
+    with pytest.raises(UsageError, match="has no config.yaml; is it a finished zenlearn run folder"):
+        rd.check_finished()
+    rd.data.write_text("{not json")
+    with pytest.raises(UsageError, match="data.json is corrupt"):
+        rd.read_data_spec()
+    rd.metrics.write_text("epoch,loss\n1,0.5\n2,0.25\n")
+    rd.summary.write_text(json.dumps({"epochs": 2}))
+    assert rd.read_metrics() == [{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.25}]
+    assert rd.read_summary() == {"epochs": 2} and rd.read_state()["state"] == "finished"
+
+
+def test_state_of_a_dead_process_reads_interrupted(tmp_path):
+    rd = RunDir(tmp_path)
+    rd.write_state("running")
+    assert rd.read_state()["state"] == "running"  # this very process
+    st = json.loads(rd.state.read_text())
+    rd.state.write_text(json.dumps({**st, "pid": 2**22 + 7}))  # no such process
+    assert rd.read_state()["state"] == "interrupted"
+    rd.state.write_text(json.dumps({**st, "host": "elsewhere"}))  # another host: only the heartbeat tells
+    assert rd.read_state(now=st["heartbeat"] + 1)["state"] == "running"
+    assert rd.read_state(now=st["heartbeat"] + 3 * st["heartbeat_every"])["state"] == "interrupted"
+    rd.write_state("failed", reason="NaN loss")
+    failed = rd.read_state()
+    assert (failed["state"], failed["reason"]) == ("failed", "NaN loss")
