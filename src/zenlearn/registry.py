@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, Iterator, TypeVar
 
@@ -71,8 +72,21 @@ class Registry(Generic[T]):
         key = _norm(name)
         key = self._aliases.get(key, key)
         if key not in self._entries:
-            raise UsageError(f"unknown {self.kind} {name!r}; choose one of: {', '.join(self.names())}")
+            raise UsageError(self.miss(name))
         return self._entries[key]
+
+    def miss(self, name: str) -> str:
+        """The message for a name that is not registered: the closest name (difflib), then every valid one.
+
+        Example:
+            >>> ACTS = Registry("activation"); ACTS.add("relu", None); ACTS.add("gelu", None)
+            >>> ACTS.miss("rellu")
+            "unknown activation 'rellu'; did you mean 'relu'? choose one of: relu, gelu"
+        """
+        names = self.names() + list(self._aliases)
+        match = difflib.get_close_matches(_norm(name), names, n=1)
+        hint = f"did you mean {self._aliases.get(match[0], match[0])!r}? " if match else ""
+        return f"unknown {self.kind} {name!r}; {hint}choose one of: {', '.join(self.names())}"
 
     def get(self, spec: str | T) -> T:
         """The object registered as `spec`; anything that is not a string is returned as is."""

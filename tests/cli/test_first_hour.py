@@ -146,3 +146,130 @@ def test_evaluate_on_another_dataset_checks_it_fits(logreg_run, tmp_path, capsys
     code = main(["evaluate", str(logreg_run), "--data", "mnist1d"])
     err = capsys.readouterr().err
     assert code == 2 and "--data mnist1d does not fit the trained model (" in err and "input shape" in err
+
+
+# ---------------------------------------------------------------- item 8: typos get help
+
+@pytest.mark.parametrize("args,line", [
+    (["train", "--modle", "cnn"], "zenlearn train: error: unrecognized arguments: --modle cnn; did you mean --model? "
+                                  "See `zenlearn train --help`"),
+    (["train", "--batchsize", "3"], "did you mean --batch-size? See `zenlearn train --help`"),
+    (["evaluate", "r", "--split", "tst"], "invalid choice: 'tst' (choose from 'test', 'val'); did you mean 'test'? "
+                                          "See `zenlearn evaluate --help`"),
+    (["trian"], "did you mean 'train'? See `zenlearn --help`"),
+    (["train", "--model", "cnnn"], "unknown model 'cnnn'; did you mean 'cnn'? choose one of: seed-cnn, mlp"),
+    (["train", "--optimizer", "adamm"], "unknown optimizer 'adamm'; did you mean 'adam'? choose one of: sgd"),
+    (["train", "--schedule", "cosin"], "unknown schedule 'cosin'; did you mean 'cosine'? choose one of:"),
+    (["list", "modles"], "unknown kind 'modles'; did you mean 'models'? choose one of: models"),
+])
+def test_did_you_mean(capsys, args, line):
+    code, out, err = cli(capsys, *args)
+    assert code == 2 and line in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_list_takes_the_singular(capsys):
+    code, out, err = cli(capsys, "list", "model")
+    assert code == 0 and out.startswith("models:\n") and "seed-cnn" in out
+
+
+def test_train_help_is_grouped_into_sections_from_the_config_fields(capsys):
+    from zenlearn.config import TrainConfig, field_names
+    from zenlearn.config.fields import field_sections
+
+    assert main(["train", "--help"]) == 0
+    text = capsys.readouterr().out
+    titles = ["data", "model", "optimization", "augmentation", "output", "runtime"]
+    at = [text.index(f"\n{t} (also YAML keys):\n") for t in titles]
+    assert at == sorted(at)  # in this order
+    sections = field_sections(TrainConfig)
+    assert set(sections) == set(field_names(TrainConfig)) and set(sections.values()) == set(titles)
+    for flag, section in (("--batch-size", "optimization"), ("--early-stopping", "optimization"),
+                          ("--augment", "augmentation"), ("--out ", "output"), ("--seed", "runtime"),
+                          ("--deterministic", "runtime"), ("--hidden-size", "model"), ("--val-split", "data")):
+        i = text.index(f"\n  {flag}")
+        assert max(a for a, t in zip(at, titles) if a < i) == at[titles.index(section)], flag
+
+
+# ---------------------------------------------------------------- item 7: early stopping
+
+def test_early_stopping_says_where_it_stopped_and_records_it(tmp_path, capsys, one_thread):
+    from zenlearn import TrainConfig, train_run
+
+    # an LR so small that the weights never change: val_loss cannot improve after epoch 1
+    cfg = TrainConfig(data="mnist1d", model="logreg", optimizer="sgd", lr=1e-30, epochs=5, early_stopping=2,
+                      report=False, out=str(tmp_path / "es"))
+    summary = train_run(cfg, verbose=True)
+    out = capsys.readouterr().out
+    assert ("early stopping: val_loss did not improve for 2 epochs; stopped after epoch 3 of 5, kept the weights "
+            "of epoch 1 (val_loss ") in out
+    assert out.index("epoch 3/5") < out.index("early stopping:")
+    import json
+
+    on_disk = json.loads((tmp_path / "es" / "summary.json").read_text())
+    for s in (summary, on_disk):
+        assert (s["stopped_early"], s["best_epoch"], s["epochs"], s["epochs_requested"]) == (True, 1, 3, 5)
+    plain = train_run(cfg.replace(early_stopping=None, epochs=1, out=str(tmp_path / "plain")), verbose=False)
+    assert (plain["stopped_early"], plain["best_epoch"], plain["epochs_requested"]) == (False, None, 1)
+
+
+# ---------------------------------------------------------------- item 12: Ctrl-C after an epoch
+
+def test_an_interrupted_epochs_line_comes_before_the_interruption(capsys, one_thread):
+    import torch
+
+    from zenlearn import Callback, Trainer
+
+    class CtrlCAtEpochEnd(Callback):
+        def on_epoch_end(self, epoch, logs):
+            raise KeyboardInterrupt("interrupted by SIGINT at the end of epoch 1")
+
+    model = torch.nn.Linear(4, 2)
+    x, y = torch.randn(64, 4), torch.randint(0, 2, (64,))
+    trainer = Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), callbacks=[CtrlCAtEpochEnd()])
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit((x, y), epochs=3, batch_size=16, verbose=True)
+    assert capsys.readouterr().out.startswith("epoch 1/3  loss ")
+
+
+# ---------------------------------------------------------------- item 18: output outside a terminal
+
+EPOCH_LINE = r"epoch \d+/2  loss \d\.\d{4}  accuracy \d\.\d{4}  val_loss \d\.\d{4}  val_accuracy \d\.\d{4}  \(\d+\.\ds\)"
+
+
+@pytest.mark.parametrize("stderr_is_a_terminal", [False, True])
+def test_epoch_lines_stay_whole_without_a_terminal(tmp_path, stderr_is_a_terminal):
+    import pty
+    import re
+
+    master, slave = pty.openpty() if stderr_is_a_terminal else (None, None)
+    env = {**os.environ, "PYTHONPATH": SRC, "COLUMNS": "40", "OMP_NUM_THREADS": "1"}
+    env.pop("ZENLEARN_PROGRESS", None)
+    r = subprocess.run([sys.executable, "-m", "zenlearn", "train", "--data", "mnist1d", "--model", "logreg",
+                        "--epochs", "2", "--no-report", "--out", str(tmp_path / "r")],
+                       stdout=subprocess.PIPE, stderr=slave if slave is not None else subprocess.PIPE, text=True,
+                       env=env)
+    if slave is not None:
+        os.close(slave)
+        os.close(master)
+    assert r.returncode == 0
+    lines = [line for line in r.stdout.splitlines() if line.startswith("epoch ")]
+    assert len(lines) == 2 and all(re.fullmatch(EPOCH_LINE, line) for line in lines), r.stdout
+    assert "\x1b" not in r.stdout  # no bar, no escape codes in the piped output
+
+
+def test_zenlearn_progress_overrides_the_detection(monkeypatch, capsys):
+    from zenlearn.training.callbacks import ProgressBar
+
+    class Terminal:
+        def isatty(self):
+            return True
+
+    monkeypatch.setenv("ZENLEARN_PROGRESS", "0")
+    assert not ProgressBar(1, 1, stream=Terminal()).live
+    monkeypatch.setenv("ZENLEARN_PROGRESS", "1")
+    assert ProgressBar(1, 1, stream=sys.stderr).live
+    monkeypatch.delenv("ZENLEARN_PROGRESS")
+    assert ProgressBar(1, 1, stream=Terminal()).live and not ProgressBar(1, 1, stream=open(os.devnull, "w")).live
+    monkeypatch.setattr(sys, "argv", ["zenlearn"])
+    main(["train", "--no-progress", "--epochs", "0"])  # --no-progress sets it for this process and its workers
+    assert os.environ["ZENLEARN_PROGRESS"] == "0"

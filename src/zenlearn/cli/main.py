@@ -11,7 +11,9 @@ shows the traceback. Nothing here imports torch until a command needs it, so `--
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
+import re
 import sys
 from typing import Callable, Sequence
 
@@ -25,7 +27,12 @@ class Parser(argparse.ArgumentParser):
     """argparse with one-line errors (the usage text is one `--help` away)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
+        bad = re.search(r"invalid choice: '(.*?)' \(choose from (.*)\)", message)
+        if bad:  # a mistyped command or choice: the closest valid one first
+            match = difflib.get_close_matches(bad.group(1), re.findall(r"'([^']*)'", bad.group(2)), n=1)
+            message += f"; did you mean {match[0]!r}?" if match else ""
+        see = " See" if message.endswith("?") else "; see"
+        self.exit(2, f"{self.prog}: error: {message}{see} `{self.prog} --help`\n")
 
 
 # ---------------------------------------------------------------- parser and entry point
@@ -43,7 +50,26 @@ def build_parser() -> Parser:
 
     for module in (run, experiments, show, tune, serve):
         module.register(add)
+    p.commands = sub.choices  # type: ignore[attr-defined]
     return p
+
+
+def unknown_arguments(extra: Sequence[str], parser: argparse.ArgumentParser) -> str:
+    """"unrecognized arguments: …", with "did you mean --epochs?" for the first flag close to one of `parser`'s.
+
+    Example:
+        >>> p = argparse.ArgumentParser(); _ = p.add_argument("--model")
+        >>> unknown_arguments(["--modle", "x"], p)
+        'unrecognized arguments: --modle x; did you mean --model?'
+    """
+    names = [o[2:] for a in parser._actions for o in a.option_strings if o.startswith("--")]
+    msg = f"unrecognized arguments: {' '.join(extra)}"
+    for arg in extra:
+        if arg.startswith("-"):  # compared without the dashes, which every flag shares
+            match = difflib.get_close_matches(arg.lstrip("-").split("=", 1)[0], names, n=1)
+            if match:
+                return f"{msg}; did you mean --{match[0]}?"
+    return msg
 
 
 def quiet_broken_pipe() -> int:
@@ -65,12 +91,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         try:
-            args = parser.parse_args(argv)
+            args, extra = parser.parse_known_args(argv)
+            if extra:  # the command's own parser says it, so that the hint is `zenlearn train --help`
+                command = parser.commands.get(getattr(args, "command", None) or "", parser)  # type: ignore[attr-defined]
+                command.error(unknown_arguments(extra, command))
         except SystemExit as e:  # --help, --version, or a one-line usage error already printed
             return int(e.code or 0)
         if not getattr(args, "fn", None):
             parser.print_help()
             return 2
+        if getattr(args, "progress", None) is not None:  # --progress / --no-progress: also for worker processes
+            os.environ["ZENLEARN_PROGRESS"] = "1" if args.progress else "0"
         code = args.fn(args)
         sys.stdout.flush()  # a closed pipe shows up here, not in the interpreter's exit
         return code

@@ -7,6 +7,7 @@ import argparse
 from typing import Any, Callable, Protocol, Sequence
 
 from zenlearn.config import TrainConfig, coerce, describe_type, field_help, field_names, field_types, load_yaml
+from zenlearn.config.fields import field_sections
 
 
 class AddCommand(Protocol):
@@ -18,14 +19,28 @@ class AddCommand(Protocol):
 def add_config_flags(p: argparse.ArgumentParser, skip: Sequence[str] = ()) -> None:
     """Add one flag per `TrainConfig` field (`batch_size` → `--batch-size`), plus `--config`."""
     p.add_argument("--config", metavar="FILE.yaml", help="YAML file of options; flags given here override it")
-    add_fields(p.add_argument_group("run options (also YAML keys)"), TrainConfig, skip)
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="draw the live progress bar (--no-progress: never); default: only on a terminal "
+                        "(also ZENLEARN_PROGRESS=1|0); the per-epoch lines are printed either way")
+    sections = field_sections(TrainConfig)
+    order = [s for s in SECTIONS if s in sections.values()]
+    order += [s for s in dict.fromkeys(sections.values()) if s not in order]
+    for section in order:
+        names = [n for n in field_names(TrainConfig) if sections.get(n) == section and n not in skip]
+        if names:
+            add_fields(p.add_argument_group(f"{section} (also YAML keys)"), TrainConfig, only=names)
 
 
-def add_fields(g: Any, cls: type, skip: Sequence[str] = ()) -> None:
-    """One flag per field of dataclass `cls`, its docstring as the help; unset flags stay absent from args."""
+SECTIONS = ("data", "model", "optimization", "augmentation", "output", "runtime")
+"""The order of `train --help`'s sections (each field's section is the `# --- name ---` comment above it)."""
+
+
+def add_fields(g: Any, cls: type, skip: Sequence[str] = (), only: Sequence[str] | None = None) -> None:
+    """One flag per field of dataclass `cls` (or of the fields named in `only`), its docstring as the help;
+    unset flags stay absent from args."""
     helps, types, defaults = field_help(cls), field_types(cls), cls()
     for name in field_names(cls):
-        if name in skip:
+        if name in skip or (only is not None and name not in only):
             continue
         flag, default = "--" + name.replace("_", "-"), getattr(defaults, name)
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default

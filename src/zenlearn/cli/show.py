@@ -7,6 +7,7 @@ Each command's parser sits next to its code; heavy modules are imported inside t
 from __future__ import annotations
 
 import argparse
+import difflib
 
 from zenlearn.cli.options import AddCommand
 from zenlearn.config import TrainConfig, coerce, field_types
@@ -50,8 +51,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     what = [args.what] if args.what else list(LISTABLE)
     for w in what:
+        w = w if w in LISTABLE or f"{w}s" not in LISTABLE else f"{w}s"  # `zenlearn list model` works too
         if w not in LISTABLE:
-            raise UsageError(f"zenlearn list: unknown kind {w!r}; choose one of: {', '.join(LISTABLE)}")
+            match = difflib.get_close_matches(w, list(LISTABLE), n=1)
+            hint = f"did you mean {match[0]!r}? " if match else ""
+            raise UsageError(f"zenlearn list: unknown kind {w!r}; {hint}choose one of: {', '.join(LISTABLE)}")
         module, attr = LISTABLE[w]
         registry = getattr(importlib.import_module(module), attr)
         print(f"{w}:")

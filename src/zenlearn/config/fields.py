@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import inspect
+import re
 import types
 import typing
 from functools import cache
@@ -37,6 +38,29 @@ def field_help(cls: type) -> dict[str, str]:
     for node, nxt in zip(body, body[1:]):
         if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
             out[node.target.id] = " ".join(str(nxt.value.value).split())  # type: ignore[union-attr]
+    return out
+
+
+@cache
+def field_sections(cls: type) -> dict[str, str]:
+    """Field name → its section in `--help`: the nearest `# --- name ---` comment above the field in the
+    dataclass's source (a section may come back further down; fields before any marker get "options").
+
+    Example:
+        >>> from zenlearn.config import TrainConfig
+        >>> field_sections(TrainConfig)["batch_size"], field_sections(TrainConfig)["augment"]
+        ('optimization', 'augmentation')
+    """
+    lines = inspect.getsource(cls).splitlines()
+    body = ast.parse("\n".join(lines)).body[0].body  # type: ignore[attr-defined]
+    starts = {node.lineno: node.target.id for node in body if isinstance(node, ast.AnnAssign)}  # type: ignore[union-attr]
+    out, section = {}, "options"
+    for i, line in enumerate(lines, start=1):
+        marker = re.fullmatch(r"\s*# --- ([\w ]+) ---\s*", line)
+        if marker:
+            section = marker.group(1).strip()
+        elif i in starts:
+            out[starts[i]] = section
     return out
 
 

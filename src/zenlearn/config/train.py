@@ -1,6 +1,7 @@
 """`TrainConfig`: one typed dataclass whose fields are the CLI flags and the YAML keys of a run.
 
-Each field's docstring (the string literal under it) is its `--help` text. Defaults live here and
+Each field's docstring (the string literal under it) is its `--help` text, and the `# --- section ---`
+comment above a block of fields is their section in `--help` (`config.fields.field_sections`). Defaults live here and
 nowhere else. `TrainConfig.validate()` checks types and ranges; the names (model, optimizer, …) are
 checked against their registries by `zenlearn.training.build.check_config`, which every entry point calls,
 so that this layer imports no registry.
@@ -69,6 +70,7 @@ class TrainConfig:
     """Image folders: decode every image once at --image-size into a uint8 cache that later epochs and runs read
     (in $ZENLEARN_CACHE, else ~/.cache/zenlearn/folder-cache): memory, disk (memory-mapped), auto (memory if it
     takes at most a quarter of the RAM, else disk) or off (decode every batch)."""
+    # --- augmentation ---
     augment: str | None = None
     """Augment training batches on the device: a preset (mnist, cifar, imagenet; see `zenlearn list
     augmentations`) and/or Keras ImageDataGenerator options, e.g. "rotation_range=45,zoom_range=0.2,
@@ -155,7 +157,7 @@ class TrainConfig:
     lr_min: float | None = None
     """Lowest LR: where cosine ends and the floor of plateau; default: 0."""
 
-    # --- run ---
+    # --- runtime ---
     seed: int = 0
     """Random seed for the split, initialization and shuffling; the same seed repeats a CPU run."""
     device: str = "auto"
@@ -168,8 +170,10 @@ class TrainConfig:
     threads: int | None = None
     """CPU threads for torch ops; default: torch's choice (one per core); 0: one per idle core (CPU idle time
     measured over 50 ms), which is several times faster on a busy machine."""
+    # --- optimization ---
     early_stopping: int | None = None
     """Stop after N epochs without val_loss improvement and restore the best weights; default: off."""
+    # --- output ---
     out: str | None = None
     """Run folder; default: runs/<data>-<model>-<time>."""
     overwrite: bool = False
@@ -185,6 +189,7 @@ class TrainConfig:
     checkpoint_every: int | None = None
     """Also write checkpoint.pt every N optimizer steps inside an epoch (it is always written at the end of
     each epoch), so `--resume` loses at most N steps; default: epoch ends only."""
+    # --- runtime ---
     deterministic: bool = False
     """Use PyTorch's deterministic algorithms (and deterministic cuDNN); fails on ops that have none. CPU
     runs with the same seed are identical without it; on GPU it makes them repeatable."""

@@ -230,7 +230,7 @@ def schedule_problems(name: str, *, epochs: int, warmup_epochs: float = 0.0, **o
         ["schedule 'cosine' does not take --lr-gamma; it takes: --lr-min; drop the option or pick another --schedule"]
     """
     if name not in SCHEDULES:
-        return [f"unknown schedule {name!r}; choose one of: {', '.join(SCHEDULES.names())}"]
+        return [SCHEDULES.miss(name)]
     entry = SCHEDULES.entry(name)
     takes = entry.info.takes
     p = []

@@ -56,7 +56,7 @@ def config_problems(cfg: TrainConfig) -> list[str]:
     for reg, value in ((DATASETS, cfg.data.split(":", 1)[0]), (MODELS, cfg.model), (ACTIVATIONS, cfg.activation),
                        (OPTIMIZERS, cfg.optimizer), (INITS, cfg.init)):
         if value not in reg:
-            problems.append(f"unknown {reg.kind} {value!r}; choose one of: {', '.join(reg.names())}")
+            problems.append(reg.miss(value))
     if cfg.cache not in CACHE_MODES:
         problems.append(f"cache must be one of {', '.join(CACHE_MODES)}, got {cfg.cache!r}")
     problems += option_problems(cfg.optimizer, optimizer_options(cfg))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -91,6 +92,28 @@ class EarlyStopping(Callback):
             self.trainer.model.load_state_dict(self.best_state)
             logs["restored_epoch"] = self.best_epoch
 
+    def outcome(self) -> dict[str, Any]:
+        """`stopped_early` and the (1-based) `best_epoch` of `monitor`, for a run's summary.json."""
+        return {"stopped_early": self.stopped_epoch is not None,
+                "best_epoch": self.best_epoch + 1 if self.best_epoch >= 0 else None}
+
+    def message(self, epochs: int) -> str | None:
+        """One line saying at which epoch training stopped and whose weights were kept; None if it did not stop.
+
+        Example:
+            >>> cb = EarlyStopping("val_loss", patience=2)
+            >>> cb.on_train_begin({})
+            >>> cb.best, cb.best_epoch, cb.best_state, cb.stopped_epoch = 0.25, 3, {}, 5  # as after 6 epochs
+            >>> print(cb.message(20))
+            early stopping: val_loss did not improve for 2 epochs; stopped after epoch 6 of 20, kept the weights of epoch 4 (val_loss 0.25)
+        """
+        if self.stopped_epoch is None:
+            return None
+        kept = (f"kept the weights of epoch {self.best_epoch + 1} ({self.monitor} {self.best:.4g})"
+                if self.restore_best_weights and self.best_state is not None else "kept the last epoch's weights")
+        return (f"early stopping: {self.monitor} did not improve for {self.patience} epochs; stopped after epoch "
+                f"{self.stopped_epoch + 1} of {epochs}, {kept}")
+
 
 class ModelCheckpoint(Callback):
     """Save weights (safetensors, atomically) after every epoch, or only when `monitor` improves.
@@ -149,20 +172,33 @@ class CSVLogger(Callback):
 
 
 class ProgressBar(Callback):
-    """A rich progress bar on a terminal; one line per epoch otherwise (logs, CI, pipes)."""
+    """A live rich progress bar on a terminal, and one whole line per epoch on stdout.
+
+    Without a terminal (logs, CI, pipes) there is no bar, only the epoch lines, each written whole in one
+    piece. The bar goes to `stream` (stderr) and only when that is a terminal; `ZENLEARN_PROGRESS=1` / `0`
+    (or `zenlearn train --progress` / `--no-progress`) turns it on or off whatever the detection says.
+
+    Args:
+        epochs: Total epochs (for "epoch 3/10").
+        steps_per_epoch: Batches per epoch (the bar's length).
+        stream: Where the bar is drawn. Defaults to sys.stderr.
+    """
 
     def __init__(self, epochs: int, steps_per_epoch: int, stream: Any = None) -> None:
         self.epochs, self.steps = epochs, steps_per_epoch
         self.stream = stream or sys.stderr
-        self.live = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.live = show_progress(self.stream)
         self.progress = None
 
     def on_train_begin(self, logs: dict[str, Any]) -> None:
         if self.live:
+            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+            console = Console(file=self.stream, force_terminal=True)
             self.progress = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
-                                     TimeRemainingColumn(), TextColumn("{task.fields[msg]}"), transient=True)
+                                     TimeRemainingColumn(), TextColumn("{task.fields[msg]}"), transient=True,
+                                     console=console, redirect_stdout=False, redirect_stderr=False)
             self.progress.start()
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any]) -> None:
@@ -175,17 +211,47 @@ class ProgressBar(Callback):
             self.progress.update(self.task, completed=step + 1)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
-        parts = [f"{k} {v:.4f}" for k, v in logs.items() if isinstance(v, float) and k not in ("seconds", "train_seconds", "lr")]
-        line = f"epoch {epoch + 1}/{self.epochs}  " + "  ".join(parts) + f"  ({logs.get('seconds', 0):.1f}s)"
+        line = epoch_line(epoch, self.epochs, logs)
         if self.progress is not None:
             self.progress.remove_task(self.task)
-            self.progress.console.print(line)
-        else:
-            print(line, flush=True)
+            if _same_terminal(sys.stdout, self.stream):  # above the bar, which is redrawn below it
+                self.progress.console.print(line, soft_wrap=True, highlight=False, markup=False)
+                return
+        sys.stdout.write(line + "\n")  # one write: the line stays whole between other processes' output
+        sys.stdout.flush()
 
     def on_train_end(self, logs: dict[str, Any]) -> None:
         if self.progress is not None:
             self.progress.stop()
+
+
+def epoch_line(epoch: int, epochs: int, logs: dict[str, Any]) -> str:
+    """`epoch 3/10  loss 0.1234  accuracy 0.9612  …  (1.4s)`: one epoch's metrics on one line.
+
+    Example:
+        >>> epoch_line(2, 10, {"loss": 0.12345, "accuracy": 0.96, "seconds": 1.42, "lr": 0.001})
+        'epoch 3/10  loss 0.1235  accuracy 0.9600  (1.4s)'
+    """
+    parts = [f"{k} {v:.4f}" for k, v in logs.items() if isinstance(v, float) and k not in ("seconds", "train_seconds", "lr")]
+    return f"epoch {epoch + 1}/{epochs}  " + "  ".join(parts) + f"  ({logs.get('seconds', 0):.1f}s)"
+
+
+def show_progress(stream: Any) -> bool:
+    """Whether to draw a live bar on `stream`: `ZENLEARN_PROGRESS` (1/0, true/false, on/off) if set, else
+    whether `stream` is a terminal."""
+    setting = os.environ.get("ZENLEARN_PROGRESS", "").strip().lower()
+    if setting in ("1", "true", "yes", "on"):
+        return True
+    if setting in ("0", "false", "no", "off"):
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def _same_terminal(a: Any, b: Any) -> bool:
+    try:
+        return a.isatty() and b.isatty() and os.path.samestat(os.fstat(a.fileno()), os.fstat(b.fileno()))
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 class GradientNorms(Callback):

@@ -165,7 +165,8 @@ class Trainer:
         train = self._loader(train, batch_size, shuffle=True, seed=seed)
         val = self._loader(val, batch_size, shuffle=False) if val is not None else None
         if verbose and not any(isinstance(cb, ProgressBar) for cb in self.callbacks):
-            self.callbacks.append(ProgressBar(epochs, len(train)))  # type: ignore[arg-type]
+            # first: an epoch's line is printed before a later callback can stop the run (Ctrl-C at an epoch's end)
+            self.callbacks.insert(0, ProgressBar(epochs, len(train)))  # type: ignore[arg-type]
         for cb in self.callbacks:
             cb.trainer = self
         self.stop_training = False

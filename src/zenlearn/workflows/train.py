@@ -193,8 +193,10 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: Splits | N
             run_callbacks.append(tb)
         if cfg.grad_norms:
             run_callbacks.append(GradientNorms(rd.grad_norms))
+        stopper = None
         if cfg.early_stopping:
-            run_callbacks.append(EarlyStopping("val_loss" if val is not None else "loss", cfg.early_stopping))
+            stopper = EarlyStopping("val_loss" if val is not None else "loss", cfg.early_stopping)
+            run_callbacks.append(stopper)
         if main:
             run_callbacks.append(LiveEvents(rd.events, epochs=cfg.epochs, steps=len(train)))
         run_callbacks += list(callbacks)  # the caller's, before the checkpoint
@@ -220,6 +222,8 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: Splits | N
     t0 = time.perf_counter()
     with signals or contextlib.nullcontext(), deterministic_mode(cfg.deterministic):
         history = trainer.fit(train, val, cfg.epochs, verbose=verbose)
+    if verbose and stopper is not None and stopper.message(cfg.epochs):
+        print(stopper.message(cfg.epochs), flush=True)
     wall = watch.seconds["fit"] = time.perf_counter() - t0
     if main:
         with watch("write"):
@@ -239,6 +243,8 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: Splits | N
         "params": sum(p.numel() for p in model.parameters()),
         "world_size": dist.world_size,
         "epochs": len(history.epochs),
+        "epochs_requested": cfg.epochs,
+        **(stopper.outcome() if stopper is not None else {"stopped_early": False, "best_epoch": None}),
         "data": {"name": cfg.data, "train": len(splits.train), "val": len(splits.val) if splits.val is not None else 0,
                  "test": len(splits.test), "task": splits.spec.task},
         "model": cfg.model,
