@@ -273,3 +273,115 @@ def test_zenlearn_progress_overrides_the_detection(monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["zenlearn"])
     main(["train", "--no-progress", "--epochs", "0"])  # --no-progress sets it for this process and its workers
     assert os.environ["ZENLEARN_PROGRESS"] == "0"
+
+
+# ---------------------------------------------------------------- item 11: predict
+
+def test_predict_top_k_batch_size_and_csv_output(logreg_run, data_dir, tmp_path, capsys):
+    import csv
+
+    from zenlearn.data import load_splits
+
+    test = load_splits("mnist", val_split=0.0).test
+    np.save(tmp_path / "five.npy", test.x[:5, 0].numpy())
+    code, out, err = cli(capsys, "predict", str(logreg_run), str(tmp_path / "five.npy"), "--top-k", "3",
+                         "--batch-size", "2")
+    assert code == 0 and err == "", err
+    lines = [line.split("\t") for line in out.splitlines()]
+    assert [row[0] for row in lines] == [f"{tmp_path / 'five.npy'}[{i}]" for i in range(5)]
+    probs = [[float(p) for p in row[2::2]] for row in lines]
+    assert all(len(row) == 7 and p == sorted(p, reverse=True) for row, p in zip(lines, probs))
+    code, out, err = cli(capsys, "predict", str(logreg_run), str(tmp_path / "five.npy"), "--top-k", "2",
+                         "--output", str(tmp_path / "p.csv"))
+    assert code == 0 and out == "" and "wrote" in err
+    rows = list(csv.DictReader(open(tmp_path / "p.csv")))
+    assert list(rows[0]) == ["file", "index", "prediction", "probability", "prediction_2", "probability_2"]
+    assert [r["prediction"] for r in rows] == [line[1] for line in lines]
+    assert [int(r["index"]) for r in rows] == list(range(5))
+
+
+def test_predict_warns_when_an_image_has_the_opposite_polarity(logreg_run, data_dir, tmp_path, capsys):
+    from PIL import Image
+
+    from zenlearn.data import load_splits
+
+    import json
+
+    mean = json.loads((logreg_run / "summary.json").read_text())["data"]["mean"]
+    assert 0.1 < mean < 0.15  # MNIST: white digits on a black background
+    digit = load_splits("mnist", val_split=0.0).test.x[0, 0].numpy()
+    Image.fromarray(digit).save(tmp_path / "white-on-black.png")
+    Image.fromarray(255 - digit).save(tmp_path / "black-on-white.png")
+    code, out, err = cli(capsys, "predict", str(logreg_run), str(tmp_path / "white-on-black.png"))
+    assert code == 0 and err == ""
+    code, out, err = cli(capsys, "predict", str(logreg_run), str(tmp_path / "black-on-white.png"))
+    assert code == 0 and len(out.splitlines()) == 1
+    assert err.startswith(f"zenlearn: warning: {tmp_path / 'black-on-white.png'}: the image is mostly light (mean 0.")
+    assert "the model expects light shapes on a dark background (white digit on black for MNIST); invert" in err
+
+
+def test_dir_lists_the_lazy_public_names():
+    import zenlearn
+
+    names = dir(zenlearn)
+    assert {"Trainer", "TrainConfig", "train_run", "load_run", "Augment", "__version__"} <= set(names)
+    assert set(zenlearn.__all__) <= set(names)
+
+
+# ---------------------------------------------------------------- item 16: class weights
+
+def test_class_weight_weighs_the_training_loss_and_shows_in_the_report(tmp_path, one_thread):
+    import json
+
+    import torch
+    import torch.nn.functional as F
+
+    from zenlearn import TrainConfig, train_run
+    from zenlearn.nn.tasks import get_task
+
+    logits, y, w = torch.randn(6, 3), torch.tensor([0, 0, 1, 2, 2, 2]), torch.tensor([1.0, 3.0, 0.5])
+    expected = (w[y] * F.cross_entropy(logits, y, reduction="none")).sum() / w[y].sum()  # by hand
+    assert torch.allclose(get_task("classification").loss(logits, y, class_weight=w), expected)
+
+    cfg = TrainConfig(data="mnist1d", model="logreg", epochs=1, class_weight="3=2.5",
+                      out=str(tmp_path / "cw"))
+    summary = train_run(cfg, verbose=False)
+    assert summary["class_weight"] == {str(c): (2.5 if c == 3 else 1.0) for c in range(10)}
+    on_disk = json.loads((tmp_path / "cw" / "summary.json").read_text())
+    assert on_disk["class_weight"]["3"] == 2.5
+    report = (tmp_path / "cw" / "report.html").read_text()
+    assert "loss weight" in report
+    balanced = train_run(cfg.replace(class_weight="balanced", report=False, out=str(tmp_path / "b")), verbose=False)
+    w = np.array(list(balanced["class_weight"].values()))
+    assert abs(float(w.mean()) - 1.0) < 0.05 and w.min() < 1 < w.max()  # near 1 for near-balanced MNIST-1D
+    plain = train_run(cfg.replace(class_weight="none", report=False, out=str(tmp_path / "n")), verbose=False)
+    assert "class_weight" not in plain
+
+
+# ---------------------------------------------------------------- items 6, 13, 14: what the headers say
+
+def test_distill_student_inherits_the_train_subset_and_the_headers_say_which_student(tmp_path, capsys, one_thread):
+    from zenlearn import TrainConfig, train_run
+
+    teacher = tmp_path / "teacher"
+    train_run(TrainConfig(data="mnist1d", model="logreg", epochs=1, train_subset=300, report=False, out=str(teacher)),
+              verbose=False)
+    code, out, err = cli(capsys, "distill", "--teacher", str(teacher), "--student", "logreg", "--epochs", "1",
+                         "--no-report", "--out", str(tmp_path / "kd"))
+    assert code == 0, err
+    assert "the student inherits the teacher's --data mnist1d, --val-split 0.1, --train-subset 300" in out
+    assert "scratch (labels only): logreg on mnist1d (300 train by --train-subset, 400 val (the whole validation " \
+           "split), 1,000 test)" in out
+    assert "distilled (kd, T=" in out
+    import json
+
+    assert json.loads((tmp_path / "kd" / "summary.json").read_text())["splits"]["train"] == 300
+
+
+def test_a_folder_without_test_says_where_its_test_split_comes_from(tmp_path, capsys, one_thread):
+    make_digits_folder(tmp_path / "tiny", per_class=4)
+    code, out, err = cli(capsys, "train", "--data", f"folder:{tmp_path / 'tiny'}", "--model", "logreg", "--epochs", "1",
+                         "--val-split", "0.5", "--workers", "0", "--no-report", "--out", str(tmp_path / "r"))
+    assert code == 0, err
+    assert "(4 train, 4 val, 4 test (no test/ folder: the validation split, carved from the training images, is " \
+           "also the test split)) on" in out

@@ -28,7 +28,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_distill(args: argparse.Namespace) -> int:
     from zenlearn.distill.methods import check_distill_config, parse_sweep
     from zenlearn.training.build import check_config, load_run
-    from zenlearn.workflows.distill import DATA_FIELDS, distill_run
+    from zenlearn.workflows.distill import INHERITED, distill_run
 
     dcfg = DistillConfig.from_dict({k: getattr(args, k) for k in field_names(DistillConfig) if hasattr(args, k)})
     check_distill_config(dcfg)
@@ -36,7 +36,12 @@ def cmd_distill(args: argparse.Namespace) -> int:
     student = config_from_args(args, model=args.student)
     given = {k for k in field_names(TrainConfig) if hasattr(args, k)} | set(load_yaml(args.config) if args.config else {})
     t_cfg = load_run(dcfg.teacher)[0]
-    student = check_config(student.replace(**{k: getattr(t_cfg, k) for k in DATA_FIELDS if k not in given}))
+    inherited = {k: getattr(t_cfg, k) for k in INHERITED if k not in given}
+    student = check_config(student.replace(**inherited))
+    if not args.quiet and inherited:
+        shown = {k: v for k, v in inherited.items() if v is not None}
+        print("the student inherits the teacher's " + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in shown.items()),
+              flush=True)
     if args.parallel_workers > 1 or args.storage:
         if not sweep:
             raise UsageError("--workers/--storage share a --sweep's students between processes; add --sweep "

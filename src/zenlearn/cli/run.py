@@ -56,32 +56,33 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from zenlearn.data.files import read_inputs
+    import sys
+
     from zenlearn.errors import UsageError
-    from zenlearn.training.build import load_run
-    from zenlearn.workflows.predict import is_table_run, predict_table, write_predictions
+    from zenlearn.workflows.predict import is_table_run, predict_files, predict_table, write_predictions
 
     if is_table_run(args.run_dir):
         if args.output is not None and len(args.files) > 1:
             raise UsageError(f"--output takes the predictions of one table; got {len(args.files)} files")
+        if args.top_k != 1:
+            raise UsageError("--top-k: a table run's predictions already hold every class's probability; drop it")
         for path in args.files:
-            write_predictions(predict_table(args.run_dir, path), args.output)
+            write_predictions(predict_table(args.run_dir, path, batch_size=args.batch_size), args.output)
         return 0
+    table = predict_files(args.run_dir, args.files, top_k=args.top_k, batch_size=args.batch_size,
+                          warn=lambda line: print(f"zenlearn: warning: {line}", file=sys.stderr))
     if args.output is not None:
-        raise UsageError("--output writes a table run's predictions (CSV); this run was not trained on a table")
-    _, spec, trainer = load_run(args.run_dir)
-    task = trainer.task
-    for path in args.files:
-        x = read_inputs(path, spec)
-        out = trainer.predict(x)
-        for i, row in enumerate(out):
-            name = path if len(out) == 1 else f"{path}[{i}]"
-            if task.categorical:
-                k = int(row.argmax())
-                label = spec.classes[k] if k < len(spec.classes) else str(k)
-                print(f"{name}\t{label}\t{float(row[k]):.4f}")
-            else:
-                print(f"{name}\t" + " ".join(f"{v:.5g}" for v in row.flatten().tolist()))
+        write_predictions(table, args.output)
+        print(f"wrote {args.output} ({table.num_rows:,} predictions)", file=sys.stderr)
+        return 0
+    from collections import Counter
+
+    counts = Counter(table.column("file").to_pylist())
+    for row in table.to_pylist():  # FILE[INDEX], then class and probability (top-k pairs), tab-separated
+        name, i = row.pop("file"), row.pop("index")
+        cells = [f"{v:.4f}" if k.startswith("probability") else f"{v:.5g}" if isinstance(v, float) else str(v)
+                 for k, v in row.items()]
+        print("\t".join([name if counts[name] == 1 else f"{name}[{i}]", *cells]))
     return 0
 
 
@@ -126,8 +127,12 @@ def register(add: AddCommand) -> None:
              "trained on a table, a CSV of the file's rows plus the prediction (and one probability per class)")
     sp.add_argument("run_dir", metavar="RUN_DIR")
     sp.add_argument("files", metavar="FILE", nargs="+")
-    sp.add_argument("--output", default=None, metavar="PATH",
-                    help="table runs: write the predictions CSV to PATH [default: standard output]")
+    sp.add_argument("--output", default=None, metavar="FILE.csv",
+                    help="write the predictions as CSV (file, index, prediction, probability, …; a table run: its "
+                         "rows plus the prediction) [default: tab-separated lines on standard output]")
+    sp.add_argument("--top-k", type=int, default=1, metavar="K",
+                    help="the K most probable classes per sample, each with its probability [default: 1]")
+    sp.add_argument("--batch-size", type=int, default=1000, help="samples per forward pass [default: 1000]")
 
     sp = add("export", cmd_export, "export a run's model (ONNX, dynamic batch) and check it with onnxruntime")
     sp.add_argument("run_dir", metavar="RUN_DIR")

@@ -39,7 +39,8 @@ class TrainConfig:
     val_split: float = 0.1
     """Fraction of the training set held out for validation, in [0, 1)."""
     train_subset: int | None = None
-    """Use only the first N training samples after the split (a seeded random subset); default: all."""
+    """Train on a seeded random subset of N training samples, drawn after the validation split is held out (the
+    validation split stays whole; the run's header says so); default: all."""
     target: str | None = None
     """Tables (table:, npz:, sklearn:): the target column; default: the last column."""
     task: str = "auto"
@@ -141,6 +142,10 @@ class TrainConfig:
     """Clip the global gradient norm to this value before every step; default: off."""
     label_smoothing: float = 0.0
     """Cross-entropy label smoothing in [0, 1): the targets mix in this fraction of the uniform distribution."""
+    class_weight: str = "none"
+    """Weight of each class in the training loss, for imbalanced data: none, balanced (n_samples / (n_classes ·
+    n_in_class), as scikit-learn's), or CLASS=WEIGHT pairs like 0=1,7=3.5 (class names or indices; classes
+    not named weigh 1). Evaluation stays unweighted; the report's per-class table shows the weights."""
     schedule: str = "constant"
     """LR schedule: constant, step, multistep, exponential, cosine, one-cycle or plateau (see `zenlearn list
     schedules`)."""
@@ -296,5 +301,31 @@ def _range_problems(c: TrainConfig) -> list[str]:
     need(c.class_mode in ("categorical", "binary"), f"class_mode must be categorical or binary, got {c.class_mode!r}")
     need(c.image_size is None or (len(c.image_size) == 2 and min(c.image_size) >= 1),
          f"image_size must be H,W (two integers >= 1), got {','.join(map(str, c.image_size or ()))}")
+    need(isinstance(c.class_weight, str) and parse_class_weight(c.class_weight) is not None,
+         f"class_weight must be none, balanced or CLASS=WEIGHT pairs with weights > 0 (e.g. 0=1,7=3), "
+         f"got {c.class_weight!r}")
     need(c.decode_workers is None or c.decode_workers >= 0, f"decode_workers must be >= 0, got {c.decode_workers}")
     return p
+
+
+def parse_class_weight(text: str) -> str | dict[str, float] | None:
+    """`--class-weight` text → "none", "balanced" or {class: weight}; None when it is malformed.
+
+    Example:
+        >>> parse_class_weight("balanced"), parse_class_weight("0=1, cat=2.5"), parse_class_weight("0=-1")
+        ('balanced', {'0': 1.0, 'cat': 2.5}, None)
+    """
+    t = text.strip()
+    if t.lower() in ("none", "balanced", ""):
+        return t.lower() or "none"
+    out: dict[str, float] = {}
+    for part in t.split(","):
+        name, sep, value = part.partition("=")
+        try:
+            weight = float(value)
+        except ValueError:
+            return None
+        if not sep or not name.strip() or not weight > 0 or weight == float("inf"):
+            return None
+        out[name.strip()] = weight
+    return out

@@ -136,10 +136,12 @@ class Task:
         """Every metric's name, the primary one first."""
         return [m.name for m in self.metrics]
 
-    def loss(self, outputs: Tensor, targets: Tensor, label_smoothing: float = 0.0) -> Tensor:
-        """Mean loss: cross-entropy on logits (classification) or MSE (regression)."""
+    def loss(self, outputs: Tensor, targets: Tensor, label_smoothing: float = 0.0,
+             class_weight: Tensor | None = None) -> Tensor:
+        """Mean loss: cross-entropy on logits (classification; `class_weight` (K,) weighs each sample by its
+        class, the mean taken over the weights as `F.cross_entropy` does) or MSE (regression)."""
         if self.categorical:
-            return F.cross_entropy(outputs, targets, label_smoothing=label_smoothing)
+            return F.cross_entropy(outputs, targets, weight=class_weight, label_smoothing=label_smoothing)
         return F.mse_loss(outputs, targets)
 
     def zero_stats(self, device: torch.device | str = "cpu") -> Tensor:

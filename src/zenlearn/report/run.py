@@ -38,7 +38,7 @@ def run_sections(folder: Path, *, trainer: Any = None, splits: Any = None, data_
     title = f"{cfg.get('model', '?')} on {cfg.get('data', '?')} — {folder.name}"
     out = [section("Summary", _lead(cfg, summary, spec, rows), _final_metrics(summary, rows), sid="summary")]
     out.append(section("Training curves", _curves(rows, spec.get("task", "classification")), sid="curves"))
-    out.append(_errors_section(pred, spec))
+    out.append(_errors_section(pred, spec, summary.get("class_weight")))
     out.append(section("Dataset", _dataset(spec, summary, pred), sid="dataset"))
     out.append(section("Model", _model(folder, cfg, spec, summary, trainer), sid="model"))
     out.append(section("Training time and throughput", _timing(summary, rows), sid="timing"))
@@ -140,11 +140,12 @@ def _curves(rows: list[dict], task: str) -> str:
         [[r.get(c) for c in cols] for r in rows], cols)
 
 
-def _errors_section(pred: dict, spec_d: dict) -> str:
+def _errors_section(pred: dict, spec_d: dict, weights: dict[str, float] | None = None) -> str:
     if "error" in pred:
         return section("Errors on the test set", f"<p class=bad>test predictions unavailable: {esc(pred['error'])}</p>"
-                       "<p class=muted>rebuild with <code>zenlearn report RUN_DIR --data-dir DIR</code> once the "
-                       "model and data are reachable</p>", sid="errors")
+                       "<p class=muted>rebuild with <code>zenlearn report RUN_DIR --data-dir DIR</code> (or "
+                       "<code>--data SPEC</code> if the dataset moved) once the model and data are reachable</p>",
+                       sid="errors")
     spec = pred["spec"]
     logits, y = pred["logits"], pred["y"]
     if not get_task(spec.task).categorical:
@@ -172,10 +173,10 @@ def _errors_section(pred: dict, spec_d: dict) -> str:
     acc = float((preds == y).float().mean())
     parts = [f"<h3>Confusion matrix (test set, accuracy {100 * acc:.2f}%; rows: true class, columns: predicted)</h3>"
              f'<div class="figs">{img(plots.confusion(cm, classes), "confusion matrix")}<div>{_pairs(cm, classes)}'
-             f"{_per_class(cm, classes)}</div></div>"]
+             f"{_per_class(cm, classes, weights)}</div></div>"]
     wrong = (preds != y).nonzero().flatten()
-    p_true = probs.gather(1, y[:, None])[:, 0]  # (N,) probability of the true class
-    order = wrong[p_true[wrong].argsort()][:WORST]  # most confidently wrong first
+    p_wrong = probs[wrong, preds[wrong]]  # (wrong,) probability given to the wrong class
+    order = wrong[p_wrong.argsort(descending=True, stable=True)][:WORST]  # most confident mistakes first
     if len(order):
         titles = [f"{classes[int(y[i])]}→{classes[int(preds[i])]} ({float(probs[i, preds[i]]):.2f})" for i in order]
         parts.append(f"<h3>Worst-classified test samples ({len(wrong):,} of {len(y):,} wrong; most confident "
@@ -210,12 +211,16 @@ def _pairs(cm: np.ndarray, classes: list[str]) -> str:
     return "<h3>Most-confused pairs</h3>" + table(rows, ["true", "predicted as", "count", "% of true class"])
 
 
-def _per_class(cm: np.ndarray, classes: list[str]) -> str:
+def _per_class(cm: np.ndarray, classes: list[str], weights: dict[str, float] | None = None) -> str:
     support = cm.sum(1)
     recall = np.diag(cm) / np.maximum(support, 1)
     precision = np.diag(cm) / np.maximum(cm.sum(0), 1)
     rows = [[c, int(s), float(r), float(p)] for c, s, r, p in zip(classes, support, recall, precision)]
-    return "<h3>Per class (test)</h3>" + table(rows, ["class", "samples", "recall (accuracy)", "precision"])
+    head = ["class", "samples", "recall (accuracy)", "precision"]
+    if weights:  # --class-weight: each class's weight in the training loss
+        rows = [row + [float(weights.get(c, 1.0))] for row, c in zip(rows, classes)]
+        head.append("loss weight")
+    return "<h3>Per class (test)</h3>" + table(rows, head)
 
 
 def _dataset(spec: dict, summary: dict, pred: dict) -> str:

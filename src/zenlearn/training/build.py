@@ -17,6 +17,7 @@ from torch import nn
 
 from zenlearn.augment.pipeline import Augment, spec_problems
 from zenlearn.config import TrainConfig, load_yaml
+from zenlearn.config.train import parse_class_weight
 from zenlearn.config.fields import type_problems
 from zenlearn.data import (
     DATASETS,
@@ -126,6 +127,45 @@ def training_augment(cfg: TrainConfig, spec: DataSpec) -> Augment | None:
         raise UsageError(f"--augment works on images (C, H, W); dataset {spec.name!r} gives {spec.kind} samples "
                          f"of shape {spec.input_shape}; drop --augment")
     return Augment.from_spec(cfg.augment, seed=cfg.seed)
+
+
+def class_weights(text: str, spec: DataSpec, labels: Any) -> torch.Tensor | None:
+    """`--class-weight` as a (K,) float tensor for the training loss; None for "none".
+
+    Args:
+        text: "none", "balanced" (n_samples / (n_classes · n_in_class), scikit-learn's rule) or CLASS=WEIGHT
+            pairs (class names or indices; the classes not named weigh 1).
+        spec: The dataset's spec (classes).
+        labels: The training split's labels, for "balanced".
+
+    Example:
+        >>> spec = DataSpec("d", "classification", (2,), 3, ["a", "b", "c"])
+        >>> class_weights("balanced", spec, torch.tensor([0, 0, 0, 1, 2, 2])).tolist()
+        [0.6666666865348816, 2.0, 1.0]
+        >>> class_weights("b=3,2=0.5", spec, None).tolist()
+        [1.0, 3.0, 0.5]
+    """
+    parsed = parse_class_weight(text)
+    if parsed == "none":
+        return None
+    if parsed is None:
+        raise UsageError(f"--class-weight must be none, balanced or CLASS=WEIGHT pairs (e.g. 0=1,7=3), got {text!r}")
+    if not get_task(spec.task).categorical:
+        raise UsageError(f"--class-weight {text}: dataset {spec.name!r} is a {spec.task} task, it has no classes; "
+                         f"drop --class-weight")
+    k = spec.num_outputs
+    if parsed == "balanced":
+        counts = torch.bincount(torch.as_tensor(labels).long().flatten().cpu(), minlength=k).double()  # (K,)
+        return (counts.sum() / (k * counts.clamp_min(1))).float()
+    classes = list(spec.classes) or [str(i) for i in range(k)]
+    weights = torch.ones(k)
+    for name, weight in parsed.items():
+        i = classes.index(name) if name in classes else int(name) if name.isdigit() and int(name) < k else None
+        if i is None:
+            raise UsageError(f"--class-weight {name}={weight:g}: no class {name!r}; the classes are "
+                             f"{', '.join(classes[:20])}{', …' if len(classes) > 20 else ''}")
+        weights[i] = weight
+    return weights
 
 
 def seed_everything(seed: int) -> None:

@@ -58,6 +58,8 @@ class Trainer:
         augment: Batch transform applied to training inputs only, on the device. Defaults to None.
         clip_grad_norm: Clip the global gradient norm to this value. Defaults to None (off).
         label_smoothing: Cross-entropy label smoothing. Defaults to 0.
+        class_weight: Weight of each class in the training loss, (K,) (`--class-weight`); evaluation stays
+            unweighted. Defaults to None (every class 1).
         channels_last: Keep 2-D conv models and their image batches channels-last (oneDNN's fast layout on
             CPU). Defaults to None: on for CPU models with a `Conv2d`.
 
@@ -74,7 +76,7 @@ class Trainer:
                  task: str | Task = "classification", device: str | torch.device = "auto", precision: str = "32",
                  callbacks: Sequence[Callback] = (), scheduler: Any = None, scheduler_interval: str = "epoch",
                  loss_fn: LossFn | None = None, augment: Callable[[Tensor], Tensor] | None = None,
-                 clip_grad_norm: float | None = None, label_smoothing: float = 0.0,
+                 clip_grad_norm: float | None = None, label_smoothing: float = 0.0, class_weight: Tensor | None = None,
                  channels_last: bool | None = None) -> None:
         self.device = resolve_device(device)
         if channels_last is None:
@@ -87,6 +89,7 @@ class Trainer:
         self.scheduler, self.scheduler_interval = scheduler, scheduler_interval
         self.loss_fn, self.augment = loss_fn, augment
         self.clip_grad_norm, self.label_smoothing = clip_grad_norm, label_smoothing
+        self.class_weight = class_weight.to(self.device, torch.float32) if class_weight is not None else None
         self.history = History()
         self.epoch = 0          # epochs completed
         self.global_step = 0    # optimizer steps taken
@@ -121,7 +124,7 @@ class Trainer:
     def _compute_loss(self, outputs: Tensor, y: Tensor, x: Tensor) -> Tensor:
         if self.loss_fn is not None:
             return self.loss_fn(outputs, y, x)
-        return self.task.loss(outputs, y, self.label_smoothing)
+        return self.task.loss(outputs, y, self.label_smoothing, self.class_weight)
 
     def _emit(self, hook: str, *args: Any) -> None:
         for cb in self.callbacks:

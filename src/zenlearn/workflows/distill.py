@@ -38,6 +38,8 @@ from zenlearn.workflows.tune.workers import threads_per_worker
 
 DATA_FIELDS = ("data", "val_split")
 """Student options that must equal the teacher's: the same dataset and the same validation split."""
+INHERITED = (*DATA_FIELDS, "train_subset")
+"""Student options that default to the teacher's (`--train-subset` may differ: the validation split stays the same)."""
 
 
 def distill_run(student: TrainConfig, cfg: DistillConfig, *, sweep: dict[str, tuple[float, ...]] | None = None,
@@ -90,8 +92,11 @@ def distill_run(student: TrainConfig, cfg: DistillConfig, *, sweep: dict[str, tu
             factory = bind(dcfg.method, teacher, dcfg, teacher_logits)
             loss = lambda *args: made.append(factory(*args)) or made[-1]  # noqa: E731
         try:
+            title = "scratch (labels only)" if dcfg is None else (
+                f"distilled ({dcfg.method}, T={dcfg.temperature:g}, alpha={dcfg.alpha:g})" if dcfg.method == "kd"
+                else f"distilled ({dcfg.method}, alpha={dcfg.alpha:g})")
             return train_run(run_cfg.replace(out=str(out / folder), overwrite=True), verbose=verbose,
-                             splits=splits, loss=loss if dcfg is not None else None, evaluate_test=False)
+                             splits=splits, loss=loss if dcfg is not None else None, evaluate_test=False, title=title)
         finally:
             for m in made:
                 getattr(m, "close", lambda: None)()

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from zenlearn.data.files import read_inputs
 from zenlearn.data.preprocess import TablePreprocess
 from zenlearn.data.tablefile import read_table
 from zenlearn.errors import UsageError
@@ -87,3 +88,84 @@ def write_predictions(table: Any, output: str | Path | None) -> None:
         raise UsageError(f"--output {output} {why}; pass a file path such as predictions.csv")
     with atomic_open(output, "wb") as f:
         f.write(buf.getvalue())
+
+
+def predict_files(run_dir: str | Path, paths: list[str], *, top_k: int = 1, batch_size: int = 1000,
+                  warn: Any = None) -> Any:
+    """Predictions of a run on input files (images, .npy arrays, IDX files) as a `pyarrow.Table`: one row
+    per sample (`file`, and `index` inside a batch file), then `prediction` and `probability` for the top
+    class, `prediction_2`, `probability_2`, … up to `top_k` (regression: `prediction`, or `prediction_0`, …).
+
+    Args:
+        run_dir: A finished run trained on images, sequences or vectors.
+        paths: Input files, read as `zenlearn.data.files.read_inputs` reads them.
+        top_k: Classes per sample, most probable first. Defaults to 1.
+        batch_size: Samples per forward pass. Defaults to 1000.
+        warn: Called with one line per file whose images have the opposite polarity (light vs dark) of the
+            training images, e.g. black digits on white for an MNIST model. Defaults to no warnings.
+
+    Example:
+        >>> import numpy as np
+        >>> np.save(tmp / "x.npy", np.zeros((2, 40, 1), np.float32))
+        >>> t = predict_files(run_dir, [str(tmp / "x.npy")], top_k=2)
+        >>> t.column_names, t.num_rows
+        (['file', 'index', 'prediction', 'probability', 'prediction_2', 'probability_2'], 2)
+    """
+    import pyarrow as pa
+
+    if top_k < 1:
+        raise UsageError(f"--top-k must be >= 1, got {top_k}")
+    if batch_size < 1:
+        raise UsageError(f"--batch-size must be >= 1, got {batch_size}")
+    _, spec, trainer = load_run(run_dir)
+    train_mean = (RunDir(run_dir).read_summary().get("data") or {}).get("mean")
+    files, index, outs = [], [], []
+    for path in paths:
+        x = read_inputs(path, spec)
+        if warn is not None and spec.kind == "image" and train_mean is not None:
+            line = polarity_warning(path, x, float(train_mean))
+            if line:
+                warn(line)
+        outs.append(trainer.predict(x, batch_size=batch_size).cpu())
+        files += [str(path)] * len(x)
+        index += list(range(len(x)))
+    out = torch.cat(outs) if outs else torch.empty(0)
+    cols: dict[str, Any] = {"file": pa.array(files), "index": pa.array(index, pa.int64())}
+    if trainer.task.categorical:
+        k = min(top_k, out.shape[1])
+        prob, idx = out.topk(k, dim=1)  # (N, k) each
+        classes = np.asarray(spec.classes if spec.classes else [str(i) for i in range(out.shape[1])])
+        for j in range(k):
+            suffix = "" if j == 0 else f"_{j + 1}"
+            cols[PREDICTION + suffix] = pa.array(classes[idx[:, j].numpy()])
+            cols["probability" + suffix] = pa.array(prob[:, j].numpy().astype(np.float64))
+    else:
+        flat = out.reshape(len(out), -1).numpy().astype(np.float64)  # (N, outputs)
+        for j in range(flat.shape[1]):
+            cols[PREDICTION if flat.shape[1] == 1 else f"{PREDICTION}_{j}"] = pa.array(flat[:, j])
+    return pa.table(cols)
+
+
+def polarity_warning(path: str | Path, x: torch.Tensor, train_mean: float) -> str | None:
+    """One line when images `x` (N, C, H, W, scaled to [0, 1]) are mostly light where the training images
+    were mostly dark, or the other way round; None when they agree (or either is mid-grey).
+
+    Example:
+        >>> polarity_warning("digit.png", torch.full((1, 1, 28, 28), 0.9), train_mean=0.13)
+        'digit.png: the image is mostly light (mean 0.90) but the training images were mostly dark (mean 0.13): the model expects light shapes on a dark background (white digit on black for MNIST); invert the image'
+    """
+    means = x.float().flatten(1).mean(1)  # (N,)
+    if not 0.0 <= train_mean <= 1.0 or abs(train_mean - 0.5) < 0.15:
+        return None
+    dark_training = train_mean < 0.5
+    opposite = (means > 0.5) if dark_training else (means < 0.5)
+    n = int(opposite.sum())
+    if n == 0:
+        return None
+    shade, other = ("light", "dark") if dark_training else ("dark", "light")
+    what = "the image is" if len(x) == 1 else f"{n} of {len(x)} images are"
+    mean = f"mean {float(means[opposite].mean()):.2f}"
+    expects = ("light shapes on a dark background (white digit on black for MNIST)" if dark_training
+               else "dark shapes on a light background")
+    return (f"{path}: {what} mostly {shade} ({mean}) but the training images were mostly {other} (mean "
+            f"{train_mean:.2f}): the model expects {expects}; invert the image")

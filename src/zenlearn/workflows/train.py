@@ -35,6 +35,7 @@ from zenlearn.training.build import (
     build_optimizer,
     build_schedule,
     check_config,
+    class_weights,
     eval_loader,
     load_run,
     make_loaders,
@@ -112,7 +113,7 @@ def _startup_seconds() -> float:
 
 def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None = None,
               loss: LossFactory | None = None, evaluate_test: bool = True, resume: bool = False,
-              callbacks: Sequence[Callback] = ()) -> dict[str, Any]:
+              callbacks: Sequence[Callback] = (), title: str | None = None) -> dict[str, Any]:
     """Train `cfg` into its run folder and return the summary (also written to `summary.json`).
 
     Args:
@@ -127,6 +128,7 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
             Defaults to False.
         callbacks: More callbacks (e.g. a search's `Pruning`), run before the checkpoint is written.
             Defaults to none.
+        title: Printed in front of the run's header line ("scratch", "distilled"). Defaults to none.
 
     Example:
         >>> cfg = TrainConfig(data="mnist1d", model="logreg", epochs=1, report=False, out=str(tmp / "x"))
@@ -138,11 +140,11 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
         cfg = cfg.replace(out=str(default_out(cfg)))
     with RunLife(RunDir(cfg.out), enabled=os.environ.get("RANK", "0") == "0", command="train") as life:
         return _train(cfg, life, verbose=verbose, splits=splits, loss=loss, evaluate_test=evaluate_test,
-                      resume=resume, callbacks=callbacks)
+                      resume=resume, callbacks=callbacks, title=title)
 
 
 def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: Splits | None, loss: LossFactory | None,
-           evaluate_test: bool, resume: bool, callbacks: Sequence[Callback]) -> dict[str, Any]:
+           evaluate_test: bool, resume: bool, callbacks: Sequence[Callback], title: str | None) -> dict[str, Any]:
     """`train_run`'s body; `life.start()` once the run folder is created (see `RunLife`)."""
     watch = Stopwatch()
     watch.seconds["import"] = _startup_seconds()
@@ -174,8 +176,7 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: Splits | N
         if verbose and getattr(splits, "preprocess", None) is not None:
             print(describe_columns(splits.preprocess), flush=True)
         if verbose:
-            print(f"{cfg.model} on {cfg.data} ({len(splits.train)} train, {len(splits.val) if splits.val else 0} val, "
-                  f"{len(splits.test)} test) on {device}\n{model_summary(model)}", flush=True)
+            print(f"{title + ': ' if title else ''}{run_header(cfg, splits, device)}\n{model_summary(model)}", flush=True)
         model = dist.wrap(model)
         optimizer = build_optimizer(cfg, model)
         augment = training_augment(cfg, splits.spec)
@@ -186,6 +187,8 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: Splits | N
             optimizer.add_param_group({"params": extra})
         signals = StopSignals() if main else None
         task = get_task(splits.spec.task)
+        labels = splits.train.labels if isinstance(splits, FolderSplits) else splits.train.y
+        weights = class_weights(cfg.class_weight, splits.spec, labels)
         run_callbacks: list[Callback] = [CSVLogger(rd.metrics, task.columns)] if main else []
         tb = None
         if cfg.tensorboard and main:
@@ -205,7 +208,7 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: Splits | N
         trainer = Trainer(model, optimizer, task=task, device=device, precision=cfg.precision,
                           callbacks=run_callbacks, scheduler=build_schedule(cfg, optimizer, len(train)),
                           scheduler_interval="step", clip_grad_norm=cfg.clip_grad, loss_fn=loss_fn,
-                          augment=augment, label_smoothing=cfg.label_smoothing)
+                          augment=augment, label_smoothing=cfg.label_smoothing, class_weight=weights)
         if ckpt is not None:
             restore(trainer, ckpt, rd.checkpoint)
     if main:  # bad input (names, data, shapes, a mismatched checkpoint) was refused above: now write
@@ -246,13 +249,16 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: Splits | N
         "epochs_requested": cfg.epochs,
         **(stopper.outcome() if stopper is not None else {"stopped_early": False, "best_epoch": None}),
         "data": {"name": cfg.data, "train": len(splits.train), "val": len(splits.val) if splits.val is not None else 0,
-                 "test": len(splits.test), "task": splits.spec.task},
+                 "test": len(splits.test), "task": splits.spec.task, **_pixel_mean(splits)},
         "model": cfg.model,
         "device": str(device),
         "precision": cfg.precision,
         "seed": cfg.seed,
         "environment": environment(),
     }
+    if weights is not None:
+        names = list(splits.spec.classes) or [str(i) for i in range(len(weights))]
+        summary["class_weight"] = {c: round(float(w), 6) for c, w in zip(names, weights)}
     if not task.categorical:  # test loss is the MSE; compare it with predicting the mean
         summary["mse"] = summary["test"]["mse"] = summary["test"]["loss"]
         summary["baseline_mse"] = mean_baseline_mse(splits.train.y, splits.test.y)
@@ -278,6 +284,25 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: Splits | N
     return {**summary, "out": str(out)}
 
 
+def run_header(cfg: TrainConfig, splits: Splits | FolderSplits, device: Any) -> str:
+    """`cnn on mnist (54,000 train, 6,000 val, 10,000 test) on cpu`, saying where a split is not what its name
+    suggests: a --train-subset that leaves the validation split whole, a test split that is the validation split.
+
+    Example:
+        >>> from zenlearn.data import load_splits
+        >>> cfg = TrainConfig(data="mnist1d", model="cnn", train_subset=500)
+        >>> print(run_header(cfg, load_splits("mnist1d", train_subset=500), "cpu"))
+        cnn on mnist1d (500 train by --train-subset, 400 val (the whole validation split), 1,000 test) on cpu
+    """
+    n_val = len(splits.val) if splits.val is not None else 0
+    train = f"{len(splits.train):,} train" + (" by --train-subset" if cfg.train_subset is not None else "")
+    val = f"{n_val:,} val" + (" (the whole validation split)" if cfg.train_subset is not None and n_val else "")
+    test = f"{len(splits.test):,} test"
+    if splits.test is splits.val and n_val:
+        test += " (no test/ folder: the validation split, carved from the training images, is also the test split)"
+    return f"{cfg.model} on {cfg.data} ({train}, {val}, {test}) on {device}"
+
+
 def _complete(rd: RunDir, watch: Stopwatch, verbose: bool) -> dict[str, Any]:
     """Finish a run whose training is done but whose last files are missing (killed before its report)."""
     summary = read_json(rd.summary)
@@ -293,6 +318,15 @@ def _complete(rd: RunDir, watch: Stopwatch, verbose: bool) -> dict[str, Any]:
 def final_files_missing(rd: RunDir, cfg: TrainConfig) -> bool:
     """Whether a run lacks a file it should end with: summary.json, or report.html when it asked for one."""
     return not rd.summary.is_file() or (cfg.report and not rd.report.is_file())
+
+
+def _pixel_mean(splits: Splits | FolderSplits) -> dict[str, float]:
+    """{"mean": the training images' mean value as the model sees it, in [0, 1]} for in-memory image data
+    (`predict` warns about inputs of the opposite polarity); {} for other data and for streamed folders."""
+    if isinstance(splits, FolderSplits) or splits.spec.kind != "image" or not len(splits.train):
+        return {}
+    x = splits.train.x
+    return {"mean": float(x.sum(dtype=torch.float64)) / x.numel() * splits.spec.scale}
 
 
 def _strip(metrics: dict[str, float]) -> dict[str, float]:
