@@ -4,6 +4,7 @@ included), lazy zenlearn imports only where they keep `--help` fast, and small m
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -67,3 +68,25 @@ def test_metric_names_are_known_only_to_the_task():
                  if (rel := str(p.relative_to(SRC))) != "nn/tasks.py" and rel not in CLASSIFICATION_BY_DEFINITION
                  for line in _metric_literals(p, names)]
     assert not offenders, f"derive metric names from the Task (zenlearn.nn.tasks.metric_names): {offenders}"
+
+
+FILE_NAME = re.compile(r"^[\w\-]+\.(json|jsonl|csv|yaml|png|db|txt|html|pt|safetensors|log|md)$")
+NOT_RUN_FOLDERS = {"serve/app.py": "the app's own page files", "cli/show.py": "default names of files a user asks for",
+                   "data/photos.py": "a generated dataset folder's manifest",
+                   "cli/options.py": "the metavar of --config"}
+
+
+def test_run_folder_file_names_live_in_rundir():
+    """`grep` finds no run-folder file name outside io/rundir.py: every module asks `RunDir` or its constants."""
+    offenders = []
+    for p in SRC.rglob("*.py"):
+        rel = str(p.relative_to(SRC))
+        if rel == "io/rundir.py" or rel in NOT_RUN_FOLDERS:
+            continue
+        tree = ast.parse(p.read_text())
+        docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                      if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                      and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        offenders += [f"{rel}:{n.lineno} {n.value}" for n in ast.walk(tree) if isinstance(n, ast.Constant)
+                      and id(n) not in docstrings and isinstance(n.value, str) and FILE_NAME.match(n.value)]
+    assert not offenders, f"name run-folder files in zenlearn.io.rundir: {offenders}"

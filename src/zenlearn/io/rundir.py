@@ -21,10 +21,12 @@ output to `output.log`.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import socket
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,19 @@ STATE = "state.json"           # every result folder: running (pid, host, heartb
 EVENTS = "events.jsonl"        # training run: progress and epoch metrics, one JSON object per line, append-only
 LOG = "output.log"             # a launched run's stdout and stderr (`zenlearn.workflows.launch`)
 PREPROCESS = "preprocess.json" # table runs: the preprocessing fitted on the training split (column roles, statistics)
+ERROR = "error.txt"            # a comparison's failed run: its one-line error
+VAL_CURVES = "val_curves.png"  # comparison: validation curves per variant
+FINAL_METRIC = "final_metric.png"  # comparison: the ranking metric per variant and seed
+RESULTS_MD = "results.md"      # reproduction: the tables and claims, as Markdown
+STUDY_DB = "study.db"          # hyperparameter search: the default SQLite storage
+CELLS_DB = "cells.db"          # compare / distill --sweep / reproduce with --workers: the cells' SQLite storage
+BEST = "best.yaml"             # hyperparameter search: the best trial's config
+TRIAL = "trial.json"           # hyperparameter search: a trial's run folder, its trial number and state
+HISTORY = "history.png"        # hyperparameter search: value per trial
+PARAMS = "params.png"          # hyperparameter search: value against each parameter
+IMPORTANCES = "importances.png"  # hyperparameter search: parameter importances
+LR_FIND_CSV, LR_FIND_PNG, LR_FIND_JSON = "lr_find.csv", "lr_find.png", "lr_find.json"  # the LR range test
+SWEEP_CSV, SWEEP_JSON, SWEEP_PNG = "sweep.csv", "sweep.json", "sweep.png"  # distillation: the T x alpha sweep
 LAUNCH_FILES = (STATE, LOG)
 """What a launcher writes into a new run folder before the run starts: the folder still counts as empty."""
 RUN_FILES = (CHECKPOINT, WEIGHTS, SUMMARY, METRICS, EVENTS, PREPROCESS)
@@ -104,6 +119,27 @@ def read_json(path: str | Path) -> Any:
 def write_json(path: str | Path, obj: Any) -> None:
     """Write `obj` as indented JSON, atomically."""
     write_text(path, json.dumps(obj, indent=2))
+
+
+def write_csv(path: str | Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str] = (),
+              last: Sequence[str] = ()) -> None:
+    """Write `rows` as CSV, atomically: the `columns` first, then every other key in the order first seen,
+    and the `last` ones (present in a row) at the end. The one CSV writer of zenlearn's files.
+
+    Example:
+        >>> write_csv(tmp / "t.csv", [{"b": 1, "a": 2}, {"c": 3}], columns=["a"], last=["b"])
+        >>> (tmp / "t.csv").read_text().splitlines()
+        ['a,c,b', '2,,1', ',3,']
+    """
+    cols = list(columns)
+    for row in rows:
+        cols += [k for k in row if k not in cols]
+    cols = [c for c in cols if c not in last] + [c for c in last if c in cols]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    write_text(path, buf.getvalue())
 
 
 def read_csv(path: str | Path) -> list[dict[str, Any]]:

@@ -6,7 +6,20 @@ import math
 from pathlib import Path
 from typing import Any
 
-from zenlearn.io.rundir import COMPARE, CONFIG, DISTILL, METRICS, REPORT, RESULTS, STATS, SUMMARY, read_csv, read_json
+from zenlearn.io.rundir import (
+    COMPARE,
+    CONFIG,
+    DISTILL,
+    FINAL_METRIC,
+    METRICS,
+    REPORT,
+    RESULTS,
+    STATS,
+    SUMMARY,
+    VAL_CURVES,
+    read_csv,
+    read_json,
+)
 from zenlearn.nn.tasks import first_metric, metric_names
 from zenlearn.report.html import Link, esc, fmt, img, kv_table, section, table
 from zenlearn.report.plots import run as plots
@@ -59,7 +72,7 @@ def comparison_sections(folder: Path, **_: Any) -> tuple[str, list[str]]:
             for r in summary]
     out = [section("Summary", lead + "</p>", "<h3>Per variant (mean ± std over seeds; summary.csv)</h3>",
                    table(body, ["variant", *keys, "ok/runs", *metrics]), sid="summary")]
-    figs = _embed(folder, "val_curves.png", "validation curves per variant") + _embed(folder, "final_metric.png",
+    figs = _embed(folder, VAL_CURVES, "validation curves per variant") + _embed(folder, FINAL_METRIC,
                                                                                    "final metric per variant")
     if not figs and summary and f"{metric}_mean" in summary[0]:
         means = [r.get(f"{metric}_mean") for r in summary]

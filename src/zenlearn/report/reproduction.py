@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from zenlearn.io.atomic import write_bytes, write_text
-from zenlearn.io.rundir import REPORT, REPRODUCE, read_json
+from zenlearn.io.rundir import REPORT, REPRODUCE, RESULTS_MD, read_json
 from zenlearn.report.html import img, page, section, table
 from zenlearn.report.plots.reproduce import PLOTS
 
@@ -277,8 +277,8 @@ def to_html_sections(blocks: list[Block], out: Path) -> tuple[str, list[str]]:
 def write_markdown(out: Path, result: dict[str, Any]) -> Path:
     """Write out/results.md and its plots under out/results/."""
     blocks = document_blocks(result, render_plots(out, result))
-    write_text(out / "results.md", to_markdown(blocks))
-    return out / "results.md"
+    write_text(out / RESULTS_MD, to_markdown(blocks))
+    return out / RESULTS_MD
 
 
 def plot_files(out: Path, result: dict[str, Any]) -> dict[str, dict[str, str]]:

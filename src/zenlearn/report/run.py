@@ -12,7 +12,7 @@ import yaml
 from zenlearn.config import TrainConfig, load_yaml
 from zenlearn.data import DataSpec, FolderSplits, to_float
 from zenlearn.errors import UsageError
-from zenlearn.io.rundir import CONFIG, DATA, METRICS, SUMMARY, read_csv, read_json
+from zenlearn.io.rundir import CONFIG, DATA, METRICS, RunDir, read_csv, read_json
 from zenlearn.nn.build import param_table
 from zenlearn.nn.tasks import confusion_matrix, find_metric, first_metric, get_task, metric_names
 from zenlearn.report.html import esc, fmt, img, kv_table, section, table
@@ -29,7 +29,7 @@ def run_sections(folder: Path, *, trainer: Any = None, splits: Any = None, data_
     """Title and sections of a run report; reloads the model and test set unless `trainer`/`splits` are given
     (from `data`, `--data` syntax, if the dataset moved). Why test predictions are missing goes to `notes`."""
     cfg = yaml.safe_load((folder / CONFIG).read_text()) or {}
-    summary = read_json(folder / SUMMARY) if (folder / SUMMARY).is_file() else {}
+    summary = RunDir(folder).read_summary()
     spec = read_json(folder / DATA) if (folder / DATA).is_file() else {}
     rows = read_csv(folder / METRICS) if (folder / METRICS).is_file() else []
     pred = _predictions(folder, trainer, splits, data_dir, outputs, data)
@@ -42,8 +42,8 @@ def run_sections(folder: Path, *, trainer: Any = None, splits: Any = None, data_
     out.append(section("Dataset", _dataset(spec, summary, pred), sid="dataset"))
     out.append(section("Model", _model(folder, cfg, spec, summary, trainer), sid="model"))
     out.append(section("Training time and throughput", _timing(summary, rows), sid="timing"))
-    out.append(section("Configuration", "<p class=muted>config.yaml — rerun with "
-                       f"<code>zenlearn train --config {esc(folder / 'config.yaml')}</code></p>", kv_table(cfg),
+    out.append(section("Configuration", f"<p class=muted>{CONFIG} — rerun with "
+                       f"<code>zenlearn train --config {esc(folder / CONFIG)}</code></p>", kv_table(cfg),
                        sid="config"))
     env = dict(summary.get("environment") or {})
     env.update({k: summary[k] for k in ("device", "precision", "world_size") if k in summary})

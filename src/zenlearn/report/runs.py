@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from zenlearn.errors import UsageError
-from zenlearn.io.rundir import COMPARE, CONFIG, REPORT, STATS, SUMMARY, read_csv
+from zenlearn.io.rundir import COMPARE, CONFIG, REPORT, STATS, RunDir, read_csv
 from zenlearn.nn.tasks import first_metric
 from zenlearn.report.build import REPORTS
 
@@ -45,8 +45,8 @@ def _describe(folder: Path, kind: str) -> dict[str, Any]:
                            "data": None, "model": None, "epochs": None, "metric": None, "test": None,
                            "test_loss": None, "train_seconds": None, "report": (folder / REPORT).is_file()}
     try:
-        summary = json.loads((folder / SUMMARY).read_text()) if (folder / SUMMARY).is_file() else {}
-    except (OSError, ValueError):
+        summary = RunDir(folder).read_summary()
+    except UsageError:  # a corrupt summary.json: listed without its figures
         summary = {}
     if kind == "run":
         import yaml

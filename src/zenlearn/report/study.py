@@ -8,12 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from zenlearn.io.atomic import write_bytes
-from zenlearn.io.rundir import STUDY, TUNE, read_csv, read_json
+from zenlearn.io.rundir import CONFIG, HISTORY, IMPORTANCES, PARAMS, STUDY, TUNE, read_csv, read_json
 from zenlearn.report.html import Link, esc, fmt, img, kv_table, section, table
 from zenlearn.report.plots import run as plots
 from zenlearn.report.plots.study import finite_number, history, param_panels
-
-HISTORY, PARAMS, IMPORTANCES = "history.png", "params.png", "importances.png"
 
 
 def plot_study(out: Path, rows: Sequence[dict[str, Any]], params: Sequence[str], metric: str, direction: str,
@@ -62,6 +60,6 @@ def study_sections(folder: Path, **_: Any) -> tuple[str, list[str]]:
     for r in rows:
         run = Path(str(r.get("run_dir") or ""))
         rel = run.relative_to(folder.resolve()) if run.is_absolute() and run.is_relative_to(folder.resolve()) else None
-        body.append([r.get(c) for c in cols] + [Link(str(rel / "config.yaml"), str(rel)) if rel else r.get("run_dir")])
+        body.append([r.get(c) for c in cols] + [Link(str(rel / CONFIG), str(rel)) if rel else r.get("run_dir")])
     parts.append(section("Trials", table(body, cols + ["run folder"])))
     return f"Study {m['study']}", parts

@@ -5,8 +5,6 @@ A `logs` dict is the only currency; a callback stops training by setting `traine
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import os
 import sys
@@ -16,8 +14,8 @@ from typing import Any
 
 import torch
 
-from zenlearn.io.atomic import write_text
 from zenlearn.io.checkpoint import save_weights
+from zenlearn.io.rundir import write_csv
 from zenlearn.nn.tasks import metric_direction
 
 
@@ -155,14 +153,7 @@ class CSVLogger(Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
         self.rows.append({"epoch": epoch + 1, **{k: v for k, v in logs.items() if not isinstance(v, (dict, list))}})
-        cols = list(self.columns or [])
-        for row in self.rows:
-            cols += [k for k in row if k not in cols]
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
-        w.writeheader()
-        w.writerows(self.rows)
-        write_text(self.path, buf.getvalue())
+        write_csv(self.path, self.rows, self.columns or ())
 
     def state_dict(self) -> dict[str, Any]:
         return {"rows": [dict(r) for r in self.rows]}
@@ -313,8 +304,4 @@ class GradientNorms(Callback):
         if self.sums is None:
             return
         self.rows.append({"epoch": epoch + 1, **dict(zip(self._names(), (self.sums / self.count).tolist()))})
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=["epoch", *self._names()], lineterminator="\n")
-        w.writeheader()
-        w.writerows(self.rows)
-        write_text(self.path, buf.getvalue())
+        write_csv(self.path, self.rows, ["epoch", *self._names()])

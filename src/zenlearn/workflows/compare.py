@@ -13,9 +13,7 @@ Output folder (`out`):
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import itertools
 import json
 import math
@@ -31,7 +29,7 @@ from zenlearn.config import TrainConfig, coerce, field_names, field_types, load_
 from zenlearn.config.fields import show, split_option, split_values
 from zenlearn.errors import UsageError, one_line
 from zenlearn.io.atomic import write_text
-from zenlearn.io.rundir import COMPARE, RESULTS, STATS, RunDir, check_out
+from zenlearn.io.rundir import COMPARE, ERROR, RESULTS, STATS, RunDir, check_out, write_csv
 from zenlearn.nn.tasks import first_metric, higher_is_better, metric_names
 from zenlearn.report.build import write_report
 from zenlearn.report.plots.compare import plot_comparison
@@ -283,7 +281,7 @@ def _run_one(variant: Variant, seed: int, cfg: TrainConfig, out: Path, resume: b
         except Exception as e:  # noqa: BLE001 - a failed run is a result; the others go on
             row.update(status="failed", error=one_line(e))
             if run_dir.is_dir():
-                write_text(run_dir / "error.txt", row["error"] + "\n")
+                write_text(run_dir / ERROR, row["error"] + "\n")
     if summary is not None:
         for split in ("test", "val"):
             for k, v in (summary.get(split) or {}).items():
@@ -312,15 +310,7 @@ def _manifest(base: TrainConfig, vary: dict[str, list[Any]], seeds: list[int], v
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    cols: list[str] = []
-    for r in rows:
-        cols += [k for k in r if k not in cols]
-    cols = [c for c in cols if c not in ("run_dir", "error")] + [c for c in ("run_dir", "error") if c in cols]
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    write_text(path, buf.getvalue())
+    write_csv(path, rows, last=("run_dir", "error"))
 
 
 # ---------------------------------------------------------------- statistics and the table

@@ -26,7 +26,7 @@ from zenlearn.data import ArrayData, DataSpec, Splits, resolve_data
 from zenlearn.distill.methods import TeacherLogits, bind, check_distill_config
 from zenlearn.errors import TrainingError, UsageError
 from zenlearn.io.atomic import write_bytes, write_text
-from zenlearn.io.rundir import DISTILL, SUMMARY, RunDir, write_json
+from zenlearn.io.rundir import DISTILL, SUMMARY, SWEEP_CSV, SWEEP_JSON, SWEEP_PNG, RunDir, write_csv, write_json
 from zenlearn.report.build import write_report
 from zenlearn.report.plots.run import heatmap
 from zenlearn.training.build import check_config, eval_loader, load_run, open_splits
@@ -246,9 +246,8 @@ def write_sweep(out: Path, grid: dict[str, tuple[float, ...]], runs: dict[tuple[
     """Write `sweep.csv` / `sweep.json` / `sweep.png` (validation accuracy, T × alpha) and return the selection."""
     ts, alphas = grid["temperature"], grid["alpha"]
     acc = [[runs[(t, a)]["val"]["accuracy"] for a in alphas] for t in ts]
-    rows = ["temperature," + ",".join(f"alpha={a:g}" for a in alphas)]
-    rows += [f"{t:g}," + ",".join(f"{v:.4f}" for v in r) for t, r in zip(ts, acc)]
-    write_text(out / "sweep.csv", "\n".join(rows) + "\n")
+    write_csv(out / SWEEP_CSV, [{"temperature": f"{t:g}", **{f"alpha={a:g}": f"{v:.4f}" for a, v in zip(alphas, r)}}
+                                for t, r in zip(ts, acc)], ["temperature", *(f"alpha={a:g}" for a in alphas)])
     head = "val accuracy (%)  " + "".join(f"alpha={a:<8g}" for a in alphas)
     lines = [head] + [f"T={t:<15g}" + "".join(
         f"{100 * v:7.2f}{'*' if (t, a) == best else ' '}     " for a, v in zip(alphas, r)) for t, r in zip(ts, acc)]
@@ -256,8 +255,8 @@ def write_sweep(out: Path, grid: dict[str, tuple[float, ...]], runs: dict[tuple[
     selection = {"split": "val", "metric": "accuracy", "method": method, "temperature": list(ts), "alpha": list(alphas),
                  "val_accuracy": acc, "val_loss": [[runs[(t, a)]["val"]["loss"] for a in alphas] for t in ts],
                  "chosen": {"temperature": best[0], "alpha": best[1]}, "text": text}
-    write_text(out / "sweep.json", json.dumps({k: v for k, v in selection.items() if k != "text"}, indent=2))
-    write_bytes(out / "sweep.png", heatmap(100 * np.array(acc), [f"{t:g}" for t in ts], [f"{a:g}" for a in alphas],
+    write_text(out / SWEEP_JSON, json.dumps({k: v for k, v in selection.items() if k != "text"}, indent=2))
+    write_bytes(out / SWEEP_PNG, heatmap(100 * np.array(acc), [f"{t:g}" for t in ts], [f"{a:g}" for a in alphas],
                                            "validation accuracy (%)", "alpha (weight of the soft targets)",
                                            "temperature T", "validation accuracy (%)",
                                            mark=(ts.index(best[0]), alphas.index(best[1])), cell="{:.2f}"))

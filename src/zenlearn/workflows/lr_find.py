@@ -3,15 +3,13 @@ files (lr_find.csv, lr_find.png, lr_find.json) in the output folder."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import time
 
 from zenlearn.config import TrainConfig
 from zenlearn.data import load_splits
 from zenlearn.io.atomic import write_text
-from zenlearn.io.rundir import RunDir
+from zenlearn.io.rundir import LR_FIND_CSV, LR_FIND_JSON, LR_FIND_PNG, RunDir, write_csv
 from zenlearn.optim.lr_find import LRFindResult, lr_find
 from zenlearn.report.plots.tools import plot_lr_find
 from zenlearn.training.build import build_model, build_optimizer, check_config, make_loaders, seed_everything
@@ -40,14 +38,12 @@ def lr_find_run(cfg: TrainConfig, *, start_lr: float = 1e-7, end_lr: float = 10.
                       precision=cfg.precision, clip_grad_norm=cfg.clip_grad)
     train, _, _ = make_loaders(cfg, splits)
     res = lr_find(trainer, train, start_lr=start_lr, end_lr=end_lr, steps=steps)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["step", "lr", "loss", "smoothed_loss"])
-    w.writerows([i, lr, l, s] for i, (lr, l, s) in enumerate(zip(res.lrs, res.losses, res.smoothed)))
-    write_text(out / "lr_find.csv", buf.getvalue())
-    plot_lr_find(res, out / "lr_find.png")
-    res.files = {"csv": str(out / "lr_find.csv"), "plot": str(out / "lr_find.png"), "json": str(out / "lr_find.json")}
-    write_text(out / "lr_find.json", json.dumps({
+    write_csv(out / LR_FIND_CSV, [{"step": i, "lr": lr, "loss": l, "smoothed_loss": s}
+                                  for i, (lr, l, s) in enumerate(zip(res.lrs, res.losses, res.smoothed))],
+              ["step", "lr", "loss", "smoothed_loss"])
+    plot_lr_find(res, out / LR_FIND_PNG)
+    res.files = {"csv": str(out / LR_FIND_CSV), "plot": str(out / LR_FIND_PNG), "json": str(out / LR_FIND_JSON)}
+    write_text(out / LR_FIND_JSON, json.dumps({
         "suggested_lr": res.suggestion, "rule": res.rule, "min_loss_lr": res.min_loss_lr,
         "steepest_lr": res.steepest_lr, "stopped": res.stopped, "steps": len(res.lrs), "start_lr": start_lr,
         "end_lr": end_lr, "optimizer": cfg.optimizer, "config": cfg.to_dict()}, indent=2))

@@ -22,7 +22,7 @@ from zenlearn.config import DistillConfig, TrainConfig
 from zenlearn.config.fields import show
 from zenlearn.errors import UsageError
 from zenlearn.io.atomic import write_text
-from zenlearn.io.rundir import GRAD_NORMS, REPRODUCE, SUMMARY, read_curves
+from zenlearn.io.rundir import GRAD_NORMS, REPORT, REPRODUCE, RESULTS_MD, SUMMARY, RunDir, read_curves
 from zenlearn.report.reproduction import write_html, write_markdown
 from zenlearn.training.build import check_config
 from zenlearn.workflows.claims import describe_experiment, machine
@@ -115,7 +115,7 @@ def reproduce(out: str | Path, only: Sequence[str] | None = None, *, seeds: int 
     result["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     write_results(out, result)
     if verbose:
-        print(f"wrote {out / 'results.md'} and {out / 'report.html'} ({result['seconds'] / 60:.1f} min)")
+        print(f"wrote {out / RESULTS_MD} and {out / REPORT} ({result['seconds'] / 60:.1f} min)")
     return result
 
 
@@ -356,7 +356,7 @@ def _finished_distill(out: Path, student: TrainConfig) -> dict[str, Any] | None:
         return None
     if comparable(done) != comparable(resolved_config(student.replace(out=str(out / "scratch")))):
         return None
-    return json.loads((out / SUMMARY).read_text())
+    return RunDir(out).read_summary()
 
 
 # ---------------------------------------------------------------- description

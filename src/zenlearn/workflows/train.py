@@ -46,9 +46,9 @@ from zenlearn.training.build import (
     training_augment,
 )
 from zenlearn.training.callbacks import Callback, CSVLogger, EarlyStopping, GradientNorms
-from zenlearn.training.live import LiveEvents
 from zenlearn.training.device import check_precision, resolve_device, set_threads
 from zenlearn.training.distributed import init_distributed
+from zenlearn.training.live import LiveEvents
 from zenlearn.training.resume import (
     RunCheckpoint,
     StopSignals,

@@ -7,7 +7,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from zenlearn.io.rundir import read_curves
+from zenlearn.io.rundir import FINAL_METRIC, VAL_CURVES, read_curves
 from zenlearn.report.plots.style import colors as palette
 from zenlearn.report.plots.style import figure, save, short
 from zenlearn.report.plots.style import label as axis_label
@@ -106,9 +106,9 @@ def plot_comparison(out: Path, rows: list[dict[str, Any]], variants: list[str], 
     columns = [c for c in (f"val_{base}", "val_loss") if c in have] or [c for c in (base, "loss") if c in have]
     files = {}
     if columns:
-        plot_curves(out / "val_curves.png", curves, columns)
-        files["val_curves"] = "val_curves.png"
+        plot_curves(out / VAL_CURVES, curves, columns)
+        files["val_curves"] = VAL_CURVES
     finals = [metric] + [c for c in (f"test_{base}",) if c != metric and any(c in r for r in rows)]
-    plot_final(out / "final_metric.png", rows, variants, finals, best)
-    files["final_metric"] = "final_metric.png"
+    plot_final(out / FINAL_METRIC, rows, variants, finals, best)
+    files["final_metric"] = FINAL_METRIC
     return files

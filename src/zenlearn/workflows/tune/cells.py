@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zenlearn.io.rundir import CELLS_DB
 from zenlearn.workflows.tune.storage import default_storage, open_storage, resolve_storage
 from zenlearn.workflows.tune.workers import check_exits, run_workers
-
-CELLS_DB = "cells.db"
 
 
 def plan_key(cells: list[Any]) -> str:

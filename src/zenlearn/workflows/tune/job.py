@@ -20,13 +20,14 @@ from zenlearn.config import TrainConfig
 from zenlearn.config.fields import show
 from zenlearn.errors import one_line
 from zenlearn.io.atomic import write_text
+from zenlearn.io.rundir import TRIAL
 from zenlearn.training.pruning import Pruning
 from zenlearn.workflows.train import train_run
 from zenlearn.workflows.tune.space import Param
 from zenlearn.workflows.tune.storage import scrub
 
 TRIALS = "trials"
-MARKER = "trial.json"
+MARKER = TRIAL
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("none", "median", "hyperband", "asha")
 

@@ -3,8 +3,6 @@ study.csv, best.yaml, the plots, tune.json, report.html, and with --refit the be
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import time
 from pathlib import Path
@@ -13,13 +11,12 @@ from typing import Any
 from zenlearn.config import TrainConfig, dump_yaml
 from zenlearn.config.fields import plain
 from zenlearn.io.atomic import write_text
-from zenlearn.io.rundir import STUDY, TUNE
+from zenlearn.io.rundir import BEST, STUDY, TUNE, write_csv
 from zenlearn.report.build import write_report
 from zenlearn.report.study import plot_study
 from zenlearn.workflows.train import train_run
 from zenlearn.workflows.tune.space import parse_search
 
-BEST = "best.yaml"
 REFIT = "best"
 
 
@@ -55,23 +52,12 @@ def best_config(study: Any) -> TrainConfig | None:
     return TrainConfig.from_dict({**study.user_attrs["zenlearn_base"], **values, "out": None})
 
 
-def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    cols: list[str] = []
-    for r in rows:
-        cols += [k for k in r if k not in cols]
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=cols or ["trial", "state"], lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    write_text(path, buf.getvalue())
-
-
 def write_outputs(study: Any, out: Path, manifest: dict[str, Any], *, refit: bool = False,
                   verbose: bool = True) -> dict[str, Any]:
     """Write study.csv, best.yaml, plots, tune.json and report.html from the storage; returns the manifest."""
     metric, space = manifest["metric"], manifest["space"]
     rows = trial_rows(study, list(space), metric)
-    write_csv(out / STUDY, rows)
+    write_csv(out / STUDY, rows, () if rows else ("trial", "state"))
     counts = {s: sum(r["state"] == s for r in rows) for s in ("complete", "pruned", "fail", "running", "waiting")}
     files = {"study": STUDY, "manifest": TUNE}
     best = None

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from zenlearn.errors import UsageError
+from zenlearn.io.rundir import STUDY_DB
 
 STORAGE_ENV = "ZENLEARN_STORAGE"
 """The storage URL when `--storage` is not given (keeps a password out of the command line and shell history)."""
-DB_FILE = "study.db"
+DB_FILE = STUDY_DB
 HEARTBEAT_SECONDS = int(os.environ.get("ZENLEARN_HEARTBEAT", "5"))
 """How often a running trial tells the storage it is alive; it is failed and retried after 3 missed beats."""
 
