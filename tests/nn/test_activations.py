@@ -56,7 +56,7 @@ def test_lookup_by_name_module_factory_and_alias():
     m = nn.Tanh()
     assert get_activation(m) is m and isinstance(get_activation(nn.GELU), nn.GELU)
     assert isinstance(get_activation("relu", elu_alpha=3.0), nn.ReLU)  # other activations' options ignored
-    with pytest.raises(UsageError, match="unknown activation 'rleu'; choose one of: sigmoid, tanh, relu"):
+    with pytest.raises(UsageError, match=r"unknown activation 'rleu'; did you mean 'relu'\? choose one of: sigmoid, tanh, relu"):
         get_activation("rleu")
 
 

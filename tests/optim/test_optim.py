@@ -116,7 +116,7 @@ def test_an_option_the_optimizer_does_not_take_is_an_error():
         check_config(TrainConfig(optimizer="adam", betas=(0.9,)))
     with pytest.raises(UsageError, match="optimizer 'nesterov' needs --momentum > 0"):
         check_config(TrainConfig(optimizer="nesterov", momentum=0.0))
-    with pytest.raises(UsageError, match="unknown optimizer 'adamm'; choose one of: sgd, momentum"):
+    with pytest.raises(UsageError, match=r"unknown optimizer 'adamm'; did you mean 'adam'\? choose one of: sgd, momentum"):
         check_config(TrainConfig(optimizer="adamm"))
 
 

@@ -40,7 +40,7 @@ def test_quickstart_trains_a_run_folder_per_model_and_prints_the_table(tmp_path,
 @pytest.mark.parametrize("args,needle", [
     (["quickstart", "--models", "svm"], "--models: expected a comma-separated subset of logreg,mlp,cnn,gru, got 'svm'"),
     (["quickstart", "--seeds", "0"], "--seeds: expected an integer >= 1, got 0"),
-    (["plot-activations", "--names", "relu,rleu"], "unknown activation 'rleu'; choose one of: sigmoid"),
+    (["plot-activations", "--names", "relu,rleu"], "unknown activation 'rleu'; did you mean 'relu'? choose one of: sigmoid"),
     (["plot-activations", "--lo", "2", "--hi", "1"], "--lo/--hi: expected --lo < --hi, got 2.0 and 1.0"),
     (["train", "--model", "cnn", "--pool", "sum"], "pool must be one of max, avg, none, got 'sum'"),
     (["train", "--model", "gru", "--head", "first"], "head must be one of auto, last, mean, max, flatten, step"),
