@@ -165,6 +165,8 @@ CASES: list[tuple[str, list[str], str]] = [
     ("compare-unknown-key", ["compare", "--vary", "learning_rate=0.1,0.2"], "learning_rate"),
     ("compare-bad-value", ["compare", "--vary", "epochs=1,zero"], "expects integer"),
     ("compare-seeds-zero", ["compare", "--vary", "lr=0.1,0.2", "--seeds", "0"], "seeds"),
+    ("compare-storage-timeout-negative", ["compare", "--vary", "lr=0.1,0.2", "--workers", "2", "--storage-timeout",
+                                          "-1"], "argument --storage-timeout: expected a number of seconds >= 0"),
     ("lr-find-bad-range", ["lr-find", "--start-lr", "1", "--end-lr", "0.1"], "start"),
     ("lr-find-steps-text", ["lr-find", "--steps", "many"], "invalid int value: 'many'"),
     # --- reproduce

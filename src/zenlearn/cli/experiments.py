@@ -21,7 +21,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.parallel_workers > 1 or args.storage:
         require_optuna()
     run_compare(base, parse_vary(args.vary or []), args.seeds, base.out, args.resume, metric=args.metric,
-                verbose=not args.quiet, workers=args.parallel_workers, storage=args.storage)
+                verbose=not args.quiet, workers=args.parallel_workers, storage=args.storage,
+                storage_timeout=args.storage_timeout)
     return 0
 
 
@@ -48,7 +49,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
                              "(e.g. --sweep temperature=2,4,8) or drop them")
         require_optuna()
     s = distill_run(student, dcfg, sweep=sweep, verbose=not args.quiet, workers=args.parallel_workers,
-                    storage=args.storage)
+                    storage=args.storage, storage_timeout=args.storage_timeout)
     print(f"{'(test split)':<18}{'params':>10} {'errors':>7} {'accuracy':>9} {'µs/sample':>10}")
     for name in ("teacher", "student_scratch", "student_distilled"):
         r = s[name]
@@ -71,7 +72,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         require_optuna()
     reproduce(args.out, args.only, seeds=args.seeds, budget=budget, resume=args.resume, overwrite=args.overwrite,
               data_dir=args.data_dir, device=args.device, verbose=not args.quiet, workers=args.parallel_workers,
-              storage=args.storage, threads=args.threads)
+              storage=args.storage, threads=args.threads, storage_timeout=args.storage_timeout)
     return 0
 
 

@@ -26,7 +26,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     base = config_from_args(args, validate=False)  # checked with the search space by run_tune
     run_tune(base, params, trials=args.trials, timeout=args.timeout, sampler=args.sampler, pruner=args.pruner,
              metric=args.metric, storage=args.storage, study=args.study, workers=args.parallel_workers, out=base.out,
-             refit=args.refit, verbose=not args.quiet)
+             refit=args.refit, verbose=not args.quiet, storage_timeout=args.storage_timeout)
     return 0
 
 
@@ -37,8 +37,18 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
+    return value
+
+
 def add_parallel_flags(sp: argparse.ArgumentParser, what: str) -> None:
-    """--workers and --storage, shared by tune, compare, distill --sweep and reproduce."""
+    """--workers, --storage and --storage-timeout, shared by tune, compare, distill --sweep and reproduce."""
     sp.add_argument("--workers", dest="parallel_workers", type=positive_int, default=1, metavar="N",
                     help=f"processes that share the {what} (each gets cores/N torch threads unless --threads) "
                          f"[default: 1]")
@@ -46,6 +56,10 @@ def add_parallel_flags(sp: argparse.ArgumentParser, what: str) -> None:
                     help="Optuna storage URL shared by every worker and machine, e.g. postgresql://user@host/db "
                          "(password from PGPASSWORD or ~/.pgpass; never written or printed) [default: "
                          "$ZENLEARN_STORAGE, else a SQLite file in --out]")
+    sp.add_argument("--storage-timeout", type=seconds, default=120.0, metavar="S",
+                    help="when the storage stops answering (a database restart, a network blip), each worker "
+                         "waits up to S seconds, its run training on, then stops with exit 1; rerun the same "
+                         "command to continue [default: 120]")
 
 
 def register(add: AddCommand) -> None:

@@ -36,6 +36,7 @@ from zenlearn.report.plots.compare import plot_comparison
 from zenlearn.training.build import check_config, resolve_lr
 from zenlearn.workflows.train import train_run
 from zenlearn.workflows.tune.cells import plan_key, run_cells
+from zenlearn.workflows.tune.outage import STORAGE_TIMEOUT
 from zenlearn.workflows.tune.workers import threads_per_worker
 
 NOT_VARIED = ("out", "seed", "overwrite")  # the runner sets these itself (seeds come from --seeds)
@@ -124,7 +125,8 @@ def make_variants(vary: dict[str, list[Any]]) -> list[Variant]:
 
 def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | Sequence[int] = 1,
                 out: str | Path | None = None, resume: bool = False, *, metric: str | None = None,
-                verbose: bool = True, workers: int = 1, storage: str | None = None) -> CompareResult:
+                verbose: bool = True, workers: int = 1, storage: str | None = None,
+                storage_timeout: float = STORAGE_TIMEOUT) -> CompareResult:
     """Train every combination of `vary` × seed as its own run folder, then write results, summary and plots.
 
     Runs that fail are recorded with their error and the others still run. The configs of all runs are
@@ -143,6 +145,7 @@ def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | 
             else cores // workers threads. Defaults to 1 (in this process, one run after another).
         storage: Optuna storage URL shared with other machines running the same command. Defaults to
             None (sequential), or with `workers` > 1 a SQLite file in `out`.
+        storage_timeout: Seconds a worker waits for a database that stopped answering, then exit 1. Defaults to 120.
 
     Example:
         >>> base = TrainConfig(data="mnist1d", model="logreg", epochs=1, train_subset=200, report=False)
@@ -163,7 +166,7 @@ def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | 
     write_text(out / COMPARE, json.dumps({**manifest, "finished": None}, indent=2, default=str))
     rows: list[dict[str, Any]] = []
     if workers > 1 or storage:
-        rows = _run_parallel(plan, out, resume, workers, storage)
+        rows = _run_parallel(plan, out, resume, workers, storage, storage_timeout)
         _write_csv(out / RESULTS, rows)
     for i, (variant, seed, cfg) in enumerate(plan, 1):
         if workers > 1 or storage:
@@ -198,13 +201,13 @@ def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | 
 
 
 def _run_parallel(plan: list[tuple[Variant, int, TrainConfig]], out: Path, resume: bool, workers: int,
-                  storage: str | None) -> list[dict[str, Any]]:
+                  storage: str | None, storage_timeout: float) -> list[dict[str, Any]]:
     """Every cell through the Optuna engine; rows in plan order (never in finishing order)."""
     threads = threads_per_worker(workers, plan[0][2].threads)
     plan = [(v, s, cfg.replace(threads=threads)) for v, s, cfg in plan]
     key = plan_key([comparable(cfg) | {"out": str(Path(cfg.out).relative_to(out))} for _, _, cfg in plan])  # type: ignore[arg-type]
     got = run_cells(len(plan), functools.partial(_run_cell, plan, out, resume), key=key, out=out, storage=storage,
-                    workers=workers, threads=threads, fresh=not resume)
+                    workers=workers, threads=threads, fresh=not resume, storage_timeout=storage_timeout)
     return [row or {"variant": v.name, **{k: show(x) for k, x in v.values.items()}, "seed": s, "status": "failed",
                     "run_dir": str(Path(cfg.out).relative_to(out)), "error": "not run (its worker died too often)"}
             for row, (v, s, cfg) in zip(got, plan)]

@@ -34,6 +34,7 @@ from zenlearn.training.device import resolve_device
 from zenlearn.training.trainer import Trainer
 from zenlearn.workflows.train import environment, train_run
 from zenlearn.workflows.tune.cells import plan_key, run_cells
+from zenlearn.workflows.tune.outage import STORAGE_TIMEOUT
 from zenlearn.workflows.tune.workers import threads_per_worker
 
 DATA_FIELDS = ("data", "val_split")
@@ -43,7 +44,8 @@ INHERITED = (*DATA_FIELDS, "train_subset")
 
 
 def distill_run(student: TrainConfig, cfg: DistillConfig, *, sweep: dict[str, tuple[float, ...]] | None = None,
-                verbose: bool = True, workers: int = 1, storage: str | None = None) -> dict[str, Any]:
+                verbose: bool = True, workers: int = 1, storage: str | None = None,
+                storage_timeout: float = STORAGE_TIMEOUT) -> dict[str, Any]:
     """Train `student` from labels only and distilled from `cfg.teacher`; evaluate all three once on test.
 
     Args:
@@ -57,6 +59,8 @@ def distill_run(student: TrainConfig, cfg: DistillConfig, *, sweep: dict[str, tu
             (the cells run one after another in this process).
         storage: Optuna storage URL, so that several machines share one sweep. Defaults to None (a SQLite
             file in the output folder when `workers` > 1).
+        storage_timeout: With `workers` or `storage`: seconds each worker waits for a database that stopped
+            answering before it stops with exit 1 (rerun to continue). Defaults to 120.
 
     Returns:
         The summary written to `<out>/summary.json`.
@@ -107,7 +111,7 @@ def distill_run(student: TrainConfig, cfg: DistillConfig, *, sweep: dict[str, tu
         grid = {k: sweep.get(k, (getattr(cfg, k),)) for k in ("temperature", "alpha")}
         cells = [(t, a) for t in grid["temperature"] for a in grid["alpha"]]
         if workers > 1 or storage:
-            runs = _sweep_in_parallel(student, cfg, cells, out, workers, storage)
+            runs = _sweep_in_parallel(student, cfg, cells, out, workers, storage, storage_timeout)
         else:
             runs = {(t, a): fit(student, _cell_folder(t, a), cfg.replace(temperature=t, alpha=a)) for t, a in cells}
         best = max(runs, key=lambda k: (runs[k]["val"]["accuracy"], -runs[k]["val"]["loss"]))
@@ -151,13 +155,14 @@ def _cell_folder(t: float, a: float) -> str:
 
 
 def _sweep_in_parallel(student: TrainConfig, cfg: DistillConfig, cells: list[tuple[float, float]], out: Path,
-                       workers: int, storage: str | None) -> dict[tuple[float, float], dict[str, Any]]:
+                       workers: int, storage: str | None, storage_timeout: float
+                       ) -> dict[tuple[float, float], dict[str, Any]]:
     """The sweep's cells as enqueued trials of the `tune` engine; {(T, alpha): the student's summary}."""
     threads = threads_per_worker(workers, student.threads)
     student = student.replace(threads=threads)
     key = plan_key([student.to_dict() | {"out": None}, cfg.__dict__, cells])
     rows = run_cells(len(cells), functools.partial(_sweep_cell, student, cfg, cells, str(out)), key=key, out=out,
-                     storage=storage, workers=workers, threads=threads, fresh=True)
+                     storage=storage, workers=workers, threads=threads, fresh=True, storage_timeout=storage_timeout)
     missing = [cells[i] for i, r in enumerate(rows) if r is None]
     if missing:
         raise TrainingError(f"--sweep: no result for {', '.join(f'T={t:g} alpha={a:g}' for t, a in missing)} "

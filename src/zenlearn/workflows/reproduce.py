@@ -40,6 +40,7 @@ from zenlearn.workflows.suite import (
     seeds_of,
     student_options,
 )
+from zenlearn.workflows.tune.outage import STORAGE_TIMEOUT
 from zenlearn.workflows.tune.workers import threads_per_worker
 
 FORMAT = 1
@@ -48,7 +49,7 @@ FORMAT = 1
 def reproduce(out: str | Path, only: Sequence[str] | None = None, *, seeds: int | None = None, budget: str = "full",
               resume: bool = False, overwrite: bool = False, data_dir: str | None = None, device: str = "auto",
               verbose: bool = True, workers: int = 1, storage: str | None = None,
-              threads: int | None = None) -> dict[str, Any]:
+              threads: int | None = None, storage_timeout: float = STORAGE_TIMEOUT) -> dict[str, Any]:
     """Run the reproduction suite (or the experiments in `only`) and write results.md and report.html.
 
     Args:
@@ -66,6 +67,8 @@ def reproduce(out: str | Path, only: Sequence[str] | None = None, *, seeds: int 
         threads: Torch threads of every run (`--threads`); a CPU run's numbers depend on it, so compare a
             parallel reproduction with a sequential one at the same threads per run. Defaults to None (the
             runs' own: torch's choice; with `workers` > 1, cores // workers).
+        storage_timeout: Seconds each worker waits for a database that stopped answering (see
+            `run_compare`). Defaults to 120.
 
     Returns:
         The contents of `out/reproduce.json`.
@@ -104,7 +107,8 @@ def reproduce(out: str | Path, only: Sequence[str] | None = None, *, seeds: int 
             print(f"== {name}: {exp.title} ({budget} budget, {n_seeds} seed{'s' * (n_seeds > 1)})", flush=True)
         t0 = time.perf_counter()
         rows = run_experiment(exp, budget_of(exp, budget), plans[name], n_seeds, out / name, resume, verbose,
-                              {"workers": workers, "storage": storage}, fixed_seeds=seeds is not None)
+                              {"workers": workers, "storage": storage, "storage_timeout": storage_timeout},
+                              fixed_seeds=seeds is not None)
         record = describe_experiment(exp, budget, n_seeds, rows, time.perf_counter() - t0)
         if seeds is not None:  # --seeds N: every row has N
             record["budget"]["tag_seeds"] = {}
@@ -197,7 +201,7 @@ def run_experiment(exp: Experiment, budget: Budget, steps: list[tuple[Comparison
     """Every comparison of `exp` (normal compare / distill runs); returns one row per label.
 
     `seeds` per row, except where the budget gives a comparison's tag its own (`Budget.tag_seeds`) and
-    `fixed_seeds` (`--seeds N`) is False. `parallel` ({"workers": N, "storage": URL}) spreads each
+    `fixed_seeds` (`--seeds N`) is False. `parallel` ({"workers": N, "storage": URL, "storage_timeout": S}) spreads each
     comparison's runs (see `run_compare`)."""
     parallel = parallel or {}
     if exp.distill:

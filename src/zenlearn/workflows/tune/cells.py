@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from zenlearn.io.rundir import CELLS_DB
+from zenlearn.workflows.tune.outage import STORAGE_TIMEOUT
 from zenlearn.workflows.tune.storage import default_storage, open_storage, resolve_storage
 from zenlearn.workflows.tune.workers import check_exits, run_workers
 
@@ -30,6 +31,8 @@ class CellsJob:
     cells: int
     run_cell: Callable[[int], dict[str, Any]]
     threads: int = 1
+    storage_timeout: float = STORAGE_TIMEOUT
+    noun = "runs"
 
     def load_study(self, storage: Any, worker: int) -> Any:
         import optuna
@@ -57,7 +60,8 @@ class CellsJob:
 
 
 def run_cells(n: int, run_cell: Callable[[int], dict[str, Any]], *, key: str, out: Path, storage: str | None,
-              workers: int, threads: int, fresh: bool = False) -> list[dict[str, Any] | None]:
+              workers: int, threads: int, fresh: bool = False,
+              storage_timeout: float = STORAGE_TIMEOUT) -> list[dict[str, Any] | None]:
     """Run cells 0 … n-1 over `workers` processes sharing `storage`; returns their rows in cell order.
 
     Args:
@@ -70,13 +74,15 @@ def run_cells(n: int, run_cell: Callable[[int], dict[str, Any]], *, key: str, ou
         threads: Torch threads of each process.
         fresh: Start the grid over (not --resume) when its storage is this folder's own SQLite file; a
             shared `--storage` is always joined. Defaults to False.
+        storage_timeout: Seconds to wait for a database that stopped answering (`--storage-timeout`).
+            Defaults to 120.
     """
     import optuna
     from optuna.trial import TrialState
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     url = resolve_storage(storage, out, CELLS_DB)
-    rdb = open_storage(url, heartbeat=False)
+    rdb = open_storage(url, heartbeat=False, timeout=storage_timeout, noun="runs")
     name = f"cells-{key}"
     if fresh and url == default_storage(out, CELLS_DB):  # this machine's own grid: start it over
         try:
@@ -90,7 +96,8 @@ def run_cells(n: int, run_cell: Callable[[int], dict[str, Any]], *, key: str, ou
     for i in range(n):
         if i not in taken:
             study.enqueue_trial({"cell": i})
-    job = CellsJob(storage=url, study_name=name, cells=n, run_cell=run_cell, threads=threads)
+    job = CellsJob(storage=url, study_name=name, cells=n, run_cell=run_cell, threads=threads,
+                   storage_timeout=storage_timeout)
     codes = run_workers(job, workers)
     rows: dict[int, dict[str, Any]] = {}
     for t in sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number):

@@ -3,7 +3,8 @@ metric reported every epoch to the pruner, and a `trial.json` marker saying how 
 
 `trial.json` holds the study, trial number, state (running, complete, pruned, failed, interrupted), the
 searched params, the metric's value and, for a pruned trial, the epoch it was stopped after. A folder
-whose marker still says "running" belongs to a worker that died; its trial was failed and retried.
+whose marker still says "running" belongs to a worker that died, or that gave up waiting for its database
+(`--storage-timeout`); its trial is failed and retried.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from zenlearn.io.atomic import write_text
 from zenlearn.io.rundir import TRIAL
 from zenlearn.training.pruning import Pruning
 from zenlearn.workflows.train import train_run
+from zenlearn.workflows.tune.outage import STORAGE_TIMEOUT, StorageUnavailable, at_once
 from zenlearn.workflows.tune.space import Param
-from zenlearn.workflows.tune.storage import scrub
+from zenlearn.workflows.tune.urls import scrub
 
 TRIALS = "trials"
 MARKER = TRIAL
@@ -87,7 +89,9 @@ class TuneJob:
     out: str
     threads: int = 1
     deadline: float | None = None
+    storage_timeout: float = STORAGE_TIMEOUT
     invocation: str = field(default_factory=lambda: f"{socket.gethostname()}-{time.time_ns()}")
+    noun = "trials"
 
     def load_study(self, storage: Any, worker: int) -> Any:
         import optuna
@@ -128,8 +132,12 @@ class TuneJob:
         trial.set_user_attr("host", socket.gethostname())
 
         def report(epoch: int, value: float) -> bool:
-            trial.report(value, epoch + 1)
-            return trial.should_prune()
+            try:
+                with at_once():  # training never waits for the database: a report is held, pruning skipped
+                    trial.report(value, epoch + 1)
+                    return trial.should_prune()
+            except StorageUnavailable:
+                return False
 
         pruning = Pruning(self.metric, report)
         t0 = time.perf_counter()

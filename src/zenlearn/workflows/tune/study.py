@@ -28,6 +28,7 @@ from zenlearn.io.rundir import TUNE, check_out, make_dir
 from zenlearn.nn.tasks import get_task, higher_is_better, metric_names
 from zenlearn.training.build import check_config, open_splits
 from zenlearn.workflows.tune.job import PRUNERS, SAMPLERS, TuneJob
+from zenlearn.workflows.tune.outage import STORAGE_TIMEOUT, check_storage_timeout
 from zenlearn.workflows.tune.outputs import write_outputs
 from zenlearn.workflows.tune.space import Param, check_space, space_key
 from zenlearn.workflows.tune.storage import dashboard_command, default_storage, mask, open_storage, resolve_storage
@@ -53,7 +54,7 @@ def validation_metrics() -> list[str]:
 def run_tune(base: TrainConfig, params: Sequence[Param], *, trials: int = 20, timeout: float | None = None,
              sampler: str = "tpe", pruner: str = "none", metric: str | None = None, storage: str | None = None,
              study: str = "zenlearn", workers: int = 1, out: str | Path | None = None, refit: bool = False,
-             verbose: bool = True) -> TuneResult:
+             verbose: bool = True, storage_timeout: float = STORAGE_TIMEOUT) -> TuneResult:
     """Search `params` around `base`: `trials` trials over `workers` processes on one Optuna study.
 
     Everything is checked before the first trial (nothing is written on bad input); running it again
@@ -74,6 +75,8 @@ def run_tune(base: TrainConfig, params: Sequence[Param], *, trials: int = 20, ti
         out: Output folder. Defaults to `base.out`, else runs/tune-<time>.
         refit: Train the best config once more into `out/best` and read its test split. Defaults to False.
         verbose: Print progress and the result. Defaults to True.
+        storage_timeout: Seconds each worker waits for a database that stopped answering (a restart, a
+            network blip) before it stops with exit 1; its trial keeps training meanwhile. Defaults to 120.
 
     Example:
         >>> from zenlearn.workflows.tune.space import parse_search
@@ -92,6 +95,7 @@ def run_tune(base: TrainConfig, params: Sequence[Param], *, trials: int = 20, ti
         raise UsageError(f"--trials must be >= 0, got {trials}")
     if timeout is not None and timeout <= 0:
         raise UsageError(f"--timeout must be > 0 seconds, got {timeout}")
+    check_storage_timeout(storage_timeout)
     if base.val_split <= 0:
         raise UsageError("tune selects on the validation split, but --val-split is 0; pass e.g. --val-split 0.1")
     check_config(base)
@@ -105,11 +109,12 @@ def run_tune(base: TrainConfig, params: Sequence[Param], *, trials: int = 20, ti
                          f"reads the test split), got {metric!r}")
     direction = "maximize" if higher_is_better(metric) else "minimize"
     url = resolve_storage(storage, out)
-    if url != default_storage(out):  # a server (or another file): reachable, and the same study, before writing
-        _check_study(open_storage(url, heartbeat=False), study, params, metric)
-    make_dir(out)
-    rdb = open_storage(url, heartbeat=False)
+    if url == default_storage(out):
+        make_dir(out)  # the SQLite file lives in it
+    # a server (or another file) is reachable, writable and holds the same study before anything is written
+    rdb = open_storage(url, heartbeat=False, timeout=storage_timeout)
     stored = _create_study(rdb, study, params, metric, direction, base, sampler, pruner)
+    make_dir(out)
     threads = threads_per_worker(workers, base.threads)
     changed = [k for k, v in base.to_dict().items() if k not in BASE_SKIP and json.dumps(stored.get(k), default=list)
                != json.dumps(v, default=list)]
@@ -127,7 +132,8 @@ def run_tune(base: TrainConfig, params: Sequence[Param], *, trials: int = 20, ti
     if trials:
         job = TuneJob(storage=url, study_name=study, base=TrainConfig.from_dict(stored), params=list(params),
                       metric=metric, sampler=sampler, pruner=pruner, trials=trials, out=str(out.resolve()),
-                      threads=threads, deadline=time.time() + timeout if timeout else None)
+                      threads=threads, deadline=time.time() + timeout if timeout else None,
+                      storage_timeout=storage_timeout)
         codes = run_workers(job, workers)
         check_exits(codes, finished=job.next_action(_load(rdb, study)) == "done")
     manifest = write_outputs(_load(rdb, study), out, manifest, refit=refit, verbose=verbose)

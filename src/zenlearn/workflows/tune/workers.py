@@ -16,6 +16,7 @@ import warnings
 from typing import Any, Literal, Protocol
 
 from zenlearn.errors import TrainingError, UsageError
+from zenlearn.workflows.tune.outage import StorageTimeout
 from zenlearn.workflows.tune.storage import open_storage, scrub
 
 Action = Literal["run", "wait", "done"]
@@ -27,7 +28,9 @@ class Job(Protocol):
     """What every worker of one invocation does (a picklable object)."""
 
     storage: str
+    storage_timeout: float  # seconds to wait for a database that stopped answering
     threads: int
+    noun: str  # what a worker finishes: "trials", "runs"
 
     def load_study(self, storage: Any, worker: int) -> Any: ...
     def objective(self, trial: Any) -> float: ...
@@ -47,8 +50,9 @@ def threads_per_worker(workers: int, threads: int | None) -> int:
     return threads or max(1, cpu_count() // workers)
 
 
-def work(job: Job, worker: int = 0) -> None:
-    """One worker: run trials until `job.next_action` says done (the loop every process runs)."""
+def work(job: Job, worker: int = 0, who: str = "") -> None:
+    """One worker: run trials until `job.next_action` says done (the loop every process runs); `who` names
+    it in the lines that say it waits for the database."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # trial errors go to study.csv
@@ -56,7 +60,9 @@ def work(job: Job, worker: int = 0) -> None:
     import torch
 
     torch.set_num_threads(job.threads)
-    study = job.load_study(open_storage(job.storage), worker)
+    # the command that started this worker has reached the database: if it does not answer now, it stopped
+    storage = open_storage(job.storage, timeout=job.storage_timeout, who=who, noun=job.noun, answered=True)
+    study = job.load_study(storage, worker)
     while True:
         action = job.next_action(study)
         if action == "done":
@@ -65,12 +71,20 @@ def work(job: Job, worker: int = 0) -> None:
             time.sleep(POLL_SECONDS)
             optuna.storages.fail_stale_trials(study)
             continue
-        study.optimize(job.objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
+        try:
+            study.optimize(job.objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
+        except Exception:
+            if storage.patience.gave_up:  # Optuna's clean-up after a failed tell can raise its own error instead
+                raise storage.patience.timed_out() from None
+            raise
 
 
-def _worker_main(job: Job, worker: int) -> None:
+def _worker_main(job: Job, worker: int, lost: Any) -> None:
     try:
-        work(job, worker)
+        work(job, worker, who=f"worker {worker}")
+    except StorageTimeout as e:  # the parent says it once, for every worker
+        lost.put(str(e))
+        raise SystemExit(1) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
     except UsageError as e:
@@ -82,7 +96,8 @@ def run_workers(job: Job, workers: int) -> list[int]:
     """Run `job` in `workers` processes (in this process when 1) and wait; returns their exit codes.
 
     Ctrl-C (or SIGTERM) is passed on to every worker: each finishes its batch, checkpoints its run and
-    marks its trial failed, so that rerunning the command continues the study.
+    marks its trial failed, so that rerunning the command continues the study. A worker whose database
+    stopped answering for longer than `job.storage_timeout` stops; then this raises its `StorageTimeout`.
 
     Args:
         job: What each worker does.
@@ -99,7 +114,9 @@ def run_workers(job: Job, workers: int) -> list[int]:
         work(job, 0)
         return [0]
     ctx = mp.get_context("spawn")  # fresh interpreters: no forked torch thread pools or DB connections
-    procs = [ctx.Process(target=_worker_main, args=(job, i), name=f"zenlearn-worker-{i}") for i in range(workers)]
+    lost = ctx.SimpleQueue()  # the StorageTimeout message of each worker that gave up waiting
+    procs = [ctx.Process(target=_worker_main, args=(job, i, lost), name=f"zenlearn-worker-{i}")
+             for i in range(workers)]
     for p in procs:
         p.start()
     try:
@@ -109,6 +126,8 @@ def run_workers(job: Job, workers: int) -> list[int]:
         _stop(procs)
         raise KeyboardInterrupt("interrupted: every worker stopped (each running trial is marked failed, its run "
                                 "checkpointed); rerun the same command to continue the study") from None
+    if not lost.empty():
+        raise StorageTimeout(lost.get())
     return [p.exitcode if p.exitcode is not None else 1 for p in procs]
 
 
