@@ -12,6 +12,7 @@ from zenlearn.cli.options import add_config_flags, config_from_args
 from zenlearn.config import TrainConfig, field_names
 from zenlearn.io.live import EventLog
 from zenlearn.io.rundir import RunDir
+from zenlearn.errors import UsageError
 from zenlearn.serve.jobs import to_args
 
 TINY = {"data": "mnist1d", "model": "mlp", "hidden": "16", "epochs": "2", "train_subset": "400", "batch_size": "20",
@@ -178,3 +179,26 @@ def test_launch_queue_stop_resume(tmp_path, data_dir, monkeypatch, post):
 def _lines(folder):
     p = RunDir(folder).events
     return p.read_text().splitlines() if p.exists() else []
+
+
+def test_resume_waits_for_the_stopping_process(tmp_path, monkeypatch):
+    """Resume clicked while the stopped run's process is still exiting: queued, started once it is gone."""
+    import subprocess
+    import sys
+
+    from zenlearn.serve.jobs import Queue
+
+    started = []
+    monkeypatch.setattr("zenlearn.serve.jobs.launch", lambda args, out: started.append(args) or
+                        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.5)"]))
+    out = tmp_path / "r"
+    out.mkdir()
+    q = Queue(max_jobs=2)
+    q.submit(out, ["train", "x"])
+    RunDir(out).write_state("stopped")  # the run wrote "stopped"; its process has not exited yet
+    q.submit(out, ["train", "--resume", str(out)])
+    assert len(started) == 1 and q.queued()[0]["out"] == out
+    _wait(lambda: q.tick() or len(started) == 2, 30)
+    RunDir(out).write_state("running")
+    with pytest.raises(UsageError, match="already queued or running"):
+        q.submit(out, ["train", "--resume", str(out)])

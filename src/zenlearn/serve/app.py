@@ -55,15 +55,26 @@ def create_app(root: str | Path, *, token: str, hosts: tuple[str, ...] = LOCAL_H
     listing, queue = runs_mod.Listing(root), Queue(max_jobs)
 
     def rows() -> list[dict[str, Any]]:
-        waiting = [{"path": w["out"].relative_to(root).as_posix(), "kind": "run", "state": "queued", "time": w["time"],
-                    "command": w["command"]} for w in queue.queued()]
-        return waiting + listing.rows()
+        waiting = {w["out"].relative_to(root).as_posix(): w for w in queue.queued()}
+        listed = listing.rows()
+        for row in listed:  # a resume waiting for its slot
+            if row["path"] in waiting:
+                row["state"] = "queued"
+                del waiting[row["path"]]
+        return [{"path": rel, "kind": "run", "state": "queued", "time": w["time"], "command": w["command"]}
+                for rel, w in waiting.items()] + listed
 
-    def run_folder(rel: str | None) -> Path:
+    def run_folder(rel: str | None, *, queued: bool = False) -> Path:
         path = runs_mod.folder(root, rel or "")
+        if path is None and queued and isinstance(rel, str) and "/" not in rel and queue.is_waiting(root / rel):
+            return root / rel  # a launch waiting for its slot: no folder yet
         if path is None:
             raise _NotFound()
         return path
+
+    def state_of(path: Path) -> dict[str, Any]:
+        st = RunDir(path).read_state()
+        return {"state": "queued"} if queue.is_waiting(path) else st
 
     async def page(request: Request) -> Response:
         return FileResponse(STATIC / PAGES[request.url.path], media_type="text/html")
@@ -72,7 +83,11 @@ def create_app(root: str | Path, *, token: str, hosts: tuple[str, ...] = LOCAL_H
         return JSONResponse({"runs": await asyncio.to_thread(rows)})
 
     async def api_run(request: Request) -> Response:
-        return JSONResponse(runs_mod.details(run_folder(request.query_params.get("path")), root))
+        path = run_folder(request.query_params.get("path"), queued=True)
+        if not path.is_dir():
+            return JSONResponse({"path": path.relative_to(root).as_posix(), "state": "queued", "config": {},
+                                 "summary": {}, "metrics": [], "events": True, "files": [], "figures": []})
+        return JSONResponse({**runs_mod.details(path, root), "state": state_of(path)["state"]})
 
     async def api_fields(request: Request) -> Response:
         return JSONResponse({"fields": form_fields()})
@@ -109,9 +124,9 @@ def create_app(root: str | Path, *, token: str, hosts: tuple[str, ...] = LOCAL_H
 
     async def api_stream(request: Request) -> Response:
         names = [n for n in (request.query_params.get("runs") or "").split(",") if n]
-        folders = [(n, run_folder(n)) for n in names[:MAX_COMPARE]]
+        folders = [(n, run_folder(n, queued=True)) for n in names[:MAX_COMPARE]]
         after = parse_after(request.headers.get("last-event-id") or request.query_params.get("after"), len(folders))
-        gen = events(folders, after, rows=rows if request.query_params.get("list") == "1" else None,
+        gen = events(folders, after, state=state_of, rows=rows if request.query_params.get("list") == "1" else None,
                      until_end=request.query_params.get("until_end") == "1", disconnected=request.is_disconnected)
         return EventSourceResponse(gen, ping=15)
 

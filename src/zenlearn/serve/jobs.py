@@ -113,14 +113,21 @@ class Queue:
         self.procs: dict[Path, subprocess.Popen] = {}
 
     def submit(self, out: Path, args: list[str]) -> None:
-        """Queue `zenlearn ARGS…` into `out`; refused if that folder is already queued or running here."""
-        if self.busy(out):
+        """Queue `zenlearn ARGS…` into `out`; refused if that folder is already queued or running. A run that
+        has stopped but whose process is still exiting is resumed once that process has gone."""
+        self.tick()
+        if self.is_waiting(out) or (out in self.procs and
+                                                          RunDir(out).read_state()["state"] == "running"):
             raise UsageError(f"{out.name} is already queued or running")
         self.waiting.append((out, list(args), time.time()))
         self.tick()
 
     def busy(self, out: Path) -> bool:
-        return out in self.procs or any(o == out for o, _, _ in self.waiting)
+        """Whether `out` is waiting in the queue or its process (started here) has not been reaped yet."""
+        return out in self.procs or self.is_waiting(out)
+
+    def is_waiting(self, out: Path) -> bool:
+        return any(o == out for o, _, _ in self.waiting)
 
     def cancel(self, out: Path) -> bool:
         """Take `out` off the queue; True if it was waiting."""
@@ -137,9 +144,12 @@ class Queue:
         for out, p in list(self.procs.items()):
             if p.poll() is not None:
                 del self.procs[out]
-        while self.waiting and len(self.procs) < self.max_jobs:
-            out, args, _ = self.waiting.popleft()
-            self.procs[out] = launch(args, out)
+        for job in list(self.waiting):
+            if len(self.procs) >= self.max_jobs:
+                break
+            if job[0] not in self.procs:  # else its previous process is still exiting: next tick
+                self.waiting.remove(job)
+                self.procs[job[0]] = launch(job[1], job[0])
 
     def queued(self) -> list[dict[str, Any]]:
         """The waiting runs: folder, command, time queued."""

@@ -45,13 +45,15 @@ def parse_after(text: str | None, n: int) -> list[int]:
     return out
 
 
-async def events(folders: list[tuple[str, Path]], after: list[int], *, rows: Callable[[], list[dict[str, Any]]] | None,
-                 until_end: bool, disconnected: Callable[[], Any]) -> AsyncIterator[dict[str, Any]]:
+async def events(folders: list[tuple[str, Path]], after: list[int], *, state: Callable[[Path], dict[str, Any]],
+                 rows: Callable[[], list[dict[str, Any]]] | None, until_end: bool,
+                 disconnected: Callable[[], Any]) -> AsyncIterator[dict[str, Any]]:
     """The stream's events (dicts for `sse_starlette`), until the client goes or, with `until_end`, every run ends.
 
     Args:
         folders: (name as the page knows it, folder) of each followed run.
         after: Line number already seen, per run.
+        state: A run folder's state (`RunDir.read_state`, or "queued" for a run waiting for its slot).
         rows: Builds the runs table, or None when the tab does not show it.
         until_end: Close once every followed run is in a final state and fully sent.
         disconnected: Awaitable check of the client's connection.
@@ -64,7 +66,7 @@ async def events(folders: list[tuple[str, Path]], after: list[int], *, rows: Cal
             for line, ev in tail.read():
                 ids[i] = line
                 yield {"event": "run", "id": ",".join(map(str, ids)), "data": json.dumps({"run": name, "line": line, **ev})}
-            st = RunDir(path).read_state()
+            st = state(path)
             if st["state"] != states[i]:
                 states[i] = st["state"]
                 yield {"event": "state", "data": json.dumps({"run": name, "state": st["state"],

@@ -113,7 +113,7 @@ export class Curves {
         this.el.appendChild(box);
         const opts = {
           width: 440, height: 240, scales: { x: { time: false } },
-          axes: [{ label: "epoch" }, {}],
+          axes: [{ label: "epoch" }, { values: (u, vals) => vals.map((v) => +v.toPrecision(3)) }],
           series: [{ label: "epoch" }, ...names.map((n, i) => ({
             label: n, stroke: COLORS[i % COLORS.length], width: n.includes("val_") ? 2 : 1.5,
             dash: n.includes("val_") ? [] : [4, 3], spanGaps: true, points: { show: xs.length < 60 },

@@ -42,7 +42,7 @@ async function load() {
         if (ev.kind === "progress") $("progress").textContent = `epoch ${ev.epoch}, step ${ev.step} of ${ev.steps}`;
         if (ev.kind === "epoch") $("progress").textContent = `epoch ${ev.epoch} done`;
       },
-      onState: (s) => { showState(s.state, s.reason); if (s.state !== "running") load().catch(showError); },
+      onState: (s) => { showState(s.state, s.reason); load().catch(showError); },
     });
   }
 }
