@@ -18,7 +18,7 @@ from zenlearn.workflows.claims import check_claim
 from zenlearn.workflows.reproduce import plan, reproduce, row_labels
 from zenlearn.workflows.suite import BUDGETS, SUITE, Experiment
 
-NAMES = ["models", "activations", "optimizers", "augmentation", "distillation"]
+NAMES = ["models", "activations", "optimizers", "augmentation", "distillation", "tables", "tables-regression"]
 
 
 # ---------------------------------------------------------------- the suite is data
@@ -90,7 +90,7 @@ def test_each_experiment_runs_on_the_tiny_budget(name, tmp_path, data_dir, one_t
     for row in rec["rows"]:
         assert row["failed"] == [] and row["seeds"] == list(range(seeds))
         assert len(row["values"][exp.metric]) == seeds and row["stats"][exp.metric]["mean"] is not None
-        assert row["curves"] and row["curves"][0]["loss"]
+        assert ("peer" in row) != bool(row["curves"] and row["curves"][0]["loss"])  # a peer has no zenlearn curves
     assert json.loads((out / "reproduce.json").read_text())["experiments"][0]["name"] == name
     md = (out / "results.md").read_text()
     assert exp.title in md and "Where zenlearn's measurement disagrees, and why." in md
@@ -109,6 +109,11 @@ def test_each_experiment_runs_on_the_tiny_budget(name, tmp_path, data_dir, one_t
         assert (out / "optimizers/sgd/lr-grid/results.csv").is_file() and (out / "optimizers/sgd/final/results.csv").is_file()
     if name == "distillation":
         assert all(isinstance(r["values"]["errors"][0], float) for r in rec["rows"])
+    if name.startswith("tables"):
+        peers = [r for r in rec["rows"] if "peer" in r]
+        assert len(peers) == 2 * len(exp.comparisons) and all(r["train_samples"] for r in peers)
+        zl = next(r for r in rec["rows"] if "peer" not in r)
+        assert zl["train_samples"] == peers[0]["train_samples"]  # the peers fit the zenlearn run's training rows
     if name == "augmentation":
         photos = [r for r in rec["rows"] if r["label"].startswith("photos, ")]
         assert [r["label"].split(" · ")[1] for r in photos[:3]] == ["none", "flips+crops", "survey ImageDataGenerator"]

@@ -125,12 +125,14 @@ def register(add: AddCommand) -> None:
     add_parallel_flags(sp, "sweep's T x alpha students")
     sp.add_argument("--quiet", action="store_true", help="no progress output")
 
-    sp = add("reproduce", cmd_reproduce, "measure the survey's claims: models, activations, optimizers, augmentation "
-             "and distillation, each a normal compare/distill run, beside the published numbers; writes "
+    sp = add("reproduce", cmd_reproduce, "measure the survey's claims: models, activations, optimizers, augmentation, "
+             "distillation and tables (beside scikit-learn's models, measured in the same run), each a normal "
+             "compare/distill run, beside the published numbers; writes "
              "results.md (+ results/*.png) and report.html into --out")
     sp.add_argument("--out", required=True, metavar="DIR", help="output folder (run folders, results.md, report.html)")
     sp.add_argument("--only", nargs="+", metavar="NAME",
-                    help="run only these experiments: models, activations, optimizers, augmentation, distillation")
+                    help="run only these experiments: models, activations, optimizers, augmentation, distillation, "
+                         "tables, tables-regression")
     sp.add_argument("--seeds", type=int, default=None, metavar="N", help="seeds per row [default: the budget's]")
     sp.add_argument("--quick", action="store_true",
                     help="the quick budget: ≤ 15 min on 2 CPU cores (fewer epochs, subsets; results.md states which)")

@@ -23,16 +23,24 @@ Block = tuple  # ("h2"|"h3"|"p"|"code"|"ul"|"table"|"img", …)
 
 # ---------------------------------------------------------------- numbers
 
+UNITS = {"errors": (1.0, "", 0, "test errors"), "test_r2": (1.0, "", 3, "test R²")}
+"""A table metric's (scale, unit, decimals, name) where it is not an accuracy shown in percent."""
+
+
+def units(exp: dict[str, Any]) -> tuple[float, str, int, str]:
+    """(scale, unit, decimals, name) of the experiment's headline metric."""
+    return UNITS.get(exp["metric"], (100.0, " %", 2, "test accuracy"))
+
+
 def _scale(exp: dict[str, Any]) -> float:
-    return 1.0 if exp["metric"] == "errors" else 100.0
+    return units(exp)[0]
 
 
 def cell(exp: dict[str, Any], stats: dict[str, Any] | None, n: int) -> str:
-    """"93.12 ± 0.41 %" (accuracy) or "152 ± 9" (errors); one seed shows no ±."""
+    """"93.12 ± 0.41 %" (accuracy), "152 ± 9" (errors) or "0.512 ± 0.020" (R²); one seed shows no ±."""
     if not stats or stats.get("mean") is None or math.isnan(stats["mean"]):
         return "–"
-    k, unit = _scale(exp), (" %" if exp["metric"] != "errors" else "")
-    d = 2 if k == 100 else 0
+    k, unit, d, _ = units(exp)
     std = stats.get("std")
     if n < 2 or std is None or math.isnan(std):
         return f"{stats['mean'] * k:.{d}f}{unit}"
@@ -95,7 +103,7 @@ def experiment_blocks(i: int, exp: dict[str, Any], plots: dict[str, str]) -> lis
     if exp["paper"]:
         setting.append(f"published protocol: {_settings(exp['paper'])}")
     b.append(("ul", setting))
-    k_label = "test errors" if exp["metric"] == "errors" else "test accuracy"
+    k_label = units(exp)[3]
     header = ["", f"zenlearn {k_label} (mean ± std, n seeds)", "n", "published", "difference", "verdict",
               "train samples", "train s/run"]
     rows = []
@@ -106,7 +114,7 @@ def experiment_blocks(i: int, exp: dict[str, Any], plots: dict[str, str]) -> lis
         secs = r.get("stats", {}).get("train_seconds", {}).get("mean")
         extra = f" (lr {r['lr']:g})" if r.get("lr") is not None else ""
         rows.append([r["label"] + extra, cell(exp, r["stats"].get(exp["metric"]), n), str(n),
-                     f"{a['text']}" if a else "–", "–" if diff is None else f"{diff:+.{0 if _scale(exp) == 1 else 2}f}",
+                     f"{a['text']}" if a else "–", "–" if diff is None else f"{diff:+.{units(exp)[2]}f}",
                      v, str(r.get("train_samples") or "–"),
                      "–" if secs is None or math.isnan(secs) else f"{secs:.1f}"])
     b.append(("table", header, rows))
@@ -141,7 +149,10 @@ def _pair_text(exp: dict[str, Any], metric: str, p: dict[str, Any]) -> str:
         return f"{p['better']} vs {p['worse']}: not measured"
     k = 100.0 if "accuracy" in metric else 1.0
     fmt = (lambda x: f"{x * k:.2f}") if k == 100 else (lambda x: f"{x:.4g}")
-    rel = {"holds": ("<" if metric in ("train_loss", "errors", "test_loss") else ">"), "fails": "vs"}[p["result"]]
+    lower = metric in ("train_loss", "errors", "test_loss")
+    rel = {"holds": ("<" if lower else ">"), "fails": "vs"}[p["result"]]
+    if p["result"] == "holds" and (p["a"] < p["b"]) != lower and p["a"] != p["b"]:
+        rel = "trails, within the claim's margin,"  # a claim with a margin ("≥ the peer − 0.5 points")
     noise = ", within noise" if p.get("within_noise") else ""
     return f"{p['better']} {fmt(p['a'])} {rel} {p['worse']} {fmt(p['b'])}{noise}"
 

@@ -26,7 +26,7 @@ def describe_experiment(exp: Experiment, budget: str, seeds: int, rows: list[dic
         a = exp.anchors.get(row["label"])
         row["anchor"] = {"text": a.text, "value": a.value, "source": a.source} if a else None
     by_label = {r["label"]: r for r in rows}
-    claims = [check_claim(c.text, c.metric, c.pairs, by_label) | {"source": c.source} for c in exp.claims]
+    claims = [check_claim(c.text, c.metric, c.pairs, by_label, c.margin) | {"source": c.source} for c in exp.claims]
     return {"name": exp.name, "title": exp.title, "claim": exp.claim, "metric": exp.metric, "seeds": seeds,
             "base": _plain(exp.base), "budget": {"name": budget, "seeds": seeds, "overrides": _plain(b.overrides),
                                                   "per_tag": _plain(b.per_tag), "lr_points": b.lr_points,
@@ -34,12 +34,14 @@ def describe_experiment(exp: Experiment, budget: str, seeds: int, rows: list[dic
             "comparisons": [{"name": c.name, "overrides": _plain(c.overrides), "vary": _plain(c.vary),
                              "lr_grid": list(lr_points(c.lr_grid, b.lr_points))} for c in exp.comparisons],
             "distill": _plain(exp.distill), "paper": _plain(exp.paper), "notes": list(exp.notes),
-            "tolerance": 0.02 if exp.metric != "errors" else 0.25, "rows": rows, "claims": claims,
+            "tolerance": 0.02 if exp.metric != "errors" else 0.25, "margins": [c.margin for c in exp.claims], "rows": rows, "claims": claims,
             "seconds": seconds}
 
 
-def check_claim(text: str, metric: str, pairs: Sequence[tuple[str, str]], rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Check every (better, worse) pair on the mean of `metric`; "holds", "fails" or "not measured"."""
+def check_claim(text: str, metric: str, pairs: Sequence[tuple[str, str]], rows: dict[str, dict[str, Any]],
+                margin: float = 0.0) -> dict[str, Any]:
+    """Check every (better, worse) pair on the mean of `metric`; "holds", "fails" or "not measured". With a
+    `margin`, the better row may trail by up to that much ("≥ the peer − 0.5 points")."""
     lower = metric in ("train_loss", "errors", "test_loss")
     checks = []
     for good, bad in pairs:
@@ -48,7 +50,10 @@ def check_claim(text: str, metric: str, pairs: Sequence[tuple[str, str]], rows: 
         if any(isinstance(m, float) and math.isnan(m) for m in (ma, mb)) or ma is None or mb is None:
             checks.append({"better": good, "worse": bad, "result": "not measured"})
             continue
-        ok = ma < mb if lower else ma > mb
+        if margin:
+            ok = ma <= mb + margin if lower else ma >= mb - margin
+        else:
+            ok = ma < mb if lower else ma > mb
         spread = math.hypot(*(s if isinstance(s, float) and not math.isnan(s) else 0.0
                               for s in (a.get("std"), b.get("std"))))
         checks.append({"better": good, "worse": bad, "a": ma, "b": mb, "result": "holds" if ok else "fails",

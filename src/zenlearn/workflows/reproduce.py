@@ -20,9 +20,10 @@ from typing import Any
 
 from zenlearn.config import DistillConfig, TrainConfig
 from zenlearn.config.fields import show
-from zenlearn.errors import UsageError
+from zenlearn.errors import UsageError, one_line
 from zenlearn.io.atomic import write_text
 from zenlearn.io.rundir import GRAD_NORMS, REPORT, REPRODUCE, RESULTS_MD, SUMMARY, RunDir, read_curves
+from zenlearn.nn.tasks import metric_names
 from zenlearn.report.reproduction import write_html, write_markdown
 from zenlearn.training.build import check_config
 from zenlearn.workflows.claims import describe_experiment, machine
@@ -40,6 +41,7 @@ from zenlearn.workflows.suite import (
     seeds_of,
     student_options,
 )
+from zenlearn.workflows.peers import run_peer
 from zenlearn.workflows.tune.outage import STORAGE_TIMEOUT
 from zenlearn.workflows.tune.workers import threads_per_worker
 
@@ -54,7 +56,7 @@ def reproduce(out: str | Path, only: Sequence[str] | None = None, *, seeds: int 
 
     Args:
         out: Output folder.
-        only: Experiment names (see `zenlearn.workflows.suite.SUITE`). Defaults to all five.
+        only: Experiment names (see `zenlearn.workflows.suite.SUITE`). Defaults to all of them.
         seeds: Seeds per row, overriding the budget's. Defaults to the budget's.
         budget: "full", "quick" (≤ 15 min on 2 CPU cores) or "tiny" (a smoke test). Defaults to "full".
         resume: Reuse finished runs in `out` (same settings). Defaults to False.
@@ -216,7 +218,35 @@ def run_experiment(exp: Experiment, budget: Budget, steps: list[tuple[Comparison
         else:
             res = run_compare(cfg, dict(comp.vary), n, where, resume, verbose=verbose, **parallel)
             rows += rows_of(res, comp, folder)
+        rows += [run_peers(exp, comp, cfg, peer, label, range(cfg.seed, cfg.seed + n), where, folder, verbose)
+                 for peer, label in zip(exp.peers, peer_rows(exp, comp))]
     return rows
+
+
+def peer_rows(exp: Experiment, comp: Comparison) -> list[str]:
+    """The labels of the peer rows beside comparison `comp`: "<table> · <peer>" ("iris · zenlearn MLP" → "iris")."""
+    return [f"{comp.name.split(' · ')[0]} · {peer}" for peer in exp.peers]
+
+
+def run_peers(exp: Experiment, comp: Comparison, cfg: TrainConfig, peer: str, label: str, seeds: Sequence[int],
+              where: Path, folder: Path, verbose: bool) -> dict[str, Any]:
+    """The row of peer `peer` beside comparison `comp`: fitted in this process on each seed's rows (`run_peer`)."""
+    row = new_row(label, where, folder)
+    row["peer"] = peer
+    for seed in seeds:
+        try:
+            values = run_peer(peer, cfg, seed)
+        except Exception as e:  # a peer that fails is listed, as a failed run is
+            row["failed"].append(f"seed {seed}: {one_line(e)}")
+            continue
+        row["seeds"].append(seed)
+        row["train_samples"] = values.pop("train_samples")
+        for k, v in values.items():
+            row["values"].setdefault(k, []).append(float(v))
+    if verbose:
+        vals = row["values"].get(exp.metric, [])
+        print(f"{label}: {exp.metric} " + " ".join(f"{v:.4f}" for v in vals), flush=True)
+    return row
 
 
 def run_lr_grid(comp: Comparison, cfg: TrainConfig, budget: Budget, seeds: int, where: Path, folder: Path,
@@ -264,9 +294,9 @@ def row_labels(exp: Experiment) -> list[str]:
     for comp in exp.comparisons:
         if not comp.vary:
             labels.append(comp.name)
-            continue
-        for combo in itertools.product(*comp.vary.values()):
+        for combo in itertools.product(*comp.vary.values()) if comp.vary else ():
             labels.append(label_of(comp, dict(zip(comp.vary, combo))))
+        labels += peer_rows(exp, comp)
     return labels
 
 
@@ -286,7 +316,8 @@ def _add_rows(row: dict[str, Any], res: Any, runs: list[dict[str, Any]]) -> None
     for r in runs:
         if r["status"] != "failed":
             add_run(row, res.out / r["run_dir"], r["seed"],
-                    {k: r.get(k) for k in ("test_accuracy", "val_accuracy", "test_loss", "train_seconds")})
+                    {k: r.get(k) for k in (*(f"{split}_{m}" for m in metric_names() for split in ("test", "val")),
+                                           "test_loss", "train_seconds") if k in r})
 
 
 def new_row(label: str, where: Path, folder: Path) -> dict[str, Any]:

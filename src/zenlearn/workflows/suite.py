@@ -42,6 +42,8 @@ class Claim:
     pairs: tuple[tuple[str, str], ...]
     """(label that should be better, label it should beat)."""
     source: str = ""
+    margin: float = 0.0
+    """How far the better row may trail and still hold, in the metric's units ("≥ the peer − 0.5 points")."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,8 @@ class Experiment:
     """metrics.csv columns to plot per row (mean over seeds by epoch)."""
     notes: tuple[str, ...] = ()
     """Known reasons why this setting differs from the source, printed under the table."""
+    peers: tuple[str, ...] = ()
+    """Other libraries' models (`workflows.peers.PEERS`) fitted in the same run on each comparison's own rows."""
 
 
 SUITE: Registry[Experiment] = Registry("experiment")
@@ -321,6 +325,51 @@ SUITE.add("distillation", Experiment(
            "T = 4, alpha = 0.9 is the setting the validation sweep of examples/distill_mnist.py chose (20 teacher "
            "and 10 student epochs: 101 / 156.0 ± 11.5 / 124.7 ± 4.0 errors over 3 seeds, docs/benchmarks.md); "
            "Hinton used T = 20, within 0.1 point of T = 4 on that sweep.",),
+))
+
+
+# ---------------------------------------------------------------- 6. tables
+
+_TABLES = ("breast_cancer", "wine", "digits", "iris")
+_TABLE_MLP = dict(model="mlp", hidden=(100,), activation="relu", optimizer="adam", lr=1e-3, batch_size=32,
+                  val_split=0.0, test_split=0.2, threads=1)
+"""MLPClassifier's defaults with batch 32; no validation rows (zenlearn and its peers train on the same rows of each
+seed's stratified 80/20 split); one torch thread (32-row batches are too small to share)."""
+_TABLE_BUDGETS = {"full": Budget(seeds=5, overrides={"epochs": 200}), "quick": Budget(seeds=5, overrides={"epochs": 40}),
+                  "tiny": Budget(seeds=1, overrides={"epochs": 1})}
+_TABLE_NOTE = ("zenlearn's run is `zenlearn train --data sklearn:NAME` (standardised with the training rows' "
+               "statistics); each peer is fitted in the same process on the same standardised training rows of the "
+               "same seed, scored on the same test rows by zenlearn's Task. MLPClassifier gets the run's layers, "
+               "activation, batch size, learning rate and epochs (max_iter) and keeps its own stopping rule (1e-4 "
+               "for 10 epochs); HistGradientBoosting has scikit-learn's defaults. Test splits are small (30 rows for "
+               "iris, 36 for wine: one row is 3.3 and 2.8 points), so compare means over seeds, not single runs.")
+SUITE.add("tables", Experiment(
+    name="tables",
+    title="Tables: zenlearn's MLP against MLPClassifier and gradient boosting on scikit-learn's bundled tables",
+    claim="The MLP is the model for a vector of measurements per row: on a table, zenlearn's MLP is as accurate as "
+          "scikit-learn's MLPClassifier with the same layers (within half a point or better).",
+    base=_TABLE_MLP,
+    comparisons=tuple(Comparison(f"{t} · zenlearn MLP", {"data": f"sklearn:{t}"}) for t in _TABLES),
+    budgets=_TABLE_BUDGETS,
+    peers=("MLPClassifier", "HistGradientBoosting"),
+    claims=tuple(Claim(f"{t}: zenlearn's MLP ≥ MLPClassifier − 0.5 points", "test_accuracy",
+                       ((f"{t} · zenlearn MLP", f"{t} · MLPClassifier"),), "issue 25", margin=0.005) for t in _TABLES),
+    curves=("loss",), notes=(_TABLE_NOTE,),
+))
+SUITE.add("tables-regression", Experiment(
+    name="tables-regression",
+    title="Tables, regression: zenlearn's MLP against MLPRegressor and gradient boosting on diabetes (R²)",
+    claim="The same MLP fits a regression table: zenlearn's MLP (targets standardised inside the model) reaches "
+          "MLPRegressor's R² or better.",
+    base=_TABLE_MLP,
+    comparisons=(Comparison("diabetes · zenlearn MLP", {"data": "sklearn:diabetes"}),),
+    budgets=_TABLE_BUDGETS,
+    peers=("MLPRegressor", "HistGradientBoosting"),
+    claims=(Claim("diabetes: zenlearn's MLP R² ≥ MLPRegressor's − 0.02", "test_r2",
+                  (("diabetes · zenlearn MLP", "diabetes · MLPRegressor"),), "issue 25", margin=0.02),),
+    metric="test_r2", curves=("loss",),
+    notes=(_TABLE_NOTE.replace("MLPClassifier gets", "MLPRegressor gets") + " MLPRegressor fits the raw targets "
+           "(a mean of 152, a spread of 77), as a scikit-learn user would without a TransformedTargetRegressor.",),
 ))
 
 

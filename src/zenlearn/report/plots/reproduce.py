@@ -13,8 +13,9 @@ from zenlearn.report.plots.style import colors, figure, png
 
 
 def scale_of(exp: dict[str, Any]) -> tuple[float, str]:
-    """Plot/table scale of the headline metric: accuracy in %, errors as counts."""
-    return (1.0, "test errors (of 10,000)") if exp["metric"] == "errors" else (100.0, "test accuracy (%)")
+    """Plot/table scale of the headline metric: accuracy in %, errors as counts, R² as it is."""
+    return {"errors": (1.0, "test errors (of 10,000)"), "test_r2": (1.0, "test R²")}.get(
+        exp["metric"], (100.0, "test accuracy (%)"))
 
 
 def final_plot(exp: dict[str, Any]) -> bytes | None:
@@ -33,7 +34,7 @@ def final_plot(exp: dict[str, Any]) -> bytes | None:
         ax.errorbar([mean], [y], xerr=[std], fmt="s", ms=7, capsize=4, color="tab:blue", zorder=3,
                     label="zenlearn (mean ± std)" if y == ys[0] else None)
         ax.scatter(vals, [y] * len(vals), s=12, color="black", alpha=0.6, zorder=4)
-        ax.annotate(f"{mean:.1f}" if k == 100 else f"{mean:.0f}", (mean, y), xytext=(0, 7),
+        ax.annotate(f"{mean:.1f}" if k == 100 else f"{mean:.0f}" if abs(mean) >= 10 else f"{mean:.3f}", (mean, y), xytext=(0, 7),
                     textcoords="offset points", ha="center", fontsize=7, color="tab:blue")
         a = r.get("anchor") or {}
         if a.get("value") is not None:
