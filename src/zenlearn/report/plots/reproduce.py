@@ -32,7 +32,8 @@ def final_plot(exp: dict[str, Any]) -> bytes | None:
         mean = statistics.fmean(vals)
         std = statistics.stdev(vals) if len(vals) > 1 else 0.0
         ax.errorbar([mean], [y], xerr=[std], fmt="s", ms=7, capsize=4, color="tab:blue", zorder=3,
-                    label="zenlearn (mean ± std)" if y == ys[0] else None)
+                    label=("mean ± std" if any("peer" in x for x in rows) else "zenlearn (mean ± std)")
+                    if y == ys[0] else None)
         ax.scatter(vals, [y] * len(vals), s=12, color="black", alpha=0.6, zorder=4)
         ax.annotate(f"{mean:.1f}" if k == 100 else f"{mean:.0f}" if abs(mean) >= 10 else f"{mean:.3f}", (mean, y), xytext=(0, 7),
                     textcoords="offset points", ha="center", fontsize=7, color="tab:blue")
