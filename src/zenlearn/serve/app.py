@@ -143,6 +143,7 @@ def create_app(root: str | Path, *, token: str, hosts: tuple[str, ...] = LOCAL_H
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await asyncio.to_thread(listing.rows)  # read every folder once before listening: requests then read changes
         task = asyncio.create_task(tick())
         try:
             yield

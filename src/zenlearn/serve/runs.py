@@ -2,14 +2,17 @@
 
 A folder is a result if `zenlearn.report.build.REPORTS` recognises it or if it has a `state.json` (a run
 launched a moment ago). Rows are cached per folder and rebuilt when the folder's modification time
-changes (every atomic write renames a file into it); the state is recomputed on every listing, so a run
-whose process died turns "interrupted" without any write.
+changes (every atomic write renames a file into it); a running state is rechecked on every listing, so a run
+whose process died turns "interrupted" without any write (any other state changes only by a write, which
+changes the folder's time).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +40,7 @@ def folder(root: Path, rel: str) -> Path | None:
 
 
 def result_folders(root: Path) -> list[Path]:
-    """Result folders at most two levels below `root` (no hidden folders, no symlinks)."""
+    """Folders at most two levels below `root` that may be results (no hidden folders, no symlinks)."""
     def subdirs(p: Path) -> list[Path]:
         try:
             return [Path(e.path) for e in os.scandir(p)
@@ -46,11 +49,12 @@ def result_folders(root: Path) -> list[Path]:
             return []
 
     first = subdirs(root)
-    return [p for p in first + [q for p in first for q in subdirs(p)] if _is_result(p)]
+    return first + [q for p in first for q in subdirs(p)]
 
 
-def _is_result(p: Path) -> bool:
-    return (p / STATE).is_file() or any(e.obj.detect(p) for e in REPORTS)
+def _kind(p: Path) -> str | None:
+    kind = next((e.name for e in REPORTS if e.obj.detect(p)), None)
+    return kind or ("run" if (p / STATE).is_file() else None)
 
 
 class Listing:
@@ -66,10 +70,15 @@ class Listing:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).resolve()
-        self._cache: dict[Path, tuple[int, dict[str, Any]]] = {}
+        self._cache: dict[Path, tuple[int, dict[str, Any] | None]] = {}
+        self._lock = threading.Lock()  # requests read the table from worker threads
 
     def rows(self) -> list[dict[str, Any]]:
         """Every result folder's row (see `describe`), newest first."""
+        with self._lock:
+            return self._rows()
+
+    def _rows(self) -> list[dict[str, Any]]:
         out, seen = [], set()
         for p in result_folders(self.root):
             seen.add(p)
@@ -79,11 +88,18 @@ class Listing:
                 continue
             cached = self._cache.get(p)
             if cached is None or cached[0] != mtime:
-                cached = (mtime, describe(p, self.root))
-                self._cache[p] = cached
+                kind = _kind(p)
+                row = describe(p, self.root, kind) if kind else None
+                if row is not None:
+                    st = RunDir(p).read_state()
+                    row.update(state=_state(row, st), reason=st.get("reason"))
+                cached = self._cache[p] = (mtime, row)
+            if cached[1] is None:  # not a result folder
+                continue
             row = dict(cached[1])
-            st = RunDir(p).read_state()
-            row.update(state=_state(row, st), reason=st.get("reason"))
+            if row["state"] == "running":  # the only state that changes without a write: its process may be gone
+                st = RunDir(p).read_state()
+                row.update(state=_state(row, st), reason=st.get("reason"))
             out.append(row)
         for p in set(self._cache) - seen:
             del self._cache[p]
@@ -96,12 +112,12 @@ def _state(row: dict[str, Any], st: dict[str, Any]) -> str:
     return st["state"]
 
 
-def describe(path: Path, root: Path) -> dict[str, Any]:
+def describe(path: Path, root: Path, kind: str | None = None) -> dict[str, Any]:
     """One folder's row: path (relative to the root), kind, time, data, model, optimizer, epochs done and
     planned, the best validation (else training) metric over the epochs, the test metric, wall seconds."""
-    kind = next((e.name for e in REPORTS if e.obj.detect(path)), "run")
+    kind = kind or _kind(path) or "run"
     summary = _json(path / SUMMARY)
-    cfg = _yaml(path / CONFIG) if kind == "run" else {}
+    cfg = _row_config(path / CONFIG) if kind == "run" else {}
     manifest = _json(path / COMPARE) or _json(path / TUNE)
     cfg = cfg or manifest.get("base_config") or {}
     row: dict[str, Any] = {"path": path.relative_to(root).as_posix(), "kind": kind, "time": path.stat().st_mtime,
@@ -150,6 +166,19 @@ def _json(p: Path) -> dict[str, Any]:
     try:
         d = json.loads(p.read_text())
     except (OSError, ValueError):
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
+ROW_KEYS = re.compile(r"^(?:data|model|optimizer|epochs):.*$", re.M)
+
+
+def _row_config(p: Path) -> dict[str, Any]:
+    """The config keys a row shows: their top-level lines of `config.yaml`, parsed by YAML (a whole config
+    takes ~3 ms to parse; a table of 1,000 runs would wait seconds for keys it does not show)."""
+    try:
+        d = yaml.load("\n".join(ROW_KEYS.findall(p.read_text())), Loader=_Loader)
+    except (OSError, yaml.YAMLError):
         return {}
     return d if isinstance(d, dict) else {}
 

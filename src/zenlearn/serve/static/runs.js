@@ -1,5 +1,5 @@
 // The runs page: every result folder under the root, sortable, filterable, updated live.
-import { api, esc, fmt, openStream, post, RESUMABLE, seconds, stateLabel } from "./common.js";
+import { esc, fmt, openStream, post, RESUMABLE, seconds, stateLabel } from "./common.js";
 
 const tbody = document.querySelector("#runs tbody");
 const filter = document.getElementById("filter");
@@ -64,5 +64,4 @@ function showError(err) {
   b.hidden = false;
 }
 
-api("/api/runs").then((d) => { rows = d.runs; render(); }).catch(showError);
-openStream({ list: true, onRuns: (r) => { rows = r; render(); } });
+openStream({ list: true, onRuns: (r) => { rows = r; render(); } });  // its first event is the whole table
