@@ -385,3 +385,37 @@ def test_a_folder_without_test_says_where_its_test_split_comes_from(tmp_path, ca
     assert code == 0, err
     assert "(4 train, 4 val, 4 test (no test/ folder: the validation split, carved from the training images, is " \
            "also the test split)) on" in out
+
+
+# ---------------------------------------------------------------- item 10: only the options that apply
+
+def test_config_yaml_holds_only_what_applies_and_still_repeats_the_run(tmp_path, one_thread, capsys):
+    import yaml
+
+    first, again = tmp_path / "first", tmp_path / "again"
+    args = ["--data", "mnist1d", "--model", "gru", "--hidden-size", "8", "--epochs", "1", "--optimizer", "sgd",
+            "--activation", "elu", "--elu-alpha", "0.5", "--schedule", "cosine", "--quiet"]
+    code, out, err = cli(capsys, "train", *args, "--out", str(first))
+    assert code == 0, err
+    cfg = yaml.safe_load((first / "config.yaml").read_text())
+    for absent in ("hidden", "channels", "kernel_size", "color", "image_size", "activation", "elu_alpha",
+                   "negative_slope", "betas", "eps", "lr_gamma", "lr_step_size"):
+        assert absent not in cfg, absent
+    assert (cfg["hidden_size"], cfg["momentum"], cfg["lr_min"]) == (8, None, None)  # gru, sgd, cosine options
+    report = (first / "report.html").read_text()
+    assert "hidden_size" in report and "kernel_size" not in report
+    code, out, err = cli(capsys, "train", "--config", str(first / "config.yaml"), "--out", str(again))
+    assert code == 0, err
+    assert (again / "model.safetensors").read_bytes() == (first / "model.safetensors").read_bytes()
+    strip = lambda text: text.replace(str(again), str(first))  # noqa: E731
+    assert strip((again / "config.yaml").read_text()) == (first / "config.yaml").read_text()
+
+
+def test_seed_cnn_on_mnist_config_has_no_other_models_options(tmp_path):
+    from zenlearn import TrainConfig
+    from zenlearn.training.build import inapplicable_fields
+
+    gone = set(inapplicable_fields(TrainConfig(model="seed-cnn", data="mnist")))
+    assert {"hidden", "hidden_size", "channels", "color", "activation"} <= gone
+    kept = set(inapplicable_fields(TrainConfig(model="cnn", data=f"folder:{tmp_path}", activation="leaky_relu")))
+    assert not {"hidden", "channels", "color", "image_size", "negative_slope"} & kept and "elu_alpha" in kept

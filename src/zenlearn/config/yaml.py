@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from zenlearn.errors import UsageError
 
@@ -27,8 +27,9 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return d
 
 
-def dump_yaml(cfg: Any) -> str:
-    """The fully resolved config as YAML text (what `config.yaml` in a run folder holds)."""
+def dump_yaml(cfg: Any, omit: Sequence[str] = ()) -> str:
+    """The resolved config as YAML text (what `config.yaml` in a run folder holds), without the options in
+    `omit` (those that do not apply to the run: loading the file gives them their defaults)."""
     import yaml
 
-    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+    return yaml.safe_dump({k: v for k, v in cfg.to_dict().items() if k not in omit}, sort_keys=False)

@@ -41,7 +41,7 @@ from zenlearn.nn.build import MODELS, create_model
 from zenlearn.nn.inits import INITS
 from zenlearn.nn.tasks import get_task
 from zenlearn.optim.optimizers import OPTIMIZERS, OPTION_FIELDS, create_optimizer, default_lr, option_problems
-from zenlearn.optim.schedules import SCHEDULE_FIELDS, LRSchedule, create_schedule, schedule_problems
+from zenlearn.optim.schedules import SCHEDULE_FIELDS, SCHEDULES, LRSchedule, create_schedule, schedule_problems
 from zenlearn.training.trainer import Trainer
 
 # ---------------------------------------------------------------- checking a config
@@ -77,6 +77,45 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
     if problems:
         raise UsageError("invalid config: " + "; ".join(problems))
     return cfg
+
+
+FOLDER_OPTIONS = ("image_size", "color", "class_mode", "decode_workers", "skip_bad_images", "cache")
+"""The config fields an image folder's loader takes (`open_splits`); they do nothing for other data."""
+ACTIVATION_OPTIONS = {"negative_slope": "leaky_relu", "elu_alpha": "elu"}
+"""Activation parameters and the activation each belongs to."""
+
+
+def inapplicable_fields(cfg: TrainConfig) -> list[str]:
+    """The options that do nothing for `cfg`'s model, data, activation, optimizer and schedule: another
+    model's options (`hidden` for seed-cnn), folder options for in-memory data, table options for other data,
+    `elu_alpha` without elu, optimizer and schedule options they do not take. config.yaml leaves them out.
+
+    Example:
+        >>> inapplicable_fields(TrainConfig(model="seed-cnn", data="mnist"))[:4]
+        ['hidden', 'activation', 'dropout', 'batch_norm']
+    """
+    takes = set(MODELS.entry(cfg.model).info.options) if cfg.model in MODELS else None
+    out: list[str] = []
+    if takes is not None:
+        model_options = dict.fromkeys(o for e in MODELS for o in e.info.options)
+        out += [o for o in model_options if o not in takes]
+    out += [o for o, act in ACTIVATION_OPTIONS.items() if o not in out and cfg.activation != act]
+    if not streams(cfg.data):
+        out += FOLDER_OPTIONS
+    if not tabular(cfg.data):
+        out += TABLE_OPTIONS
+    if cfg.optimizer in OPTIMIZERS:
+        out += [o for o in OPTION_FIELDS if o not in OPTIMIZERS.entry(cfg.optimizer).info.takes]
+    if cfg.schedule in SCHEDULES:
+        out += [o for o in SCHEDULE_FIELDS if o not in SCHEDULES.entry(cfg.schedule).info.takes]
+    return out
+
+
+def applicable_config(cfg: TrainConfig) -> TrainConfig:
+    """`cfg` with its inapplicable options (`inapplicable_fields`) at their defaults: the same run, and a
+    config.yaml without them loads back into this very config."""
+    default = TrainConfig()
+    return cfg.replace(**{k: getattr(default, k) for k in inapplicable_fields(cfg)})
 
 
 # ---------------------------------------------------------------- components

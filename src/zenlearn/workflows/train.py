@@ -31,12 +31,14 @@ from zenlearn.nn.build import model_summary
 from zenlearn.nn.tasks import get_task, mean_baseline_mse
 from zenlearn.report.build import write_report
 from zenlearn.training.build import (
+    applicable_config,
     build_model,
     build_optimizer,
     build_schedule,
     check_config,
     class_weights,
     eval_loader,
+    inapplicable_fields,
     load_run,
     make_loaders,
     open_splits,
@@ -164,8 +166,9 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: Splits | N
     ckpt = read_resume_state(out, cfg) if resume else None
     # config.yaml records the LR actually used, and a dataset folder's absolute path (the run does not depend
     # on the directory it was started from)
-    cfg = cfg.replace(out=str(out), lr=resolve_lr(cfg), data=resolve_data(cfg.data),
-                      test_data=os.path.abspath(cfg.test_data) if cfg.test_data else None)
+    # (and nothing that does not apply to it: those options go back to their defaults and out of config.yaml)
+    cfg = applicable_config(cfg.replace(out=str(out), lr=resolve_lr(cfg), data=resolve_data(cfg.data),
+                                        test_data=os.path.abspath(cfg.test_data) if cfg.test_data else None))
     set_threads(cfg.threads)
     seed_everything(cfg.seed)
     if splits is None:
@@ -217,7 +220,7 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: Splits | N
             clean_temp_files(out)  # half-written files of a killed run
             if ckpt is None:
                 rd.clear_results()  # a fresh start: no stale checkpoint can be resumed with this config
-            write_text(rd.config, dump_yaml(cfg))
+            write_text(rd.config, dump_yaml(cfg, omit=inapplicable_fields(cfg)))
             write_json(rd.data, asdict(splits.spec))
             if getattr(splits, "preprocess", None) is not None:
                 write_json(rd.preprocess, splits.preprocess.to_dict())
