@@ -12,6 +12,11 @@ def test_miss_lists_valid_names():
         reg.get("gamma")
     assert str(e.value) == "unknown widget 'gamma'; choose one of: alpha, beta"
     assert isinstance(e.value, ValueError)
+    with pytest.raises(UsageError) as e:
+        reg.get("alpah")
+    assert str(e.value) == "unknown widget 'alpah'; did you mean 'alpha'? choose one of: alpha, beta"
+    with pytest.raises(UsageError, match="did you mean 'beta'"):  # an alias's close match names its entry
+        reg.get("bb")
 
 
 def test_aliases_case_and_passthrough():

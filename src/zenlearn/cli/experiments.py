@@ -137,7 +137,7 @@ def register(add: AddCommand) -> None:
     sp.add_argument("--quick", action="store_true",
                     help="the quick budget: ≤ 15 min on 2 CPU cores (fewer epochs, subsets; results.md states which)")
     sp.add_argument("--budget", default="full", choices=["full", "quick", "tiny"],
-                    help="full (≈ 20 min on 2 CPU cores), quick (= --quick) or tiny (seconds; a smoke test whose "
+                    help="full (≈ 40 min on 2 CPU cores; 41.9 min measured, docs/results.md), quick (= --quick) or tiny (seconds; a smoke test whose "
                          "numbers mean nothing) [default: full]")
     sp.add_argument("--resume", action="store_true", help="reuse the finished runs under --out (same settings)")
     sp.add_argument("--overwrite", action="store_true", help="redo runs whose folders exist under --out")

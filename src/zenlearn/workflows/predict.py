@@ -105,8 +105,8 @@ def predict_files(run_dir: str | Path, paths: list[str], *, top_k: int = 1, batc
             training images, e.g. black digits on white for an MNIST model. Defaults to no warnings.
 
     Example:
-        >>> import numpy as np
-        >>> np.save(tmp / "x.npy", np.zeros((2, 40, 1), np.float32))
+        >>> from zenlearn.io.atomic import write_with
+        >>> write_with(tmp / "x.npy", lambda f: np.save(f, np.zeros((2, 40, 1), np.float32)))
         >>> t = predict_files(run_dir, [str(tmp / "x.npy")], top_k=2)
         >>> t.column_names, t.num_rows
         (['file', 'index', 'prediction', 'probability', 'prediction_2', 'probability_2'], 2)
