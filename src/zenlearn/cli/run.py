@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from zenlearn.cli.options import AddCommand, add_config_flags, config_from_args, given_options
+from zenlearn.report.html import fmt
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -26,13 +27,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0
     test, val = summary["test"], summary["val"]
     metric = first_metric(test) or "loss"
-    line = f"test {metric} {test[metric]:.4f}  test loss {test['loss']:.4f}"
+    line = f"test {metric} {fmt(test[metric])}  test loss {fmt(test['loss'])}"
     if val:
-        line += f"  val {metric} {val[metric]:.4f}"
+        line += f"  val {metric} {fmt(val[metric])}"
     others = {k: v for k, v in (summary.get("timings") or {}).items() if k != "fit"}
     part = max(others, key=others.get, default=None)
     slowest = f"; most time outside training: {part} {others[part]:.1f}s" if part and others[part] > 1.0 else ""
-    print(f"{line}  ({summary['train_seconds']:.1f}s training, {summary['samples_per_second']:.0f} samples/s{slowest})")
+    print(f"{line}  ({summary['train_seconds']:.1f}s training, {fmt(float(summary['samples_per_second']), 3)} "
+          f"samples/s{slowest})")
     print(f"run folder: {summary.get('out', cfg.out) or ''}".rstrip())
     return 0
 
@@ -51,7 +53,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from zenlearn.workflows.train import evaluate_run
 
     metrics = evaluate_run(args.run_dir, args.split, args.data_dir, data=args.data)
-    print("  ".join(f"{args.split} {k} {v:.4f}" for k, v in metrics.items()))
+    print("  ".join(f"{args.split} {k} {fmt(v)}" for k, v in metrics.items()))
     return 0
 
 

@@ -94,8 +94,9 @@ def cmd_augment(args: argparse.Namespace) -> int:
             raise UsageError(f"--data {args.data} holds {splits.spec.kind} samples, not images; nothing to augment")
         idx = torch.randperm(len(splits.train), generator=torch.Generator().manual_seed(args.seed))[: args.samples]
         x = to_float(splits.train.x[idx], splits.spec.scale)  # (N, C, H, W)
-    write_png(out, image_grid([x] + [aug(x) for _ in range(args.rows)]))
-    print(f"wrote {out}: top row {len(x)} originals from {args.data}, then {args.rows} rows augmented with "
+    labels = ["original"] + [f"augmented {i + 1}" for i in range(args.rows)]
+    write_png(out, image_grid([x] + [aug(x) for _ in range(args.rows)], labels=labels))
+    print(f"wrote {out}: top row (labelled) {len(x)} originals from {args.data}, then {args.rows} rows augmented with "
           f"{args.augment!r}")
     return 0
 

@@ -21,7 +21,7 @@ from zenlearn.io.rundir import (
     read_json,
 )
 from zenlearn.nn.tasks import first_metric, metric_names
-from zenlearn.report.html import Link, esc, fmt, img, kv_table, section, table
+from zenlearn.report.html import Link, esc, fmt, fmt_spread, img, kv_table, section, table
 from zenlearn.report.plots import run as plots
 
 
@@ -40,7 +40,7 @@ def _embed(folder: Path, name: str, alt: str) -> str:
 def _mean_std(m: Any, s: Any) -> str:
     if not isinstance(m, float) or math.isnan(m):
         return "–"
-    return f"{fmt(m)} ± {fmt(s)}" if isinstance(s, float) and not math.isnan(s) else fmt(m)
+    return fmt_spread(m, s if isinstance(s, float) else None)
 
 
 # ---------------------------------------------------------------- comparison (zenlearn compare)

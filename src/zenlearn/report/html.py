@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Sequence
@@ -38,7 +39,13 @@ def esc(x: Any) -> str:
 
 
 def fmt(v: Any, digits: int = 4) -> str:
-    """A table cell: floats to `digits` significant places, None as a dash, the rest as text."""
+    """A number as zenlearn shows it everywhere (reports and CLI): floats to `digits` significant places,
+    with thousands separators from 1,000 up; None as a dash; the rest as text.
+
+    Example:
+        >>> fmt(0.987654), fmt(5634.2, 3), fmt(123456.7), fmt(12), fmt(None)
+        ('0.9877', '5,630', '123,500', '12', '–')
+    """
     if v is None:
         return "–"
     if isinstance(v, bool):
@@ -46,10 +53,27 @@ def fmt(v: Any, digits: int = 4) -> str:
     if isinstance(v, float):
         if v != v:
             return "nan"
-        return f"{v:.{digits}g}" if abs(v) < 1e5 else f"{v:,.0f}"
+        if abs(v) >= 1000 and abs(v) != float("inf"):  # never "5.63e+03"
+            return f"{float(f'{v:.{digits}g}'):,.0f}"
+        return f"{v:.{digits}g}"
     if isinstance(v, int):
         return f"{v:,}"
     return str(v)
+
+
+def fmt_spread(mean: float, spread: float | None, digits: int = 4) -> str:
+    """`mean ± spread`, the mean to `digits` significant places and the spread to the same decimal places.
+
+    Example:
+        >>> fmt_spread(0.951234, 0.0031416), fmt_spread(1234.5, 12.34), fmt_spread(0.5, None)
+        ('0.9512 ± 0.0031', '1,234 ± 12', '0.5')
+    """
+    if spread is None or spread != spread:
+        return fmt(mean, digits)
+    if mean == 0 or mean != mean or abs(mean) == float("inf"):
+        return f"{fmt(mean, digits)} ± {fmt(spread, digits)}"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(mean))))
+    return f"{mean:,.{decimals}f} ± {spread:,.{decimals}f}"
 
 
 @dataclass(frozen=True)

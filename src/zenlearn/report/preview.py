@@ -12,13 +12,16 @@ from torch import Tensor
 from zenlearn.io.atomic import write_bytes
 
 
-def image_grid(rows: list[Tensor], pad: int = 2, min_cell: int = 64) -> np.ndarray:
+def image_grid(rows: list[Tensor], pad: int = 2, min_cell: int = 64, labels: list[str] | None = None) -> np.ndarray:
     """Rows of float batches (N, C, H, W) in [0, 1] → one uint8 (H', W', 3) image, each cell upscaled
-    (nearest neighbour) to at least `min_cell` pixels and framed by `pad` grey pixels.
+    (nearest neighbour) to at least `min_cell` pixels and framed by `pad` grey pixels; `labels` (one per row)
+    are written in a white band on the left.
 
     Example:
         >>> image_grid([torch.zeros(3, 1, 8, 8), torch.ones(3, 1, 8, 8)], min_cell=8).shape
         (22, 32, 3)
+        >>> image_grid([torch.zeros(3, 1, 8, 8)], min_cell=8, labels=["original"]).shape[1] > 32
+        True
     """
     n, c, h, w = rows[0].shape
     k = max(1, -(-min_cell // max(h, w)))  # integer upscale factor
@@ -31,7 +34,22 @@ def image_grid(rows: list[Tensor], pad: int = 2, min_cell: int = 64) -> np.ndarr
         for i, img in enumerate(imgs):
             y, x = pad + r * ch, pad + i * cw
             out[y : y + h * k, x : x + w * k] = img
-    return out
+    return _label_rows(out, labels, ch, pad) if labels else out
+
+
+def _label_rows(grid: np.ndarray, labels: list[str], row_height: int, pad: int) -> np.ndarray:
+    """`grid` with a white band on the left holding each row's label, centred on its row."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=max(11, min(16, row_height // 4)))
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    width = max(int(draw.textlength(t, font=font)) for t in labels) + 12
+    img = Image.new("RGB", (width + grid.shape[1], grid.shape[0]), "white")
+    img.paste(Image.fromarray(grid), (width, 0))
+    draw = ImageDraw.Draw(img)
+    for r, text in enumerate(labels):
+        draw.text((6, pad + r * row_height + (row_height - pad) // 2), text, fill="black", font=font, anchor="lm")
+    return np.asarray(img)
 
 
 def write_png(path: str | Path, image: np.ndarray) -> None:

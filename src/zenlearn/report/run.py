@@ -117,7 +117,14 @@ def _final_metrics(summary: dict, rows: list[dict]) -> str:
     for split in ("val", "test"):
         if summary.get(split):
             body.append([split + " (final model)", *[summary[split].get(k) for k in names]])
-    return "<h3>Final metrics</h3>" + table(body, ["split", *names]) if body else ""
+    if not body:
+        return ""
+    out = "<h3>Final metrics</h3>" + table(body, ["split", *names])
+    base = summary.get("baseline_mse")
+    if base is not None:  # regression: the score of always predicting the training mean, as in summary.json
+        out += (f"<p>test mse {fmt(summary.get('mse'))} against baseline_mse {fmt(base)} (always predicting the "
+                f"training mean)</p>")
+    return out
 
 
 def _curves(rows: list[dict], task: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from zenlearn.io.rundir import FINAL_METRIC, VAL_CURVES, read_curves
 from zenlearn.report.plots.style import colors as palette
-from zenlearn.report.plots.style import figure, save, short
+from zenlearn.report.plots.style import figure, log_scale, save, short
 from zenlearn.report.plots.style import label as axis_label
 
 
@@ -41,7 +41,7 @@ def plot_curves(path: Path, curves: dict[str, list[dict[str, list[float]]]], col
                 ax.plot(epochs, mean, "-o", ms=3, color=color, label=label)
                 ax.fill_between(epochs, low, [m + s for m, s in zip(mean, std)], color=color, alpha=0.2, linewidth=0)
         if col.endswith("loss"):
-            ax.set_yscale("log")
+            log_scale(ax, "y")
         ax.set_xlabel("epoch")
         ax.set_ylabel(axis_label(col))
         ax.set_title(f"{axis_label(col)} (mean ± std over seeds)", fontsize=10)

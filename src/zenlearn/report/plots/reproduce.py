@@ -9,7 +9,7 @@ import math
 import statistics
 from typing import Any
 
-from zenlearn.report.plots.style import colors, figure, png
+from zenlearn.report.plots.style import colors, figure, log_scale, png
 
 
 def scale_of(exp: dict[str, Any]) -> tuple[float, str]:
@@ -68,7 +68,7 @@ def curves_plot(exp: dict[str, Any]) -> bytes | None:
             ax.plot(range(1, n + 1), [m * (100 if "accuracy" in col else 1) for m in mean], "-o", ms=3, color=color,
                     label=r["label"])
         if col == "loss":
-            ax.set_yscale("log")
+            log_scale(ax, "y")
         ax.set_xlabel("epoch")
         ax.set_ylabel("training loss" if col == "loss" else "validation accuracy (%)")
         ax.grid(alpha=0.3)
@@ -92,7 +92,7 @@ def grad_norms_plot(exp: dict[str, Any]) -> bytes | None:
             mean = [statistics.fmean(p[i] for p in per_seed) for i in range(n)]
             ax.plot(range(1, n + 1), mean, style, ms=3, color=color, label=f"{r['label']} ({tag})",
                     alpha=1.0 if which == 0 else 0.6)
-    ax.set_yscale("log")
+    log_scale(ax, "y")
     ax.set_xlabel("layer (1 = next to the input; last = output layer)")
     ax.set_ylabel("weight-gradient L2 norm")
     ax.set_title("Per-layer gradient norms, mean over seeds", fontsize=9)
@@ -118,7 +118,7 @@ def lr_grid_plot(exp: dict[str, Any]) -> bytes | None:
         chosen = [p for p in pts if math.isclose(p[0], r["lr"])]
         if chosen:
             ax.scatter(*zip(*chosen), marker="*", s=120, color=color, zorder=4)
-    ax.set_xscale("log")
+    log_scale(ax, "x")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("validation accuracy (%)")
     ax.set_title("Learning-rate grid on the validation split (★ chosen)", fontsize=9)

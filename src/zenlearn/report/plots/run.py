@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from zenlearn.report.plots.style import figure, png
+from zenlearn.report.plots.style import figure, integer_ticks, log_scale, png, text_color
 
 
 def curves(epochs: Sequence[float], series: dict[str, Sequence[float | None]], title: str, ylabel: str,
@@ -29,9 +29,10 @@ def curves(epochs: Sequence[float], series: dict[str, Sequence[float | None]], t
     ax.set(title=title, xlabel="epoch", ylabel=ylabel)
     vals = [v for vs in series.values() for v in vs if v is not None]
     if log and vals and min(vals) > 0 and max(vals) / min(vals) > 10:  # log only when it spans a decade
-        ax.set_yscale("log")
+        log_scale(ax, "y")
     if len(epochs) <= 20:
         ax.set_xticks(list(epochs))
+    integer_ticks(ax, "x")
     ax.grid(alpha=0.3)
     ax.legend()
     return png(fig)
@@ -53,7 +54,7 @@ def confusion(cm: np.ndarray, classes: Sequence[str]) -> bytes:
             for j in range(k):
                 if cm[i, j]:
                     ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=7,
-                            color="white" if norm[i, j] > 0.5 else "black")
+                            color=text_color(im.cmap(im.norm(norm[i, j]))))
     ax.set(xlabel="predicted class", ylabel="true class", title="Confusion matrix (test set)")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="fraction of the true class")
     return png(fig)
@@ -179,13 +180,11 @@ def heatmap(values: np.ndarray, rows: Sequence[Any], cols: Sequence[Any], title:
     im = ax.imshow(values, cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(cols)), [str(c) for c in cols])
     ax.set_yticks(range(len(rows)), [str(r) for r in rows])
-    finite = values[np.isfinite(values)]
-    mid = (finite.min() + finite.max()) / 2 if finite.size else 0
     for i in range(len(rows)):
         for j in range(len(cols)):
-            if np.isfinite(values[i, j]):
+            if np.isfinite(values[i, j]):  # the text's colour from the cell's brightness
                 ax.text(j, i, cell.format(values[i, j]), ha="center", va="center", fontsize=8,
-                        color="black" if values[i, j] > mid else "white")
+                        color=text_color(im.cmap(im.norm(values[i, j]))))
     if mark is not None:
         from matplotlib.patches import Rectangle
 
@@ -206,6 +205,8 @@ def bands(x: Sequence[float], groups: dict[str, np.ndarray], title: str, xlabel:
         if arr.shape[0] > 1:
             ax.fill_between(x, np.nanmin(arr, 0), np.nanmax(arr, 0), color=line.get_color(), alpha=0.2)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    if all(float(v).is_integer() for v in x):  # epochs
+        integer_ticks(ax, "x")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return png(fig)

@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from zenlearn.report.plots.style import figure, png
+from zenlearn.report.plots.style import figure, integer_ticks, log_scale, png
 
 
 def finite_number(v: Any) -> float | None:
@@ -32,6 +32,7 @@ def history(rows: Sequence[dict[str, Any]], metric: str, maximize: bool) -> byte
     if any(b is not None for _, b in line):
         ax.step(*zip(*[(t, b) for t, b in line if b is not None]), where="post", color="#c44e52", label="best so far")
     ax.set(title="Optimization history", xlabel="trial", ylabel=metric)
+    integer_ticks(ax, "x")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return png(fig)
@@ -49,7 +50,12 @@ def param_panels(rows: Sequence[dict[str, Any]], params: Sequence[str], metric: 
                 xs = [x if isinstance(x, (int, float)) else str(x) for x, _ in pts]
                 ax.scatter(xs, [y for _, y in pts], s=16, **style)
         if p in log:
-            ax.set_xscale("log")
+            log_scale(ax, "x")
+        labels = [t.get_text() for t in ax.get_xticklabels()]
+        if any(not isinstance(r.get(p), (int, float)) for r in rows) and (len(labels) > 3 or sum(map(len, labels)) > 18):
+            ax.tick_params(axis="x", labelrotation=30)  # category names: tilted, so that none overlaps or is cut
+            for t in ax.get_xticklabels():
+                t.set_horizontalalignment("right")
         ax.set(xlabel=p, ylabel=metric)
         ax.grid(alpha=0.3)
     fig.suptitle(f"{metric} against each searched option (hollow: pruned)")

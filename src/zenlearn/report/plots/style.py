@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from zenlearn.io.atomic import write_bytes
 
@@ -90,3 +90,42 @@ def short(text: str, width: int = 44) -> str:
         return text
     head = (width - 1) // 2 + (width - 1) % 2
     return text[:head] + "…" + text[len(text) - (width - 1 - head):]
+
+
+def integer_ticks(ax: Any, axis: str = "x") -> None:
+    """Whole-number ticks only (epochs, trials): no "2.5" epoch between two real ones."""
+    from matplotlib.ticker import MaxNLocator
+
+    getattr(ax, f"{axis}axis").set_major_locator(MaxNLocator(integer=True))
+
+
+def log_scale(ax: Any, axis: str = "y") -> None:
+    """A log axis whose labels are plain numbers ("0.2", "1", "30"), never "2×10⁰" or "10⁻¹" (matplotlib's
+    own choice of which ticks to label, in plain text).
+
+    Example:
+        >>> ax = figure(2, 2).subplots(); _ = ax.plot([1, 2], [0.1, 3]); log_scale(ax)
+        >>> type(ax.yaxis.get_major_formatter()).__name__, type(ax.yaxis.get_minor_formatter()).__name__
+        ('Plain', 'Plain')
+    """
+    from matplotlib.ticker import LogFormatter
+
+    class Plain(LogFormatter):
+        def _num_to_string(self, x: float, vmin: float, vmax: float) -> str:  # "0.2", not "2e-01"
+            return f"{x:g}"
+
+    getattr(ax, f"set_{axis}scale")("log")
+    axis_obj = getattr(ax, f"{axis}axis")
+    axis_obj.set_major_formatter(Plain())
+    axis_obj.set_minor_formatter(Plain(labelOnlyBase=False))
+
+
+def text_color(rgba: Sequence[float]) -> str:
+    """Black or white: whichever reads better on a cell of colour `rgba` (its perceived brightness).
+
+    Example:
+        >>> text_color((0.99, 0.91, 0.14, 1.0)), text_color((0.27, 0.0, 0.33, 1.0))  # viridis' yellow, purple
+        ('black', 'white')
+    """
+    r, g, b = rgba[:3]
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"

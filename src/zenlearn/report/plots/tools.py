@@ -9,7 +9,7 @@ import torch
 
 from zenlearn.nn.activations import ACTIVATIONS, get_activation, value_and_derivative
 from zenlearn.optim.lr_find import LRFindResult
-from zenlearn.report.plots.style import figure, save
+from zenlearn.report.plots.style import figure, log_scale, save
 
 
 def plot_lr_find(res: LRFindResult, path: str | Path) -> None:
@@ -23,7 +23,7 @@ def plot_lr_find(res: LRFindResult, path: str | Path) -> None:
     ax.axvline(res.suggestion, color="tab:red", lw=1.5, label=f"suggested {res.suggestion:.2g} (= minimum / 10)")
     lo, first = min(res.smoothed + res.losses), max(res.smoothed[: max(1, len(res.smoothed) // 2)])
     ax.set_ylim(lo - 0.05 * (first - lo) - 1e-3, first + 0.3 * (first - lo) + 1e-3)  # the divergence tail is cut
-    ax.set_xscale("log")
+    log_scale(ax, "x")
     ax.set_xlabel("learning rate (log scale)")
     ax.set_ylabel("training loss")
     ax.set_title(f"LR range test: {len(res.lrs)} batches; {res.stopped}", fontsize=10)
