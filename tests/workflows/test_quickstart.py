@@ -35,6 +35,15 @@ def test_quickstart_trains_a_run_folder_per_model_and_prints_the_table(tmp_path,
     # near the published figures (logistic 32 %, MLP 68 %); the CNN and GRU are measured by benchmarks/mnist1d.py
     assert 0.25 < json.loads((tmp_path / "logreg" / "summary.json").read_text())["test"]["accuracy"] < 0.40
     assert 0.55 < json.loads((tmp_path / "mlp" / "summary.json").read_text())["test"]["accuracy"] < 0.75
+    # its table in its folder, a report of the folder, and a report in every run folder (issue 23, item 9)
+    assert (tmp_path / "logreg" / "report.html").is_file() and (tmp_path / "mlp" / "report.html").is_file()
+    assert lines[-1] in (tmp_path / "results.md").read_text()
+    csv_rows = (tmp_path / "results.csv").read_text().splitlines()
+    assert csv_rows[0].startswith("model,published_accuracy,accuracy,") and len(csv_rows) == 3
+    page = (tmp_path / "report.html").read_text()
+    assert "quick start" in page and "logreg/report.html" in page
+    (tmp_path / "report.html").unlink()
+    assert main(["report", str(tmp_path)]) == 0 and (tmp_path / "report.html").is_file()
 
 
 @pytest.mark.parametrize("args,needle", [

@@ -13,7 +13,7 @@ from zenlearn.errors import UsageError
 from zenlearn.io.atomic import write_text
 from zenlearn.io.rundir import REPORT, REPRODUCE, RESULTS, STATS, SUMMARY, RunDir
 from zenlearn.registry import Registry
-from zenlearn.report.folders import comparison_sections, distillation_sections
+from zenlearn.report.folders import comparison_sections, distillation_sections, is_quickstart, quickstart_sections
 from zenlearn.report.html import page
 from zenlearn.report.reproduction import reproduction_sections
 from zenlearn.report.run import run_sections
@@ -95,6 +95,8 @@ def _is_reproduction(folder: Path) -> bool:
 
 
 # Most specific first: a distillation folder may also hold run-like files.
+REPORTS.add("quickstart", FolderKind(is_quickstart, quickstart_sections),
+            "quickstart.json: the MNIST-1D quick start's models beside the published accuracies (zenlearn quickstart)")
 REPORTS.add("study", FolderKind(is_study, study_sections), "tune.json and study.csv: a hyperparameter search (zenlearn tune)")
 REPORTS.add("reproduction", FolderKind(_is_reproduction, reproduction_sections),
             "reproduce.json: the survey's claims measured (zenlearn reproduce)")

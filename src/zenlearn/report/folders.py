@@ -12,6 +12,7 @@ from zenlearn.io.rundir import (
     DISTILL,
     FINAL_METRIC,
     METRICS,
+    QUICKSTART,
     REPORT,
     RESULTS,
     STATS,
@@ -172,6 +173,28 @@ def _distill_table(s: dict[str, Any], roles: list[str], folder: Path) -> str:
                      v.get("accuracy"), t.get("accuracy"), t.get("errors"), t.get("loss"),
                      x.get("inference_ms_per_sample"), x.get("train_seconds"), x.get("epochs"), _run_link(folder, x.get("run"))])
     return table(rows, ["", *cols])
+
+
+# ---------------------------------------------------------------- quick start (zenlearn quickstart)
+
+def is_quickstart(folder: Path) -> bool:
+    return (folder / QUICKSTART).is_file()
+
+
+def quickstart_sections(folder: Path, **_: Any) -> tuple[str, list[str]]:
+    """Title and sections of a quickstart folder: each model's test accuracy beside the published one, and
+    links to every run's own report."""
+    q = read_json(folder / QUICKSTART)
+    rows = q.get("rows") or []
+    body = [[r["model"], f"{100 * r['published']:.0f}%",
+             fmt_spread(100 * r["accuracy"], 100 * r["std"] if len(r.get("accuracies", [])) > 1 else None, 3) + "%",
+             len(r.get("accuracies", [])), r.get("train_seconds"), *[_run_link(folder, run) for run in r["runs"][:1]]]
+            for r in rows]
+    lead = (f'<p class="lead">{len(rows)} model{"s" if len(rows) != 1 else ""} on <b>{esc(q.get("data", "?"))}</b>, '
+            f"each trained with its recipe; test accuracy beside {esc(q.get('source', 'the published one'))}.</p>")
+    return f"quick start — {folder.name}", [
+        section("Summary", lead, table(body, ["model", "published", "zenlearn (test)", "seeds", "train s", "run"]),
+                sid="summary")]
 
 
 def _resolve_run(folder: Path, run: Any) -> Path | None:

@@ -14,12 +14,14 @@ from typing import Any
 
 from zenlearn.config import TrainConfig
 from zenlearn.errors import UsageError
-from zenlearn.io.rundir import RunDir, check_out
+from zenlearn.io.atomic import write_text
+from zenlearn.io.rundir import QUICKSTART, RESULTS, RESULTS_MD, RunDir, check_out, write_csv, write_json
+from zenlearn.report.build import write_report
 from zenlearn.training.build import check_config
 from zenlearn.workflows.suite import MNIST1D_PUBLISHED as PUBLISHED
 from zenlearn.workflows.train import train_run
 
-COMMON: dict[str, Any] = {"data": "mnist1d", "val_split": 0.1, "optimizer": "adam", "report": False}
+COMMON: dict[str, Any] = {"data": "mnist1d", "val_split": 0.1, "optimizer": "adam"}
 RECIPES: dict[str, dict[str, Any]] = {
     "logreg": {"model": "logreg", "epochs": 20, "batch_size": 100, "lr": 1e-2},
     "mlp": {"model": "mlp", "hidden": (100, 100), "batch_norm": True, "epochs": 20, "batch_size": 100, "lr": 1e-2,
@@ -30,6 +32,8 @@ RECIPES: dict[str, dict[str, Any]] = {
             "batch_size": 128, "lr": 1e-2, "schedule": "cosine"},
 }
 """The quickstart's training recipe per model (`TrainConfig` options on top of `COMMON`)."""
+SOURCE = 'the accuracies published by Greydanus, "Scaling down deep learning" (2020)'
+"""Where the published column comes from."""
 
 
 def quickstart_config(name: str, *, seed: int = 0, out: str | Path | None = None, **overrides: Any) -> TrainConfig:
@@ -52,7 +56,9 @@ def quickstart_config(name: str, *, seed: int = 0, out: str | Path | None = None
 
 def run_quickstart(out: str | Path = "runs/quickstart", *, models: list[str] | None = None, seeds: int = 1,
                    overwrite: bool = False, verbose: bool = False, **overrides: Any) -> list[dict[str, Any]]:
-    """Train each quickstart model (`seeds` times) into `out/<model>[-s<seed>]`; one result row per model.
+    """Train each quickstart model (`seeds` times) into `out/<model>[-s<seed>]`, each with its report.html; one
+    result row per model. `out` gets the table as `results.md` and `results.csv`, the rows as `quickstart.json`
+    and a `report.html` (`zenlearn report OUT` rebuilds it).
 
     Args:
         out: Parent folder of the run folders. Defaults to "runs/quickstart".
@@ -85,7 +91,20 @@ def run_quickstart(out: str | Path = "runs/quickstart", *, models: list[str] | N
         rows.append({"model": name, "published": PUBLISHED[name], "accuracy": statistics.fmean(accs),
                      "std": statistics.stdev(accs) if len(accs) > 1 else 0.0, "accuracies": accs,
                      "train_seconds": statistics.fmean(secs), "runs": folders})
+    write_results(out, rows)
     return rows
+
+
+def write_results(out: str | Path, rows: list[dict[str, Any]]) -> None:
+    """`results.md`, `results.csv`, `quickstart.json` and `report.html` of a quickstart folder."""
+    out = Path(out)
+    write_json(out / QUICKSTART, {"data": COMMON["data"], "source": SOURCE, "rows": rows})
+    write_csv(out / RESULTS, [{"model": r["model"], "published_accuracy": r["published"], "accuracy": r["accuracy"],
+                               "accuracy_std": r["std"], "seeds": len(r["accuracies"]),
+                               "train_seconds": r["train_seconds"], "run_dir": r["runs"][0]} for r in rows])
+    write_text(out / RESULTS_MD, f"# MNIST-1D quick start\n\nTest accuracy next to {SOURCE}; one run folder per "
+               f"model (and seed), each with its report.html.\n\n```\n{format_table(rows)}\n```\n")
+    write_report(out)
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
