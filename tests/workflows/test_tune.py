@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -104,7 +105,14 @@ def test_tune_end_to_end_continue_refit(tmp_path, capsys, data_dir):
     out = tmp_path / "study"
     argv = ["tune", *TINY, "--out", str(out), "--search", "lr=log:1e-3:1e-1", "optimizer=sgd,adam", "--trials", "3",
             "--quiet"]
-    assert main(argv) == 0
+    assert main(argv[:-1]) == 0  # not quiet: one line per trial, as compare's [i/N] (issue 23, item 5)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[")]
+    assert [line.split(" complete: val_accuracy ")[0] for line in lines] == ["[1/3] trial 0", "[2/3] trial 1",
+                                                                             "[3/3] trial 2"]
+    lr = re.search(r" lr=(\S+) ", lines[0]).group(1)
+    assert 3 <= len(lr.replace("0.", "").lstrip("0")) <= 4 or "e-" in lr, lr  # 3 significant digits: lr=0.00131
+    assert not (out / "importances.png").exists()  # 3 complete trials: too few for importances
+    assert "no parameter-importance plot: 3 complete trial(s)" in (out / "report.html").read_text()
     r = rows(out)
     assert [x["trial"] for x in r] == ["0", "1", "2"] and {x["state"] for x in r} == {"complete"}
     assert set(r[0]) >= {"trial", "state", "lr", "optimizer", "val_accuracy", "epochs", "seconds", "run_dir"}

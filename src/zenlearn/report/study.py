@@ -14,15 +14,21 @@ from zenlearn.report.plots import run as plots
 from zenlearn.report.plots.study import finite_number, history, param_panels
 
 
+MIN_TRIALS_FOR_IMPORTANCES = 5
+"""Complete trials below which no importance plot is drawn (the report says why)."""
+
+
 def plot_study(out: Path, rows: Sequence[dict[str, Any]], params: Sequence[str], metric: str, direction: str,
                importances: dict[str, float], log: Sequence[str] = ()) -> dict[str, str]:
-    """Write history.png, params.png and (when known) importances.png into `out`; returns {name: file}."""
+    """Write history.png, params.png and (when known, from at least `MIN_TRIALS_FOR_IMPORTANCES` complete
+    trials) importances.png into `out`; returns {name: file}."""
     files = {}
     if any(finite_number(r[metric]) is not None for r in rows):
         write_bytes(out / HISTORY, history(rows, metric, direction == "maximize"))
         write_bytes(out / PARAMS, param_panels(rows, params, metric, log))
         files.update(history=HISTORY, params=PARAMS)
-    if importances:
+    complete = sum(r.get("state") == "complete" for r in rows)
+    if importances and complete >= MIN_TRIALS_FOR_IMPORTANCES:  # fANOVA on a handful of trials is noise
         names = list(importances)
         write_bytes(out / IMPORTANCES, plots.bars(names, [importances[n] for n in names], None,
                                                   "Param importances (fANOVA)", "importance"))
@@ -44,7 +50,8 @@ def study_sections(folder: Path, **_: Any) -> tuple[str, list[str]]:
             f"{esc(m['pruner'])} pruner, {esc(m['direction'])} <b>{esc(m['metric'])}</b> (validation split only).")
     if best:
         lead += (f" Best: trial <b>{best['trial']}</b> with {esc(m['metric'])} <b>{esc(fmt(best['value']))}</b> ("
-                 + esc(" ".join(f"{k}={v}" for k, v in best["params"].items())) + ").")
+                 + esc(" ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                            for k, v in best["params"].items())) + ").")
     lead += f" {esc(m.get('epochs_trained', 0))} epochs trained in all.</p>"
     parts = [section("Study", lead, kv_table({"storage": m["storage"], "search space": m["space"],
                                               "watch it": m.get("dashboard", "")}))]
@@ -53,8 +60,12 @@ def study_sections(folder: Path, **_: Any) -> tuple[str, list[str]]:
                              kv_table({"run": m["refit"]["run_dir"], **(m["refit"].get("test") or {})})))
     figs = [img((folder / f).read_bytes(), k) for k, f in (m.get("files") or {}).items()
             if f.endswith(".png") and (folder / f).is_file()]
-    if figs:
-        parts.append(section("Figures", f'<div class="figs">{"".join(figs)}</div>'))
+    complete = sum(r.get("state") == "complete" for r in rows)
+    note = (f"<p class=muted>no parameter-importance plot: {complete} complete trial(s), fewer than "
+            f"{MIN_TRIALS_FOR_IMPORTANCES}, say nothing reliable about importance</p>"
+            if complete < MIN_TRIALS_FOR_IMPORTANCES else "")
+    if figs or note:
+        parts.append(section("Figures", f'<div class="figs">{"".join(figs)}</div>', note))
     cols = [c for c in (rows[0] if rows else {}) if c not in ("run_dir", "host", "error")]
     body = []
     for r in rows:

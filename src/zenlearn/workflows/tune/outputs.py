@@ -15,7 +15,7 @@ from zenlearn.io.rundir import BEST, STUDY, TUNE, write_csv
 from zenlearn.report.build import write_report
 from zenlearn.report.study import plot_study
 from zenlearn.workflows.train import train_run
-from zenlearn.workflows.tune.space import parse_search
+from zenlearn.workflows.tune.space import format_params, parse_search
 
 REFIT = "best"
 
@@ -81,8 +81,7 @@ def write_outputs(study: Any, out: Path, manifest: dict[str, Any], *, refit: boo
     if verbose:
         print(f"{len(rows)} trials in study {manifest['study']!r}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
         if best:
-            print(f"best: trial {best['trial']} {metric} {best['value']:.4f} with "
-                  + " ".join(f"{k}={v}" for k, v in best["params"].items()))
+            print(f"best: trial {best['trial']} {metric} {best['value']:.4g} with {format_params(best['params'])}")
             print(f"train it: zenlearn train --config {out / BEST}")
         if "refit" in manifest:
             print("refit test: " + "  ".join(f"{k} {v:.4f}" for k, v in manifest["refit"]["test"].items()

@@ -152,3 +152,14 @@ def check_space(base: TrainConfig, params: Sequence[Param], sampler: str) -> Non
 def space_key(params: Sequence[Param]) -> dict[str, str]:
     """{name: spec}: what identifies a study's search space."""
     return {p.name: p.spec for p in params}
+
+
+def format_params(values: dict[str, Any]) -> str:
+    """Searched values as `lr=0.00131 optimizer=adam`: numbers to 3 significant digits (the exact values are
+    in the trial's config.yaml and best.yaml).
+
+    Example:
+        >>> format_params({"lr": 0.0013141592, "optimizer": "adam", "hidden": (64, 64), "dropout": 0.25})
+        'lr=0.00131 optimizer=adam hidden=64,64 dropout=0.25'
+    """
+    return " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={show(v)}" for k, v in values.items())

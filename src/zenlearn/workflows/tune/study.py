@@ -133,7 +133,7 @@ def run_tune(base: TrainConfig, params: Sequence[Param], *, trials: int = 20, ti
         job = TuneJob(storage=url, study_name=study, base=TrainConfig.from_dict(stored), params=list(params),
                       metric=metric, sampler=sampler, pruner=pruner, trials=trials, out=str(out.resolve()),
                       threads=threads, deadline=time.time() + timeout if timeout else None,
-                      storage_timeout=storage_timeout)
+                      storage_timeout=storage_timeout, verbose=verbose)
         codes = run_workers(job, workers)
         check_exits(codes, finished=job.next_action(_load(rdb, study)) == "done")
     manifest = write_outputs(_load(rdb, study), out, manifest, refit=refit, verbose=verbose)
