@@ -94,7 +94,8 @@ def train_reference(name: str, data: dict, seed: int, steps: int = 6000, batch: 
 
 
 def train_zenlearn(name: str, seed: int, out: str) -> tuple[float, float]:
-    summary = train_run(quickstart_config(name, seed=seed, out=f"{out}/{name}-{seed}", device="cpu"), verbose=False)
+    summary = train_run(quickstart_config(name, seed=seed, out=f"{out}/{name}-{seed}", device="cpu", report=False),
+                        verbose=False)
     return summary["test"]["accuracy"], summary["train_seconds"]
 
 
