@@ -139,3 +139,13 @@ def test_unseen_category_at_predict_goes_to_unknown(house, tmp_path, one_thread)
     write_csv(tmp_path / "n.csv", ["size", "color", "city", "flag"], [["50", "purple", "nowhere", "true"]])
     out = predict_table(tmp_path / "r", tmp_path / "n.csv")
     assert out.num_rows == 1 and np.isfinite(out.column("prediction").to_numpy()).all()
+
+
+def test_a_big_csv_is_read_block_by_block_into_the_same_table(tmp_path, monkeypatch):
+    import zenlearn.data.tablefile as tablefile
+
+    header, rows = house_rows(400)
+    path = write_csv(tmp_path / "h.csv", header, rows)
+    whole = tablefile.read_table(path)
+    monkeypatch.setattr(tablefile, "STREAM_ABOVE", 0)
+    assert tablefile.read_table(path).equals(whole)

@@ -25,6 +25,9 @@ SKLEARN_TABLES = {
     "diabetes": "load_diabetes",
 }
 """`--data sklearn:NAME`: the tables in scikit-learn's wheel (read offline) and their loader functions."""
+STREAM_ABOVE = 256 << 20
+"""CSV files larger than this (bytes) are read in 16 MB blocks: pyarrow's whole-file read peaks near 9x the
+float32 feature matrix on a 1 GB file, the block reader near 3.5x, at about 1.3x its time (docs/benchmarks.md)."""
 
 
 def _pyarrow() -> Any:
@@ -79,7 +82,12 @@ def read_table(path: str | Path, where: str | None = None, *, keep_float64: str 
             keep = keep_float64 or names[-1]
             convert.column_types = {f.name: pa.float32() for f in head.schema
                                     if pa.types.is_float64(f.type) and f.name != keep}
-        table = pcsv.read_csv(path, parse_options=parse, convert_options=convert)
+        if path.stat().st_size > STREAM_ABOVE:  # big: block by block, so no whole-file parse buffers at once
+            with pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=16 << 20), parse_options=parse,
+                               convert_options=convert) as reader:
+                table = pa.Table.from_batches(list(reader), schema=reader.schema)
+        else:
+            table = pcsv.read_csv(path, parse_options=parse, convert_options=convert)
     except pa.ArrowInvalid as e:
         raise UsageError(f"{where}: {_arrow_problem(str(e).splitlines()[0], names)}") from None
     except OSError as e:
