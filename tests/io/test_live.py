@@ -162,3 +162,22 @@ def test_kill_9_reads_interrupted_within_two_heartbeats(tmp_path, data_dir):
 
 def _events(out):
     return len(EventTail(RunDir(out).events).read())
+
+
+def test_compare_and_tune_folders_have_state(tmp_path, data_dir, one_thread):
+    from zenlearn.cli.main import main
+
+    cmp = tmp_path / "cmp"
+    assert main(["compare", "--data", "mnist1d", *TINY, "--epochs", "1", "--vary", "lr=0.01,0.02",
+                 "--out", str(cmp)]) == 0
+    st = RunDir(cmp).read_state()
+    assert (st["state"], st["command"]) == ("finished", "compare")
+    cells = list(cmp.glob("runs/*/seed-*"))
+    assert len(cells) == 2 and all(RunDir(p).read_state()["state"] == "finished" for p in cells)
+    assert main(["compare", "--data", "mnist1d", "--vary", "lr=-1", "--out", str(tmp_path / "bad")]) == 2
+    assert not (tmp_path / "bad").exists()
+
+    tune = tmp_path / "tune"
+    assert main(["tune", "--data", "mnist1d", *TINY, "--epochs", "1", "--search", "lr=log:1e-3:1e-1", "--trials", "1",
+                 "--out", str(tune)]) == 0
+    assert (RunDir(tune).read_state()["state"], RunDir(tune).read_state()["command"]) == ("finished", "tune")

@@ -5,13 +5,15 @@ appender and follower. `zenlearn.io.rundir.RunDir` names the files and reads and
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import json
 import os
 import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from zenlearn.errors import ZenlearnError
 
@@ -122,7 +124,7 @@ class RunLife:
     def __exit__(self, et: Any, e: BaseException | None, tb: Any) -> None:
         if self.heartbeat is not None:
             self.heartbeat.__exit__()
-        if not self.enabled or not self.rd.path.is_dir():
+        if not self.enabled or self.rd is None or not self.rd.path.is_dir():
             return
         if not (self.heartbeat is not None and self.heartbeat.wrote) and not self._launched():
             return
@@ -139,6 +141,46 @@ class RunLife:
             return st.get("state") == "running" and int(st.get("pid", -1)) == os.getpid()
         except (OSError, ValueError, TypeError, AttributeError):
             return False
+
+
+_CURRENT: contextvars.ContextVar["RunLife | None"] = contextvars.ContextVar("zenlearn_run_life", default=None)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def lives(command: str) -> Callable[[F], F]:
+    """Decorate a workflow whose result folder is known only once its input is checked: its folder's
+    `state.json` runs from the workflow's `started(rd)` call on and ends finished, stopped or failed.
+
+    Example:
+        >>> from zenlearn.io.rundir import RunDir
+        >>> @lives("compare")
+        ... def job(out):
+        ...     out.mkdir()
+        ...     started(RunDir(out))
+        >>> job(tmp / "cmp")
+        >>> RunDir(tmp / "cmp").read_state()["state"], RunDir(tmp / "cmp").read_state()["command"]
+        ('finished', 'compare')
+    """
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            life = RunLife(None, command=command)
+            token = _CURRENT.set(life)
+            try:
+                with life:
+                    return fn(*args, **kwargs)
+            finally:
+                _CURRENT.reset(token)
+        return inner  # type: ignore[return-value]
+    return wrap
+
+
+def started(rd: Any) -> None:
+    """The decorated (`lives`) workflow running now has created its folder `rd`: write "running" there."""
+    life = _CURRENT.get()
+    if life is not None and life.rd is None:
+        life.rd = rd
+        life.start()
 
 
 def _first_line(e: BaseException | None) -> str:

@@ -29,6 +29,7 @@ from zenlearn.config import TrainConfig, coerce, field_names, field_types, load_
 from zenlearn.config.fields import show, split_option, split_values
 from zenlearn.errors import UsageError, one_line
 from zenlearn.io.atomic import write_text
+from zenlearn.io.live import lives, started
 from zenlearn.io.rundir import COMPARE, ERROR, RESULTS, STATS, RunDir, check_out, write_csv
 from zenlearn.nn.tasks import first_metric, higher_is_better, metric_names
 from zenlearn.report.build import write_report
@@ -123,6 +124,7 @@ def make_variants(vary: dict[str, list[Any]]) -> list[Variant]:
 
 # ---------------------------------------------------------------- running
 
+@lives("compare")
 def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | Sequence[int] = 1,
                 out: str | Path | None = None, resume: bool = False, *, metric: str | None = None,
                 verbose: bool = True, workers: int = 1, storage: str | None = None,
@@ -162,6 +164,7 @@ def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | 
     plan = [(v, s, _run_config(base, v, s, out)) for v in variants for s in seed_list]
     _check_plan(plan, out, resume, base.overwrite)
     out.mkdir(parents=True, exist_ok=True)
+    started(RunDir(out))
     manifest = _manifest(base, vary, seed_list, variants, out)
     write_text(out / COMPARE, json.dumps({**manifest, "finished": None}, indent=2, default=str))
     rows: list[dict[str, Any]] = []

@@ -26,6 +26,7 @@ from zenlearn.data import ArrayData, DataSpec, Splits, resolve_data
 from zenlearn.distill.methods import TeacherLogits, bind, check_distill_config
 from zenlearn.errors import TrainingError, UsageError
 from zenlearn.io.atomic import write_bytes, write_text
+from zenlearn.io.live import lives, started
 from zenlearn.io.rundir import DISTILL, SUMMARY, SWEEP_CSV, SWEEP_JSON, SWEEP_PNG, RunDir, write_csv, write_json
 from zenlearn.report.build import write_report
 from zenlearn.report.plots.run import heatmap
@@ -43,6 +44,7 @@ INHERITED = (*DATA_FIELDS, "train_subset")
 """Student options that default to the teacher's (`--train-subset` may differ: the validation split stays the same)."""
 
 
+@lives("distill")
 def distill_run(student: TrainConfig, cfg: DistillConfig, *, sweep: dict[str, tuple[float, ...]] | None = None,
                 verbose: bool = True, workers: int = 1, storage: str | None = None,
                 storage_timeout: float = STORAGE_TIMEOUT) -> dict[str, Any]:
@@ -86,6 +88,7 @@ def distill_run(student: TrainConfig, cfg: DistillConfig, *, sweep: dict[str, tu
     if sweep and splits.val is None:
         raise UsageError("--sweep tunes on the validation split, but --val-split is 0; use e.g. --val-split 0.1")
     out = RunDir(student.out or _default_out(student)).create(overwrite=student.overwrite).path
+    started(RunDir(out))
     write_text(out / DISTILL, _yaml({**cfg.__dict__, "sweep": {k: list(v) for k, v in sweep.items()} or None}))
     teacher = t_trainer.model
     teacher_logits = TeacherLogits(teacher)  # computed once, shared by every distilled candidate

@@ -24,7 +24,8 @@ from typing import Any
 from zenlearn.config import TrainConfig
 from zenlearn.errors import UsageError
 from zenlearn.io.atomic import write_text
-from zenlearn.io.rundir import TUNE, check_out, make_dir
+from zenlearn.io.live import lives, started
+from zenlearn.io.rundir import TUNE, RunDir, check_out, make_dir
 from zenlearn.nn.tasks import get_task, higher_is_better, metric_names
 from zenlearn.training.build import check_config, open_splits
 from zenlearn.workflows.tune.job import PRUNERS, SAMPLERS, TuneJob
@@ -51,6 +52,7 @@ def validation_metrics() -> list[str]:
     return [f"val_{m}" for m in metric_names()] + ["val_loss"]
 
 
+@lives("tune")
 def run_tune(base: TrainConfig, params: Sequence[Param], *, trials: int = 20, timeout: float | None = None,
              sampler: str = "tpe", pruner: str = "none", metric: str | None = None, storage: str | None = None,
              study: str = "zenlearn", workers: int = 1, out: str | Path | None = None, refit: bool = False,
@@ -115,6 +117,7 @@ def run_tune(base: TrainConfig, params: Sequence[Param], *, trials: int = 20, ti
     rdb = open_storage(url, heartbeat=False, timeout=storage_timeout)
     stored = _create_study(rdb, study, params, metric, direction, base, sampler, pruner)
     make_dir(out)
+    started(RunDir(out))
     threads = threads_per_worker(workers, base.threads)
     changed = [k for k, v in base.to_dict().items() if k not in BASE_SKIP and json.dumps(stored.get(k), default=list)
                != json.dumps(v, default=list)]
