@@ -168,18 +168,18 @@ def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | 
     manifest = _manifest(base, vary, seed_list, variants, out)
     write_text(out / COMPARE, json.dumps({**manifest, "finished": None}, indent=2, default=str))
     rows: list[dict[str, Any]] = []
-    if workers > 1 or storage:
-        rows = _run_parallel(plan, out, resume, workers, storage, storage_timeout)
+
+    def record(i: int, row: dict[str, Any] | None) -> None:  # as each cell finishes (in plan order when parallel)
+        variant, seed, cfg = plan[i]
+        rows.append(row or {"variant": variant.name, **{k: show(x) for k, x in variant.values.items()}, "seed": seed,
+                            "status": "failed", "run_dir": str(Path(cfg.out).relative_to(out)),
+                            "error": "not run (its worker died too often)"})
         _write_csv(out / RESULTS, rows)
-    for i, (variant, seed, cfg) in enumerate(plan, 1):
-        if workers > 1 or storage:
-            row = rows[i - 1]
-        else:
-            row = _run_one(variant, seed, cfg, out, resume)
-            rows.append(row)
-            _write_csv(out / RESULTS, rows)
         if verbose:
-            print(f"[{i:>{len(str(len(plan)))}}/{len(plan)}] {variant.name} seed {seed}: {_row_line(row)}", flush=True)
+            print(f"[{i + 1:>{len(str(len(plan)))}}/{len(plan)}] {variant.name} seed {seed}: {_row_line(rows[-1])}",
+                  flush=True)
+
+    _run_cells(plan, out, resume, workers, storage, record, storage_timeout)
     metric = metric or default_metric(rows)
     summary = summarize(rows, variants, list(vary), metric)
     _write_csv(out / STATS, summary)
@@ -203,22 +203,22 @@ def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | 
     return CompareResult(out, variants, rows, summary, metric, best, table, files)
 
 
-def _run_parallel(plan: list[tuple[Variant, int, TrainConfig]], out: Path, resume: bool, workers: int,
-                  storage: str | None, storage_timeout: float) -> list[dict[str, Any]]:
-    """Every cell through the Optuna engine; rows in plan order (never in finishing order)."""
-    threads = threads_per_worker(workers, plan[0][2].threads)
-    plan = [(v, s, cfg.replace(threads=threads)) for v, s, cfg in plan]
+def _run_cells(plan: list[tuple[Variant, int, TrainConfig]], out: Path, resume: bool, workers: int,
+               storage: str | None, on_row: Any, storage_timeout: float) -> None:
+    """Every cell through `run_cells`: here one after another, or enqueued for `workers` processes / a storage."""
+    parallel = workers > 1 or bool(storage)
+    threads = threads_per_worker(workers, plan[0][2].threads) if parallel else plan[0][2].threads or 0
+    if parallel:
+        plan = [(v, s, cfg.replace(threads=threads)) for v, s, cfg in plan]
     key = plan_key([comparable(cfg) | {"out": str(Path(cfg.out).relative_to(out))} for _, _, cfg in plan])  # type: ignore[arg-type]
-    got = run_cells(len(plan), functools.partial(_run_cell, plan, out, resume), key=key, out=out, storage=storage,
-                    workers=workers, threads=threads, fresh=not resume, storage_timeout=storage_timeout)
-    return [row or {"variant": v.name, **{k: show(x) for k, x in v.values.items()}, "seed": s, "status": "failed",
-                    "run_dir": str(Path(cfg.out).relative_to(out)), "error": "not run (its worker died too often)"}
-            for row, (v, s, cfg) in zip(got, plan)]
+    run_cells(len(plan), functools.partial(_run_cell, plan, out, resume), key=key, out=out, storage=storage,
+              workers=workers, threads=threads, fresh=not resume, on_row=on_row,
+              storage_timeout=storage_timeout)
 
 
 def _run_cell(plan: list[tuple[Variant, int, TrainConfig]], out: Path, resume: bool, i: int) -> dict[str, Any]:
     variant, seed, cfg = plan[i]
-    return _run_one(variant, seed, cfg.replace(overwrite=True), out, resume)  # a retried cell redoes its folder
+    return _run_one(variant, seed, cfg, out, resume)
 
 
 def _run_config(base: TrainConfig, variant: Variant, seed: int, out: Path) -> TrainConfig:
@@ -280,8 +280,8 @@ def _run_one(variant: Variant, seed: int, cfg: TrainConfig, out: Path, resume: b
         except ValueError:
             summary = None
     if summary is None:
-        try:  # with --resume an unfinished folder is redone; otherwise the folder is new (or --overwrite)
-            summary = train_run(cfg.replace(overwrite=resume or cfg.overwrite), verbose=False)
+        try:  # the plan's folders were checked (_check_plan): an unfinished or retried cell redoes its folder
+            summary = train_run(cfg.replace(overwrite=True), verbose=False)
         except KeyboardInterrupt:
             raise
         except Exception as e:  # noqa: BLE001 - a failed run is a result; the others go on

@@ -99,9 +99,7 @@ def distill_run(student: TrainConfig, cfg: DistillConfig, *, sweep: dict[str, tu
             factory = bind(dcfg.method, teacher, dcfg, teacher_logits)
             loss = lambda *args: made.append(factory(*args)) or made[-1]  # noqa: E731
         try:
-            title = "scratch (labels only)" if dcfg is None else (
-                f"distilled ({dcfg.method}, T={dcfg.temperature:g}, alpha={dcfg.alpha:g})" if dcfg.method == "kd"
-                else f"distilled ({dcfg.method}, alpha={dcfg.alpha:g})")
+            title = "scratch (labels only)" if dcfg is None else _title(dcfg)
             return train_run(run_cfg.replace(out=str(out / folder), overwrite=True), verbose=verbose,
                              splits=splits, loss=loss if dcfg is not None else None, evaluate_test=False, title=title)
         finally:
@@ -113,10 +111,8 @@ def distill_run(student: TrainConfig, cfg: DistillConfig, *, sweep: dict[str, tu
     if sweep:
         grid = {k: sweep.get(k, (getattr(cfg, k),)) for k in ("temperature", "alpha")}
         cells = [(t, a) for t in grid["temperature"] for a in grid["alpha"]]
-        if workers > 1 or storage:
-            runs = _sweep_in_parallel(student, cfg, cells, out, workers, storage, storage_timeout)
-        else:
-            runs = {(t, a): fit(student, _cell_folder(t, a), cfg.replace(temperature=t, alpha=a)) for t, a in cells}
+        here = (t_trainer.model, splits, teacher_logits, verbose) if workers == 1 and not storage else None
+        runs = _sweep(student, cfg, cells, out, workers, storage, here, storage_timeout)
         best = max(runs, key=lambda k: (runs[k]["val"]["accuracy"], -runs[k]["val"]["loss"]))
         cfg = cfg.replace(temperature=best[0], alpha=best[1])
         selection = write_sweep(out, grid, runs, best, cfg.method)
@@ -153,19 +149,27 @@ def distill_run(student: TrainConfig, cfg: DistillConfig, *, sweep: dict[str, tu
     return {**summary, "out": str(out)}
 
 
+def _title(dcfg: DistillConfig) -> str:
+    """A distilled student's header: "distilled (kd, T=4, alpha=0.9)"."""
+    t = f"T={dcfg.temperature:g}, " if dcfg.method == "kd" else ""
+    return f"distilled ({dcfg.method}, {t}alpha={dcfg.alpha:g})"
+
+
 def _cell_folder(t: float, a: float) -> str:
     return f"sweep/T{t:g}-alpha{a:g}"
 
 
-def _sweep_in_parallel(student: TrainConfig, cfg: DistillConfig, cells: list[tuple[float, float]], out: Path,
-                       workers: int, storage: str | None, storage_timeout: float
-                       ) -> dict[tuple[float, float], dict[str, Any]]:
-    """The sweep's cells as enqueued trials of the `tune` engine; {(T, alpha): the student's summary}."""
-    threads = threads_per_worker(workers, student.threads)
-    student = student.replace(threads=threads)
+def _sweep(student: TrainConfig, cfg: DistillConfig, cells: list[tuple[float, float]], out: Path, workers: int,
+           storage: str | None, here: tuple[Any, ...] | None,
+           storage_timeout: float) -> dict[tuple[float, float], dict[str, Any]]:
+    """The sweep's cells through `run_cells` (here, one after another, sharing the loaded teacher, its split and
+    its logit cache `here`; or as enqueued trials for `workers` processes); {(T, alpha): the student's summary}."""
+    threads = threads_per_worker(workers, student.threads) if here is None else student.threads or 0
+    student = student.replace(threads=threads) if here is None else student
     key = plan_key([student.to_dict() | {"out": None}, cfg.__dict__, cells])
-    rows = run_cells(len(cells), functools.partial(_sweep_cell, student, cfg, cells, str(out)), key=key, out=out,
-                     storage=storage, workers=workers, threads=threads, fresh=True, storage_timeout=storage_timeout)
+    rows = run_cells(len(cells), functools.partial(_sweep_cell, student, cfg, cells, str(out), here=here), key=key,
+                     out=out, storage=storage, workers=workers, threads=threads, fresh=True,
+                     storage_timeout=storage_timeout)
     missing = [cells[i] for i, r in enumerate(rows) if r is None]
     if missing:
         raise TrainingError(f"--sweep: no result for {', '.join(f'T={t:g} alpha={a:g}' for t, a in missing)} "
@@ -174,18 +178,23 @@ def _sweep_in_parallel(student: TrainConfig, cfg: DistillConfig, cells: list[tup
 
 
 def _sweep_cell(student: TrainConfig, cfg: DistillConfig, cells: list[tuple[float, float]], out: str,
-                index: int) -> dict[str, Any]:
-    """One T × alpha student in a worker process: it loads the teacher and the teacher's split itself."""
+                index: int, here: tuple[Any, ...] | None = None) -> dict[str, Any]:
+    """One T × alpha student: in a worker process it loads the teacher and the teacher's split itself; in the
+    command's own process (`here`: teacher, split, logit cache, verbose) it shares them."""
     t, a = cells[index]
-    device = resolve_device(student.device)
-    t_cfg, _, t_trainer = load_run(cfg.teacher, device=str(device))
-    splits = open_splits(student.replace(seed=t_cfg.seed), device=device)
+    if here is None:
+        device = resolve_device(student.device)
+        t_cfg, _, t_trainer = load_run(cfg.teacher, device=str(device))
+        splits = open_splits(student.replace(seed=t_cfg.seed), device=device)
+        teacher, logits, verbose = t_trainer.model, None, False
+    else:
+        teacher, splits, logits, verbose = here
     dcfg = cfg.replace(temperature=t, alpha=a)
-    factory, made = bind(dcfg.method, t_trainer.model, dcfg), []
+    factory, made = bind(dcfg.method, teacher, dcfg, logits), []
     try:
-        return train_run(student.replace(out=str(Path(out) / _cell_folder(t, a)), overwrite=True), verbose=False,
+        return train_run(student.replace(out=str(Path(out) / _cell_folder(t, a)), overwrite=True), verbose=verbose,
                          splits=splits, loss=lambda *args: made.append(factory(*args)) or made[-1],
-                         evaluate_test=False)
+                         evaluate_test=False, title=_title(dcfg))
     finally:
         for m in made:
             getattr(m, "close", lambda: None)()

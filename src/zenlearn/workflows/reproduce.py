@@ -30,6 +30,7 @@ from zenlearn.workflows.claims import describe_experiment, machine
 from zenlearn.workflows.commands import command_line, commands_for, slug
 from zenlearn.workflows.compare import comparable, finished_config, resolved_config, run_compare
 from zenlearn.workflows.distill import distill_run
+from zenlearn.workflows.peers import run_peer
 from zenlearn.workflows.suite import (
     BUDGETS,
     SUITE,
@@ -41,7 +42,6 @@ from zenlearn.workflows.suite import (
     seeds_of,
     student_options,
 )
-from zenlearn.workflows.peers import run_peer
 from zenlearn.workflows.tune.outage import STORAGE_TIMEOUT
 from zenlearn.workflows.tune.workers import threads_per_worker
 

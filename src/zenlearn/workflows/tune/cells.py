@@ -61,8 +61,13 @@ class CellsJob:
 
 def run_cells(n: int, run_cell: Callable[[int], dict[str, Any]], *, key: str, out: Path, storage: str | None,
               workers: int, threads: int, fresh: bool = False,
-              storage_timeout: float = STORAGE_TIMEOUT) -> list[dict[str, Any] | None]:
+              storage_timeout: float = STORAGE_TIMEOUT,
+              on_row: Callable[[int, dict[str, Any] | None], None] | None = None) -> list[dict[str, Any] | None]:
     """Run cells 0 … n-1 over `workers` processes sharing `storage`; returns their rows in cell order.
+
+    The one execution path of compare, distill's sweep and reproduce: with one worker and no storage the cells
+    run here, one after another, with no storage and no Optuna; otherwise they are enqueued trials of a study
+    that every worker (on any machine) pops.
 
     Args:
         n: Number of cells.
@@ -76,7 +81,16 @@ def run_cells(n: int, run_cell: Callable[[int], dict[str, Any]], *, key: str, ou
             shared `--storage` is always joined. Defaults to False.
         storage_timeout: Seconds to wait for a database that stopped answering (`--storage-timeout`).
             Defaults to 120.
+        on_row: Called with (i, row) as each cell finishes here, or for every cell in order after the workers
+            end (a row is None when no worker finished that cell). Defaults to None.
     """
+    if workers == 1 and not storage:  # in this process: run_cell may hold unpicklable state (a loaded teacher)
+        rows: list[dict[str, Any] | None] = []
+        for i in range(n):
+            rows.append(run_cell(i))
+            if on_row is not None:
+                on_row(i, rows[-1])
+        return rows
     import optuna
     from optuna.trial import TrialState
 
@@ -103,4 +117,6 @@ def run_cells(n: int, run_cell: Callable[[int], dict[str, Any]], *, key: str, ou
     for t in sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number):
         rows.setdefault(int(t.params["cell"]), json.loads(t.user_attrs["row"]))
     check_exits(codes, finished=len(rows) == n or job.next_action(study) == "done")
+    for i in range(n) if on_row is not None else ():
+        on_row(i, rows.get(i))  # type: ignore[misc]
     return [rows.get(i) for i in range(n)]
