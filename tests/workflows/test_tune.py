@@ -262,3 +262,38 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def test_an_in_process_worker_leaves_the_process_as_it_found_it():
+    """run_workers(job, 1) runs `work` here; torch's threads, Optuna's verbosity and the warning filters return."""
+    import warnings
+
+    import optuna
+    import torch
+
+    from zenlearn.workflows.tune import workers as workers_mod
+
+    class Job:  # the smallest job: the storage answers, the study has nothing left to do
+        threads, storage_timeout, noun = 1, 5.0, "runs"
+
+        def __init__(self, url):
+            self.storage = url
+
+        def load_study(self, storage, worker):
+            return optuna.create_study(storage=storage, study_name="x", load_if_exists=True)
+
+        def next_action(self, study):
+            return "done"
+
+    before = (torch.get_num_threads(), optuna.logging.get_verbosity(), list(warnings.filters))
+    torch.set_num_threads(2)
+    try:
+        optuna.logging.set_verbosity(optuna.logging.INFO)
+        state = (torch.get_num_threads(), optuna.logging.get_verbosity(), list(warnings.filters))
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            assert workers_mod.run_workers(Job(f"sqlite:///{d}/s.db"), 1) == [0]
+        assert (torch.get_num_threads(), optuna.logging.get_verbosity(), list(warnings.filters)) == state
+    finally:
+        torch.set_num_threads(before[0])
+        optuna.logging.set_verbosity(before[1])

@@ -50,7 +50,7 @@ class CellsJob:
     def objective(self, trial: Any) -> float:
         import optuna
 
-        frozen = trial.study._storage.get_trial(trial._trial_id)
+        frozen = next(t for t in trial.study.get_trials(deepcopy=False) if t.number == trial.number)  # public API
         if "fixed_params" not in frozen.system_attrs and "cell" not in frozen.params:
             raise optuna.TrialPruned("no queued cell left")  # another worker took the last one first
         cell = trial.suggest_int("cell", 0, self.cells - 1)

@@ -8,11 +8,13 @@ that the next worker to look marks failed and re-queues (`RetryFailedTrialCallba
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import signal
 import time
 import warnings
+from collections.abc import Iterator
 from typing import Any, Literal, Protocol
 
 from zenlearn.errors import TrainingError, UsageError
@@ -92,6 +94,22 @@ def _worker_main(job: Job, worker: int, lost: Any) -> None:
         raise SystemExit(2) from None
 
 
+@contextlib.contextmanager
+def _process_state_kept() -> Iterator[None]:
+    """Run a worker in the caller's process and leave it as it was: torch's thread count, Optuna's verbosity and
+    the warning filters that `work` sets for a worker process."""
+    import optuna
+    import torch
+
+    threads, verbosity = torch.get_num_threads(), optuna.logging.get_verbosity()
+    try:
+        with warnings.catch_warnings():
+            yield
+    finally:
+        torch.set_num_threads(threads)
+        optuna.logging.set_verbosity(verbosity)
+
+
 def run_workers(job: Job, workers: int) -> list[int]:
     """Run `job` in `workers` processes (in this process when 1) and wait; returns their exit codes.
 
@@ -111,7 +129,8 @@ def run_workers(job: Job, workers: int) -> list[int]:
     if workers < 1:
         raise UsageError(f"--workers must be >= 1, got {workers}")
     if workers == 1:
-        work(job, 0)
+        with _process_state_kept():
+            work(job, 0)
         return [0]
     ctx = mp.get_context("spawn")  # fresh interpreters: no forked torch thread pools or DB connections
     lost = ctx.SimpleQueue()  # the StorageTimeout message of each worker that gave up waiting
