@@ -159,6 +159,13 @@ def test_launch_watch_stop_resume_compare(server, tmp_path, chromium):
             page.wait_for_selector("tr[data-path=second][data-state=finished]")
             assert page.locator("tr[data-path=first] td.state").inner_text() == "finished"
             shot(page, "runs", "#runs")
+            page.fill("#filter", "second")  # filter, then sort by epochs
+            _until(page, "document.querySelectorAll('#runs tbody tr').length === 1")
+            page.fill("#filter", "")
+            page.click("th[data-key=epochs]")
+            _until(page, "[...document.querySelectorAll('#runs tbody tr')].map(r => r.dataset.path).join() === 'second,first'")
+            page.click("th[data-key=epochs]")
+            _until(page, "[...document.querySelectorAll('#runs tbody tr')].map(r => r.dataset.path).join() === 'first,second'")
             page.check("tr[data-path=first] input[type=checkbox]")
             page.check("tr[data-path=second] input[type=checkbox]")
             page.click("#compare")
