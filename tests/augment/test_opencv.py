@@ -10,7 +10,7 @@ import torch
 
 import zenlearn.augment.opencv as cvmod
 from zenlearn import Augment
-from zenlearn.augment.opencv import can_warp, warp_pixels
+from zenlearn.augment.opencv import WarpPool, can_warp, opencv, warp_pixels
 from zenlearn.augment.params import affine_matrix
 from zenlearn.augment.warp import warp
 from zenlearn.errors import UsageError
@@ -96,19 +96,20 @@ def test_one_thread_and_two_threads_give_the_same_pixels():
     m = matrices(x)
     before = torch.get_num_threads()
     try:
+        pool = WarpPool()
         torch.set_num_threads(1)
-        one = warp_pixels(x, m)
+        one = warp_pixels(x, m, pool=pool)
         torch.set_num_threads(2)
-        two = warp_pixels(x, m)
-        alone = warp_pixels(x[:1], m[:1])  # fewer images than threads
+        two = warp_pixels(x, m, pool=pool)
+        alone = warp_pixels(x[:1], m[:1], pool=pool)  # fewer images than threads
     finally:
         torch.set_num_threads(before)
     torch.testing.assert_close(one, two, rtol=0, atol=0)
     torch.testing.assert_close(alone, one[:1], rtol=0, atol=0)
 
 
-def _warp_in_child(q, x: torch.Tensor, m: torch.Tensor) -> None:
-    q.put(float(warp_pixels(x, m).numpy().sum()))  # channels-last input, NumPy sum: no parallel torch op, which GNU OpenMP
+def _warp_in_child(q, x: torch.Tensor, m: torch.Tensor, pool) -> None:
+    q.put(float(warp_pixels(x, m, pool=pool).numpy().sum()))  # channels-last input, NumPy sum: no parallel torch op, which GNU OpenMP
     # cannot run in a child forked after the parent used its threads (why DataLoader workers use 1 thread)
 
 
@@ -117,11 +118,12 @@ def test_a_forked_child_warps_after_the_parent_started_its_thread_pool():
     m = matrices(x)
     before = torch.get_num_threads()
     torch.set_num_threads(2)  # makes the parent start its pool of warping threads
+    pool = WarpPool()
     try:
-        expected = float(warp_pixels(x, m).numpy().sum())
+        expected = float(warp_pixels(x, m, pool=pool).numpy().sum())
         ctx = mp.get_context("fork")
         q = ctx.Queue()
-        child = ctx.Process(target=_warp_in_child, args=(q, x, m))
+        child = ctx.Process(target=_warp_in_child, args=(q, x, m, pool))  # the child inherits the started pool
         child.start()
         got = q.get(timeout=60)  # a pool inherited with dead threads would hang here
         child.join(timeout=60)
@@ -151,3 +153,25 @@ def test_folder_loader_hands_out_the_same_pixels_as_uint8(tmp_path):
         for f, p in zip(floats, pixels):
             assert p.dtype == torch.uint8 and p.is_contiguous(memory_format=torch.channels_last)
             torch.testing.assert_close(p.float() / 255, f)
+
+
+def test_the_pool_belongs_to_its_augment_and_nothing_process_wide_changes():
+    """Each Augment warps with its own threads; OpenCV's own thread count is the same after a warp as before."""
+    import pickle
+
+    from zenlearn import Augment
+
+    cv2 = opencv()
+    cv2.setNumThreads(3)
+    a, b = Augment(rotation_range=20, seed=1), Augment(rotation_range=20, seed=1)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        x = noise(3, b=4)
+        torch.testing.assert_close(a(x), b(x))
+        assert a.warp_pool.get() is not b.warp_pool.get() and a.warp_pool.get() is not None
+        assert cv2.getNumThreads() == 3
+        assert pickle.loads(pickle.dumps(a)).warp_pool.get() is not a.warp_pool.get()  # travels empty
+    finally:
+        torch.set_num_threads(before)
+        cv2.setNumThreads(-1)

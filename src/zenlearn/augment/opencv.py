@@ -45,12 +45,13 @@ def can_warp(x: Tensor, fill_mode: str, order: int) -> bool:
             and fill_mode in _BORDERS and order in _INTERPOLATION and opencv() is not None)
 
 
-def warp_pixels(x: Tensor, matrix: Tensor, fill_mode: str = "nearest", order: int = 1) -> Tensor:
+def warp_pixels(x: Tensor, matrix: Tensor, fill_mode: str = "nearest", order: int = 1,
+                pool: WarpPool | None = None) -> Tensor:
     """Resample a uint8 batch through per-sample affine matrices with OpenCV, into floats in [0, 1].
 
     Each image is warped in 8 bits and converted to float32 (× 1/255) while it is still in the CPU's cache,
-    by a pool of torch.get_num_threads() threads (OpenCV and NumPy release the GIL; OpenCV's own threading
-    is set to 1 for this process, so the two do not oversubscribe the cores).
+    by the threads of `pool` (OpenCV and NumPy release the GIL; OpenCV's own threading is set to 1 during the
+    call and restored after it, so the two do not oversubscribe the cores).
 
     Args:
         x: uint8 images (B, C, H, W) on the CPU, 1 ≤ C ≤ 4; channels-last in memory avoids a copy.
@@ -58,6 +59,7 @@ def warp_pixels(x: Tensor, matrix: Tensor, fill_mode: str = "nearest", order: in
             (the `zenlearn.augment.warp` convention; OpenCV's `WARP_INVERSE_MAP`).
         fill_mode: "nearest", "reflect" or "wrap". Defaults to "nearest".
         order: 1 for bilinear, 0 for nearest-neighbour interpolation. Defaults to 1.
+        pool: The threads to warp with (an `Augment`'s own). Defaults to None: in the calling thread.
 
     Returns:
         float32 (B, C, H, W) in [0, 1], channels-last in memory.
@@ -80,40 +82,54 @@ def warp_pixels(x: Tensor, matrix: Tensor, fill_mode: str = "nearest", order: in
     m = matrix[:, :2].to(torch.float64).numpy()
     flags, border = getattr(cv2, _INTERPOLATION[order]) | cv2.WARP_INVERSE_MAP, getattr(cv2, _BORDERS[fill_mode])
     scale = np.float32(1 / 255)
-    if cv2.getNumThreads() != 1:
-        cv2.setNumThreads(1)
+    cv_threads = cv2.getNumThreads()
 
     def some(first: int, step: int) -> None:
         for i in range(first, b, step):
             warped = cv2.warpAffine(src[i], m[i], (w, h), flags=flags, borderMode=border)  # (H, W[, C]) uint8
             np.multiply(warped.reshape(h, w, c), scale, out=dst[i])
 
-    pool, tasks = _pool(torch.get_num_threads()), min(torch.get_num_threads(), b)
-    if pool is None or tasks == 1:
-        some(0, 1)
-    else:  # task k takes every tasks-th image from k on: one task per thread, not one per image
-        list(pool.map(some, range(tasks), [tasks] * tasks))
+    threads = pool.get() if pool is not None else None
+    tasks = min(torch.get_num_threads(), b)
+    cv2.setNumThreads(1)
+    try:
+        if threads is None or tasks == 1:
+            some(0, 1)
+        else:  # task k takes every tasks-th image from k on: one task per thread, not one per image
+            list(threads.map(some, range(tasks), [tasks] * tasks))
+    finally:
+        cv2.setNumThreads(cv_threads)
     return out.permute(0, 3, 1, 2)
 
 
-_POOL: tuple[int, ThreadPoolExecutor] | None = None
+class WarpPool:
+    """The threads that warp one batch's images side by side: torch.get_num_threads() of them, none for one.
+    An `Augment` owns one (nothing process-wide); it is rebuilt when the thread count changes, and in a forked
+    child, which has none of its parent's threads. Pickled, it travels empty.
 
+    Example:
+        >>> pool = WarpPool()
+        >>> torch.set_num_threads(1); pool.get() is None
+        True
+    """
 
-def _pool(threads: int) -> ThreadPoolExecutor | None:
-    """A thread pool of `threads` workers, kept between batches (None for one thread)."""
-    global _POOL
-    if threads <= 1:
-        return None
-    if _POOL is None or _POOL[0] != threads:
-        if _POOL is not None:
-            _POOL[1].shutdown(wait=False)
-        _POOL = (threads, ThreadPoolExecutor(threads, thread_name_prefix="zenlearn-warp"))
-    return _POOL[1]
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._threads, self._pid = 0, 0
 
+    def get(self) -> ThreadPoolExecutor | None:
+        threads = torch.get_num_threads()
+        if threads <= 1:
+            return None
+        if self._pool is None or self._threads != threads or self._pid != os.getpid():
+            if self._pool is not None and self._pid == os.getpid():
+                self._pool.shutdown(wait=False)
+            self._pool = ThreadPoolExecutor(threads, thread_name_prefix="zenlearn-warp")
+            self._threads, self._pid = threads, os.getpid()
+        return self._pool
 
-def _forget_pool() -> None:
-    global _POOL
-    _POOL = None  # a forked child has none of the parent's threads: start a new pool there if needed
+    def __getstate__(self) -> dict:
+        return {}
 
-
-os.register_at_fork(after_in_child=_forget_pool)
+    def __setstate__(self, state: dict) -> None:
+        self.__init__()

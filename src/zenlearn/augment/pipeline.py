@@ -28,7 +28,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import Tensor
 
-from zenlearn.augment.opencv import can_warp, warp_pixels
+from zenlearn.augment.opencv import WarpPool, can_warp, warp_pixels
 from zenlearn.augment.params import affine_matrix, erase_mask, sample_params
 from zenlearn.augment.spec import parse_spec
 from zenlearn.augment.warp import FILL_MODES, warp
@@ -155,6 +155,7 @@ class Augment:
         self.erasing_scale, self.erasing_ratio = pairs["erasing_scale"], pairs["erasing_ratio"]
         self.erasing_value, self.value_range = float(erasing_value), pairs["value_range"]
         self.rescale, self.preprocessing_function = rescale, preprocessing_function
+        self.warp_pool = WarpPool()  # this Augment's own warping threads (OpenCV path), nothing process-wide
         self.samplewise_center = samplewise_center or samplewise_std_normalization
         self.samplewise_std = samplewise_std_normalization
         self.featurewise_center = featurewise_center or featurewise_std_normalization
@@ -242,7 +243,7 @@ class Augment:
         pixels (then the geometry is dropped from the returned `params`)."""
         b, c, h, w = x.shape
         if any(k in params for k in GEOMETRY_KEYS) and can_warp(x, self.fill_mode, self.order):
-            x = warp_pixels(x, affine_matrix(params, b, h, w, x.device), self.fill_mode, self.order)
+            x = warp_pixels(x, affine_matrix(params, b, h, w, x.device), self.fill_mode, self.order, self.warp_pool)
             return x, {k: v for k, v in params.items() if k not in GEOMETRY_KEYS}
         return x.to(torch.float32).mul_(1 / 255), params
 
