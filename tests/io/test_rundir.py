@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +73,18 @@ def test_state_of_a_dead_process_reads_interrupted(tmp_path):
     rd.write_state("failed", reason="NaN loss")
     failed = rd.read_state()
     assert (failed["state"], failed["reason"]) == ("failed", "NaN loss")
+
+
+def test_a_run_folder_from_a_newer_version_still_loads(tmp_path):
+    """data.json keys this version does not know are ignored (a newer run folder), not called corrupt."""
+    import shutil
+
+    from zenlearn.training.build import load_run
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "run-v0.1-logreg-mnist1d"
+    run = tmp_path / "run"
+    shutil.copytree(fixture, run)
+    spec = json.loads((run / "data.json").read_text())
+    (run / "data.json").write_text(json.dumps({**spec, "a_key_from_the_future": [1, 2]}))
+    _, loaded, _ = load_run(run)
+    assert loaded.input_shape == tuple(spec["input_shape"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Iterator
 
 import torch
@@ -34,6 +34,35 @@ class DataSpec:
     target_std: float = 1.0
     """... and scaled by this, so it learns standardised targets while the loss and metrics stay in the
     target's units."""
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DataSpec":
+        """A spec from a run folder's `data.json`: keys this version does not know (a folder written by a newer
+        zenlearn) are ignored rather than read as corruption; a missing required key is a `TypeError`.
+
+        Example:
+            >>> DataSpec.from_dict({"name": "x", "task": "regression", "input_shape": [3], "num_outputs": 1,
+            ...                     "from_the_future": 1}).input_shape
+            (3,)
+        """
+        known = {f.name for f in fields(cls)}
+        kept = {k: v for k, v in d.items() if k in known}
+        if "input_shape" in kept:
+            kept["input_shape"] = tuple(kept["input_shape"])
+        return cls(**kept)
+
+
+def epoch_order(n: int, seed: int, epoch: int, shuffle: bool = True) -> Tensor:
+    """The order of `n` samples in epoch `epoch`: a permutation from a generator seeded with (seed, epoch), so any
+    epoch (and any batch in it) can be reproduced on resume; `arange(n)` without shuffling. Every loader uses it.
+
+    Example:
+        >>> torch.equal(epoch_order(5, seed=1, epoch=2), epoch_order(5, seed=1, epoch=2)), epoch_order(3, 0, 0, False)
+        (True, tensor([0, 1, 2]))
+    """
+    if not shuffle:
+        return torch.arange(n)
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
 
 
 @dataclass
@@ -134,11 +163,7 @@ class BatchLoader:
 
     def indices(self) -> Tensor:
         n = len(self.data)
-        if self.shuffle:
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-            idx = torch.randperm(n, generator=g)
-        else:
-            idx = torch.arange(n)
+        idx = epoch_order(n, self.seed, self.epoch, self.shuffle)
         if self.world_size > 1:
             idx = idx[: n - n % self.world_size][self.rank :: self.world_size]
         return idx.to(self.data.x.device)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from zenlearn.data.arrays import DataSpec
+from zenlearn.data.arrays import DataSpec, epoch_order
 from zenlearn.data.cache import CACHE_MODES, DecodedCache
 from zenlearn.data.decode import decode_batch, decoding_pool
 from zenlearn.data.files import IMAGE_SUFFIXES
@@ -295,11 +295,7 @@ class FolderLoader:
 
     def batches(self) -> list[list[int]]:
         n = len(self.files)
-        if self.shuffle:
-            order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch))
-        else:
-            order = torch.arange(n)
-        idx = order.tolist()
+        idx = epoch_order(n, self.seed, self.epoch, self.shuffle).tolist()
         return [idx[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:

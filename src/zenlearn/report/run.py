@@ -254,7 +254,7 @@ def _model(folder: Path, cfg: dict, spec_d: dict, summary: dict, trainer: Any) -
         model = getattr(trainer.model, "module", trainer.model)
     elif spec_d:
         try:
-            spec = DataSpec(**{**spec_d, "input_shape": tuple(spec_d["input_shape"])})
+            spec = DataSpec.from_dict(spec_d)
             model = build_model(TrainConfig.from_dict(cfg), spec)
         except (UsageError, TypeError, KeyError) as e:
             return f"<p class=bad>model could not be rebuilt: {esc(e)}</p>"

@@ -320,7 +320,7 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[TrainConfig, Dat
     rd = RunDir(run_dir).check_finished()
     cfg = TrainConfig.from_dict(load_yaml(rd.config), source=str(rd.config))
     try:
-        spec = DataSpec(**rd.read_data_spec())
+        spec = DataSpec.from_dict(rd.read_data_spec())
     except TypeError as e:
         raise UsageError(f"{rd.data} is corrupt ({e}); retrain the run") from None
     model = build_model(cfg, spec)
