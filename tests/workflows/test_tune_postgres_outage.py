@@ -2,7 +2,8 @@
 
 - stopped ~10 s mid-trial and started again, a 2-worker study waits, reconnects and ends with exactly the
   requested complete trials, none run twice, study.csv as the storage says;
-- stopped for longer than --storage-timeout, the command exits 1 with one line, and rerunning it continues;
+- stopped for longer than --storage-timeout, the command exits 1 with one line, and rerunning it continues
+  (tune; compare, on the same engine, with --resume);
 - a wrong password, a missing database, a read-only user and refused connections each get their own line
   and exit code;
 - the password appears in no output and no file.
@@ -170,7 +171,7 @@ def test_each_cause_has_its_own_line_and_exit_code(pg, tmp_path, capsys, case):
         "refused connection": (f"postgresql://tuner:{SECRET}@127.0.0.1:{free_port()}/postgres", 1,
                                (r"the study's database postgresql://tuner:\*\*\*@127\.0\.0\.1:\d+/postgres did not "
                                 r"answer \(connection refused\) for 1 s; check that the server is running and "
-                                r"reachable from here, then rerun the same command")),
+                                r"reachable from here, then rerun the same command to continue")),
     }[case]
     out = tmp_path / "tune"
     assert main([*TUNE, "--trials", "1", "--storage", storage, "--storage-timeout", "1", "--out", str(out)]) == code
@@ -179,3 +180,31 @@ def test_each_cause_has_its_own_line_and_exit_code(pg, tmp_path, capsys, case):
     assert not out.exists()  # nothing written
     _no_secret(tmp_path, *err)
     assert "Wr0ng-s3cret" not in "\n".join(err)
+
+
+def test_compare_on_the_same_engine_exits_1_with_one_line_and_a_rerun_completes_the_grid(pg, tmp_path, data_dir):
+    out = tmp_path / "cmp"
+    args = ["compare", *TUNE[1:TUNE.index("--search")], "--vary", "lr=0.02,0.05,0.1", "--workers", "2",
+            "--storage", _with_pw(pg.url), "--out", str(out), "--no-report", "--quiet"]
+    proc = _start([*args, "--storage-timeout", "2"])
+    try:
+        t0 = time.monotonic()
+        while not list(out.glob("runs/*/*/metrics.csv")):  # a run is training
+            assert proc.poll() is None and time.monotonic() - t0 < 300, proc.communicate()
+            time.sleep(0.1)
+        pg.stop()
+        stdout, stderr = proc.communicate(timeout=300)
+    finally:
+        pg.start()
+    assert proc.returncode == 1, stderr
+    assert re.fullmatch(r"zenlearn: error: the study's database postgresql://tuner:\*\*\*@127\.0\.0\.1:\d+/postgres "
+                        r"stopped answering \([a-z ]+\) for 2 s; finished runs are saved — rerun the same command "
+                        r"with --resume to continue", stderr.strip().splitlines()[-1]), stderr
+    rerun = _start([*args, "--resume"])
+    stdout2, stderr2 = rerun.communicate(timeout=600)
+    assert rerun.returncode == 0, stderr2
+    with open(out / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["variant"] for r in rows] == ["lr=0.02", "lr=0.05", "lr=0.1"]
+    assert {r["status"] for r in rows} <= {"ok", "resumed"}, rows
+    _no_secret(tmp_path, stdout, stderr, stdout2, stderr2)

@@ -58,8 +58,8 @@ def add_parallel_flags(sp: argparse.ArgumentParser, what: str) -> None:
                          "$ZENLEARN_STORAGE, else a SQLite file in --out]")
     sp.add_argument("--storage-timeout", type=seconds, default=120.0, metavar="S",
                     help="when the storage stops answering (a database restart, a network blip), each worker "
-                         "waits up to S seconds, its run training on, then stops with exit 1; rerun the same "
-                         "command to continue [default: 120]")
+                         "waits up to S seconds, its run training on, then stops with exit 1 and one line that says "
+                         "how to continue [default: 120]")
 
 
 def register(add: AddCommand) -> None:

@@ -212,8 +212,8 @@ def _run_cells(plan: list[tuple[Variant, int, TrainConfig]], out: Path, resume: 
         plan = [(v, s, cfg.replace(threads=threads)) for v, s, cfg in plan]
     key = plan_key([comparable(cfg) | {"out": str(Path(cfg.out).relative_to(out))} for _, _, cfg in plan])  # type: ignore[arg-type]
     run_cells(len(plan), functools.partial(_run_cell, plan, out, resume), key=key, out=out, storage=storage,
-              workers=workers, threads=threads, fresh=not resume, on_row=on_row,
-              storage_timeout=storage_timeout)
+              workers=workers, threads=threads, fresh=not resume, on_row=on_row, storage_timeout=storage_timeout,
+              rerun="rerun the same command " + ("to continue" if resume else "with --resume to continue"))
 
 
 def _run_cell(plan: list[tuple[Variant, int, TrainConfig]], out: Path, resume: bool, i: int) -> dict[str, Any]:

@@ -169,7 +169,7 @@ def _sweep(student: TrainConfig, cfg: DistillConfig, cells: list[tuple[float, fl
     key = plan_key([student.to_dict() | {"out": None}, cfg.__dict__, cells])
     rows = run_cells(len(cells), functools.partial(_sweep_cell, student, cfg, cells, str(out), here=here), key=key,
                      out=out, storage=storage, workers=workers, threads=threads, fresh=True,
-                     storage_timeout=storage_timeout)
+                     storage_timeout=storage_timeout, rerun="rerun the same command with --overwrite to sweep again")
     missing = [cells[i] for i, r in enumerate(rows) if r is None]
     if missing:
         raise TrainingError(f"--sweep: no result for {', '.join(f'T={t:g} alpha={a:g}' for t, a in missing)} "

@@ -32,6 +32,7 @@ class CellsJob:
     run_cell: Callable[[int], dict[str, Any]]
     threads: int = 1
     storage_timeout: float = STORAGE_TIMEOUT
+    rerun: str = "rerun the same command with --resume to continue"
     noun = "runs"
 
     def load_study(self, storage: Any, worker: int) -> Any:
@@ -61,7 +62,7 @@ class CellsJob:
 
 def run_cells(n: int, run_cell: Callable[[int], dict[str, Any]], *, key: str, out: Path, storage: str | None,
               workers: int, threads: int, fresh: bool = False,
-              storage_timeout: float = STORAGE_TIMEOUT,
+              storage_timeout: float = STORAGE_TIMEOUT, rerun: str = CellsJob.rerun,
               on_row: Callable[[int, dict[str, Any] | None], None] | None = None) -> list[dict[str, Any] | None]:
     """Run cells 0 … n-1 over `workers` processes sharing `storage`; returns their rows in cell order.
 
@@ -81,6 +82,7 @@ def run_cells(n: int, run_cell: Callable[[int], dict[str, Any]], *, key: str, ou
             shared `--storage` is always joined. Defaults to False.
         storage_timeout: Seconds to wait for a database that stopped answering (`--storage-timeout`).
             Defaults to 120.
+        rerun: How to continue when that wait ran out. Defaults to "rerun the same command with --resume …".
         on_row: Called with (i, row) as each cell finishes here, or for every cell in order after the workers
             end (a row is None when no worker finished that cell). Defaults to None.
     """
@@ -96,7 +98,7 @@ def run_cells(n: int, run_cell: Callable[[int], dict[str, Any]], *, key: str, ou
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     url = resolve_storage(storage, out, CELLS_DB)
-    rdb = open_storage(url, heartbeat=False, timeout=storage_timeout, noun="runs")
+    rdb = open_storage(url, heartbeat=False, timeout=storage_timeout, noun=CellsJob.noun, rerun=rerun)
     name = f"cells-{key}"
     if fresh and url == default_storage(out, CELLS_DB):  # this machine's own grid: start it over
         try:
@@ -111,7 +113,7 @@ def run_cells(n: int, run_cell: Callable[[int], dict[str, Any]], *, key: str, ou
         if i not in taken:
             study.enqueue_trial({"cell": i})
     job = CellsJob(storage=url, study_name=name, cells=n, run_cell=run_cell, threads=threads,
-                   storage_timeout=storage_timeout)
+                   storage_timeout=storage_timeout, rerun=rerun)
     codes = run_workers(job, workers)
     rows: dict[int, dict[str, Any]] = {}
     for t in sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number):

@@ -24,7 +24,7 @@ from zenlearn.io.atomic import write_text
 from zenlearn.io.rundir import TRIAL
 from zenlearn.training.pruning import Pruning
 from zenlearn.workflows.train import train_run
-from zenlearn.workflows.tune.outage import STORAGE_TIMEOUT, StorageUnavailable, at_once
+from zenlearn.workflows.tune.outage import RERUN, STORAGE_TIMEOUT, StorageUnavailable, at_once
 from zenlearn.workflows.tune.space import Param, format_params
 from zenlearn.workflows.tune.urls import scrub
 
@@ -93,7 +93,7 @@ class TuneJob:
     invocation: str = field(default_factory=lambda: f"{socket.gethostname()}-{time.time_ns()}")
     verbose: bool = False
     """Print one line per finished or pruned trial (`[3/24] trial 7 pruned after epoch 2: …`)."""
-    noun = "trials"
+    noun, rerun = "trials", RERUN
 
     def load_study(self, storage: Any, worker: int) -> Any:
         import optuna

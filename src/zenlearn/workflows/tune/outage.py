@@ -28,6 +28,7 @@ Kind = Literal["outage", "password", "login", "database", "read-only"]
 
 STORAGE_TIMEOUT = 120.0
 """Seconds a worker waits for a database that stopped answering (`--storage-timeout`)."""
+RERUN = "rerun the same command to continue"
 BACKOFF_BASE, BACKOFF_CAP = 0.5, 8.0  # seconds: the first retry within 0.5 s, none more than 8 s after the last
 
 # (regular expression on the driver's message, lower case; the cause as printed). First match wins; the
@@ -158,13 +159,15 @@ class Patience:
         timeout: Seconds to wait for a database that stopped answering. Defaults to `STORAGE_TIMEOUT`.
         who: Prefix of the printed lines, e.g. "worker 1". Defaults to "".
         noun: What the message says is saved ("trials", "runs"). Defaults to "trials".
+        rerun: How to continue, as the message ends. Defaults to "rerun the same command to continue".
         training: A worker's storage: its lines say that the trial in training goes on. Defaults to False.
     """
 
     def __init__(self, url: str, timeout: float = STORAGE_TIMEOUT, who: str = "", noun: str = "trials",
-                 training: bool = False) -> None:
+                 rerun: str = RERUN, training: bool = False) -> None:
         check_storage_timeout(timeout)
-        self.url, self.timeout, self.who, self.noun, self.training = url, float(timeout), who, noun, training
+        self.url, self.timeout, self.who, self.training = url, float(timeout), who, training
+        self.noun, self.rerun = noun, rerun
         self.down_since: float | None = None  # time.monotonic() of the first failed call of this outage
         self.back_at = -float("inf")  # time.monotonic() the last outage ended
         self.cause = ""
@@ -220,10 +223,9 @@ class Patience:
         waited = f"{self.timeout:g} s"
         if self.answered:
             return StorageTimeout(f"the study's database {mask(self.url)} stopped answering ({self.cause}) for "
-                                  f"{waited}; finished {self.noun} are saved — rerun the same command to continue")
+                                  f"{waited}; finished {self.noun} are saved — {self.rerun}")
         return StorageTimeout(f"the study's database {mask(self.url)} did not answer ({self.cause}) for {waited}; "
-                              f"check that the server is running and reachable from here, then rerun the same "
-                              f"command")
+                              f"check that the server is running and reachable from here, then {self.rerun}")
 
     def _down(self, cause: str) -> float:
         now = time.monotonic()

@@ -20,7 +20,14 @@ from typing import Any
 
 from zenlearn.errors import UsageError, ZenlearnError
 from zenlearn.io.rundir import STUDY_DB
-from zenlearn.workflows.tune.outage import BACKOFF_CAP, STORAGE_TIMEOUT, Patience, StorageUnavailable, at_once
+from zenlearn.workflows.tune.outage import (
+    BACKOFF_CAP,
+    RERUN,
+    STORAGE_TIMEOUT,
+    Patience,
+    StorageUnavailable,
+    at_once,
+)
 from zenlearn.workflows.tune.urls import mask, scrub, with_driver
 
 STORAGE_ENV = "ZENLEARN_STORAGE"
@@ -41,7 +48,7 @@ def resolve_storage(url: str | None, out: str | Path, file: str = DB_FILE) -> st
 
 
 def open_storage(url: str, *, heartbeat: bool = True, timeout: float = STORAGE_TIMEOUT, who: str = "",
-                 noun: str = "trials", answered: bool = False) -> Any:
+                 noun: str = "trials", rerun: str = RERUN, answered: bool = False) -> Any:
     """Connect to the storage (creating its tables on first use), waiting out an outage (`outage.Patience`).
 
     A wrong setting (password, database name, a read-only user, an unparsable URL) is a `UsageError`; a
@@ -54,6 +61,7 @@ def open_storage(url: str, *, heartbeat: bool = True, timeout: float = STORAGE_T
         timeout: Seconds to wait for a database that stopped answering (`--storage-timeout`). Defaults to 120.
         who: Prefix of the waiting / reconnected lines, e.g. "worker 1". Defaults to "".
         noun: What a timed-out wait says is saved ("trials", "runs"). Defaults to "trials".
+        rerun: How a timed-out wait says to continue. Defaults to "rerun the same command to continue".
         answered: The database answered this command before (a worker's parent opened it), so a timed-out
             wait says it stopped answering rather than that it never did. Defaults to False.
     """
@@ -73,7 +81,7 @@ def open_storage(url: str, *, heartbeat: bool = True, timeout: float = STORAGE_T
                                                           "keepalives_interval": 5, "keepalives_count": 3}}
     if url.startswith("sqlite"):
         engine = {"connect_args": {"timeout": 60}}  # several workers write to one file
-    patience = Patience(url, timeout, who, noun, training=heartbeat)
+    patience = Patience(url, timeout, who, noun, rerun, training=heartbeat)
     patience.answered = answered
     for attempt in range(4):
         try:

@@ -33,6 +33,7 @@ class Job(Protocol):
     storage_timeout: float  # seconds to wait for a database that stopped answering
     threads: int
     noun: str  # what a worker finishes: "trials", "runs"
+    rerun: str  # how to continue after the wait for the database ran out
 
     def load_study(self, storage: Any, worker: int) -> Any: ...
     def objective(self, trial: Any) -> float: ...
@@ -63,7 +64,8 @@ def work(job: Job, worker: int = 0, who: str = "") -> None:
 
     torch.set_num_threads(job.threads)
     # the command that started this worker has reached the database: if it does not answer now, it stopped
-    storage = open_storage(job.storage, timeout=job.storage_timeout, who=who, noun=job.noun, answered=True)
+    storage = open_storage(job.storage, timeout=job.storage_timeout, who=who, noun=job.noun, rerun=job.rerun,
+                           answered=True)
     study = job.load_study(storage, worker)
     while True:
         action = job.next_action(study)
