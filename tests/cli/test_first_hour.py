@@ -419,3 +419,35 @@ def test_seed_cnn_on_mnist_config_has_no_other_models_options(tmp_path):
     assert {"hidden", "hidden_size", "channels", "color", "activation"} <= gone
     kept = set(inapplicable_fields(TrainConfig(model="cnn", data=f"folder:{tmp_path}", activation="leaky_relu")))
     assert not {"hidden", "channels", "color", "image_size", "negative_slope"} & kept and "elu_alpha" in kept
+
+
+# ---------------------------------------------------------------- items 20, 21, 22: what the report and CLI print
+
+def test_most_confident_mistakes_come_first():
+    import torch
+
+    from zenlearn.report.run import confident_mistakes
+
+    # wrong with 0.99 (sample 2), 0.55 (1) and 0.5 (3); sorting by the true class's probability instead would
+    # give 2, 3, 1 (0.01, 0.3, 0.45)
+    probs = torch.tensor([[0.9, 0.1, 0.0], [0.45, 0.55, 0.0], [0.01, 0.0, 0.99], [0.2, 0.5, 0.3]])
+    y = torch.tensor([0, 0, 0, 2])
+    assert confident_mistakes(probs, y).tolist() == [2, 1, 3]
+
+
+def test_one_number_format_in_the_cli_and_the_report(tmp_path, capsys, one_thread):
+    import re
+
+    from zenlearn.report.html import fmt, fmt_spread
+
+    assert fmt(5634.2, 3) == "5,630" and fmt(0.987654) == "0.9877" and fmt(123456.7) == "123,500"
+    assert fmt_spread(0.951234, 0.0031416) == "0.9512 ± 0.0031"  # the spread gets the mean's decimals
+    code, out, err = cli(capsys, "train", "--data", "sine", "--model", "lstm", "--hidden-size", "4", "--epochs", "1",
+                         "--train-subset", "1200", "--quiet", "--out", str(tmp_path / "sine"))
+    assert code == 0, err
+    line = next(x for x in out.splitlines() if x.startswith("test "))
+    assert re.search(r"\(\d+\.\ds training, \d{1,3}(,\d{3})*( samples/s)", line), line
+    rate = line.split("training, ")[1].split(" samples/s")[0]
+    assert rate.replace(",", "").isdigit() and (float(rate.replace(",", "")) < 1000 or "," in rate), rate
+    report = (tmp_path / "sine" / "report.html").read_text()
+    assert "baseline_mse" in report  # the regression report, as summary.json

@@ -182,8 +182,7 @@ def _errors_section(pred: dict, spec_d: dict, weights: dict[str, float] | None =
              f'<div class="figs">{img(plots.confusion(cm, classes), "confusion matrix")}<div>{_pairs(cm, classes)}'
              f"{_per_class(cm, classes, weights)}</div></div>"]
     wrong = (preds != y).nonzero().flatten()
-    p_wrong = probs[wrong, preds[wrong]]  # (wrong,) probability given to the wrong class
-    order = wrong[p_wrong.argsort(descending=True, stable=True)][:WORST]  # most confident mistakes first
+    order = confident_mistakes(probs, y)[:WORST]
     if len(order):
         titles = [f"{classes[int(y[i])]}→{classes[int(preds[i])]} ({float(probs[i, preds[i]]):.2f})" for i in order]
         parts.append(f"<h3>Worst-classified test samples ({len(wrong):,} of {len(y):,} wrong; most confident "
@@ -192,6 +191,20 @@ def _errors_section(pred: dict, spec_d: dict, weights: dict[str, float] | None =
     else:
         parts.append("<p class=good>every test sample is classified correctly</p>")
     return section("Errors on the test set", *parts, sid="errors")
+
+
+def confident_mistakes(probs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Indices of the misclassified samples, the most confident mistake first: sorted by the probability the
+    model gave its (wrong) predicted class.
+
+    Example:
+        >>> probs = torch.tensor([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.3, 0.7]])
+        >>> confident_mistakes(probs, torch.tensor([0, 0, 0, 1])).tolist()
+        [2, 1]
+    """
+    preds = probs.argmax(-1)  # (N,)
+    wrong = (preds != y).nonzero().flatten()
+    return wrong[probs[wrong, preds[wrong]].argsort(descending=True, stable=True)]
 
 
 def _grid(pred: dict, idx: Any, titles: list[str]) -> str:
