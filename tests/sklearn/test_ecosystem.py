@@ -66,5 +66,5 @@ def test_regressor_scores_r2_and_refits_identically(one_thread):
 
 
 def test_bad_parameters_are_one_value_error_at_fit(iris):
-    with pytest.raises(ValueError, match="unknown optimizer 'adamm'; did you mean 'adam'\? choose one of"):
+    with pytest.raises(ValueError, match=r"unknown optimizer 'adamm'; did you mean 'adam'\? choose one of"):
         NeuralClassifier(optimizer="adamm").fit(*iris)

@@ -10,6 +10,7 @@ from zenlearn.errors import UsageError
 from zenlearn.io.rundir import COMPARE, CONFIG, REPORT, STATS, RunDir, read_csv
 from zenlearn.nn.tasks import first_metric
 from zenlearn.report.build import REPORTS
+from zenlearn.report.html import fmt
 
 
 def list_runs(root: str | Path = "runs") -> list[dict[str, Any]]:
@@ -88,10 +89,10 @@ def format_runs(rows: list[dict[str, Any]]) -> str:
     header = ["modified", "kind", "data", "model", "epochs", "test metric", "test loss", "train s", "path"]
     lines = [header]
     for r in rows:
-        metric = f"{r['metric']} {r['test']:.4f}" if r["test"] is not None else "-"
+        metric = f"{r['metric']} {fmt(float(r['test']))}" if r["test"] is not None else "-"
         lines.append([time.strftime("%Y-%m-%d %H:%M", time.localtime(r["time"])), r["kind"], r["data"] or "-",
                       r["model"] or "-", str(r["epochs"] or "-"), metric,
-                      f"{r['test_loss']:.4f}" if r["test_loss"] is not None else "-",
+                      fmt(float(r["test_loss"])) if r["test_loss"] is not None else "-",
                       f"{r['train_seconds']:.1f}" if r["train_seconds"] is not None else "-", r["path"]])
     widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in lines)

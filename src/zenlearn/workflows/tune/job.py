@@ -173,7 +173,9 @@ class TuneJob:
         if not self.verbose:
             return
         try:  # this invocation's trials done so far, this one included (every worker counts the same way)
-            mine = [t for t in trial.study.get_trials(deepcopy=False) if t.user_attrs.get("invocation") == self.invocation]
+            with at_once():  # a line never waits for the database
+                trials = trial.study.get_trials(deepcopy=False)
+            mine = [t for t in trials if t.user_attrs.get("invocation") == self.invocation]
             done = str(sum(counts_as_done(t) for t in mine if t.number != trial.number) + 1)
         except Exception:  # noqa: BLE001 - a storage hiccup costs the count, never the trial
             done = "?"
