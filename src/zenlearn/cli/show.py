@@ -69,10 +69,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_augment(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    import torch
-
     from zenlearn.augment.pipeline import Augment
-    from zenlearn.data import FolderSplits, load_splits, streams, to_float
+    from zenlearn.data import load_splits, streams
     from zenlearn.report.preview import image_grid, write_png
 
     for name in ("samples", "rows"):
@@ -87,13 +85,9 @@ def cmd_augment(args: argparse.Namespace) -> int:
         image_size = coerce("image_size", field_types(TrainConfig)["image_size"], args.image_size)
         options = dict(image_size=image_size, color=args.color, workers=0)
     splits = load_splits(args.data, root=args.data_dir, seed=args.seed, **options)
-    if isinstance(splits, FolderSplits):
-        x = next(iter(splits.loader(splits.train, args.samples, shuffle=True, seed=args.seed)))[0]
-    else:
-        if splits.spec.kind != "image":
-            raise UsageError(f"--data {args.data} holds {splits.spec.kind} samples, not images; nothing to augment")
-        idx = torch.randperm(len(splits.train), generator=torch.Generator().manual_seed(args.seed))[: args.samples]
-        x = to_float(splits.train.x[idx], splits.spec.scale)  # (N, C, H, W)
+    if splits.spec.kind != "image":
+        raise UsageError(f"--data {args.data} holds {splits.spec.kind} samples, not images; nothing to augment")
+    x = next(iter(splits.loader(splits.train, args.samples, shuffle=True, seed=args.seed)))[0]  # (N, C, H, W)
     labels = ["original"] + [f"augmented {i + 1}" for i in range(args.rows)]
     write_png(out, image_grid([x] + [aug(x) for _ in range(args.rows)], labels=labels))
     print(f"wrote {out}: top row (labelled) {len(x)} originals from {args.data}, then {args.rows} rows augmented with "

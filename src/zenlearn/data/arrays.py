@@ -93,6 +93,35 @@ class Splits:
     preprocess: Any = None
     """Tables: the `TablePreprocess` fitted on the training split (saved in the run folder); else None."""
 
+    # The data protocol, which `FolderSplits` implements too: the trainer, reports and workflows call these
+    # instead of asking which kind of splits they hold.
+    def loader(self, data: ArrayData, batch_size: int, *, shuffle: bool = False, seed: int = 0, rank: int = 0,
+               world_size: int = 1, uint8: bool = False) -> "BatchLoader":
+        """A loader over one split (`data`): seeded, resumable batches; a rank's shard with `world_size` > 1.
+        (`uint8` is for image folders, whose augmented batches stay pixels; in-memory data converts itself.)"""
+        return BatchLoader(data, batch_size, scale=self.spec.scale, shuffle=shuffle, seed=seed, rank=rank,
+                           world_size=world_size)
+
+    def labels(self, data: ArrayData) -> Tensor:
+        """The targets of one split."""
+        return data.y
+
+    def images(self, data: ArrayData) -> Tensor:
+        """One split's raw samples, indexable (`x[idx]`)."""
+        return data.x
+
+    def summary_fields(self) -> dict[str, Any]:
+        """What the dataset adds to `summary.json` at its top level: nothing for in-memory data."""
+        return {}
+
+    def data_fields(self) -> dict[str, Any]:
+        """What the dataset adds to `summary.json`'s "data" block: the training images' mean value as the model
+        sees it (in [0, 1]; `predict` warns about inputs of the opposite polarity), for image data."""
+        if self.spec.kind != "image" or not len(self.train):
+            return {}
+        x = self.train.x
+        return {"mean": float(x.sum(dtype=torch.float64)) / x.numel() * self.spec.scale}
+
 
 def rows(x: Tensor, idx: Tensor) -> Tensor:
     """`x[idx]` for a 1-D index tensor: `index_select` copies whole rows (7x faster than advanced

@@ -15,7 +15,7 @@ import os
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -80,14 +80,30 @@ class FolderSplits:
                                               skip_bad_images=self.skip_bad_images)
         return self._decoded[key]
 
+    def labels(self, files: ImageFiles) -> Any:
+        """The class labels of one split."""
+        return files.labels
+
+    def summary_fields(self) -> dict[str, Any]:
+        """What the dataset adds to `summary.json`: the unreadable images skipped (--skip-bad-images)."""
+        return {"skipped_images": len(self.skipped), "skipped_files": sorted(self.skipped)}
+
+    def data_fields(self) -> dict[str, Any]:
+        """What the dataset adds to `summary.json`'s "data" block: nothing (the images are never all loaded)."""
+        return {}
+
     def images(self, files: ImageFiles) -> "ImagesOnDemand":
         """`files` (minus skipped ones) as an indexable uint8 image array, decoded only when indexed."""
         kept = [i for i, p in enumerate(files.paths) if p not in self.skipped]
         return ImagesOnDemand(files.take(kept), self.spec.input_shape)
 
-    def loader(self, files: ImageFiles, batch_size: int, *, shuffle: bool = False, seed: int = 0,
-               uint8: bool = False) -> "FolderLoader":
-        """A `FolderLoader` over `files` (with this folder's decoding options and cache)."""
+    def loader(self, files: ImageFiles, batch_size: int, *, shuffle: bool = False, seed: int = 0, rank: int = 0,
+               world_size: int = 1, uint8: bool = False) -> "FolderLoader":
+        """A `FolderLoader` over `files` (with this folder's decoding options and cache); `uint8`: batches of
+        pixels, for a trainer that augments them. Folders stream from one process (no `world_size` > 1)."""
+        if world_size > 1:
+            raise UsageError("image folders (--data folder:PATH) stream from one process; train them without "
+                             "data parallelism (one process / GPU)")
         return FolderLoader(files, batch_size, self.spec.input_shape, shuffle=shuffle, seed=seed,
                             workers=self.workers, skip_bad_images=self.skip_bad_images, skipped=self.skipped,
                             cache=self.decoded(files), uint8=uint8)

@@ -10,7 +10,7 @@ import torch
 import yaml
 
 from zenlearn.config import TrainConfig, load_yaml
-from zenlearn.data import DataSpec, FolderSplits, to_float
+from zenlearn.data import DataSpec, to_float
 from zenlearn.errors import UsageError
 from zenlearn.io.rundir import CONFIG, DATA, METRICS, RunDir, read_csv, read_json
 from zenlearn.nn.build import param_table
@@ -72,14 +72,13 @@ def _predictions(folder: Path, trainer: Any, splits: Any, data_dir: str | None,
     except UsageError as e:
         return {"error": str(e)}
     spec = splits.spec
-    folder_data = isinstance(splits, FolderSplits)
     if outputs is not None:
         logits, y = outputs
     else:
         logits, y = trainer.evaluate(eval_loader(splits, splits.test, 1000), return_outputs=True)[1:]
     # image folders stream: the few images the report shows are decoded on demand
-    x_raw = splits.images(splits.test) if folder_data else splits.test.x
-    train_y = torch.tensor(splits.train.labels) if folder_data else splits.train.y.cpu()
+    x_raw = splits.images(splits.test)
+    train_y = torch.as_tensor(splits.labels(splits.train)).cpu()
     return {"logits": logits, "y": y, "x_raw": x_raw, "scale": spec.scale, "spec": spec, "train_y": train_y}
 
 

@@ -13,7 +13,6 @@ from zenlearn.report.html import Link, esc, fmt, img, kv_table, section, table
 from zenlearn.report.plots import run as plots
 from zenlearn.report.plots.study import finite_number, history, param_panels
 
-
 MIN_TRIALS_FOR_IMPORTANCES = 5
 """Complete trials below which no importance plot is drawn (the report says why)."""
 

@@ -17,12 +17,11 @@ from torch import nn
 
 from zenlearn.augment.pipeline import Augment, spec_problems
 from zenlearn.config import TrainConfig, load_yaml
-from zenlearn.config.train import parse_class_weight
 from zenlearn.config.fields import type_problems
+from zenlearn.config.train import parse_class_weight
 from zenlearn.data import (
     DATASETS,
     TABLE_OPTIONS,
-    BatchLoader,
     DataSpec,
     FolderSplits,
     Splits,
@@ -286,9 +285,7 @@ def check_same_inputs(spec: DataSpec, other: DataSpec, data: str) -> None:
 
 def eval_loader(splits: Splits | FolderSplits, data: Any, batch_size: int) -> Any:
     """An unshuffled loader over `data` (one split of `splits`)."""
-    if isinstance(splits, FolderSplits):
-        return splits.loader(data, batch_size)
-    return BatchLoader(data, batch_size, scale=splits.spec.scale)
+    return splits.loader(data, batch_size)
 
 
 def make_loaders(cfg: TrainConfig, splits: Splits | FolderSplits, rank: int = 0,
@@ -297,19 +294,10 @@ def make_loaders(cfg: TrainConfig, splits: Splits | FolderSplits, rank: int = 0,
 
     `augmented`: the trainer augments every training batch first, so an image folder's training loader
     hands it the uint8 pixels (`Augment` warps them in 8 bits and returns floats in [0, 1])."""
-    if isinstance(splits, FolderSplits):
-        if world_size > 1:
-            raise UsageError("image folders (--data folder:PATH) stream from one process; train them without "
-                             "data parallelism (one process / GPU)")
-        return (splits.loader(splits.train, cfg.batch_size, shuffle=True, seed=cfg.seed, uint8=augmented),
-                splits.loader(splits.val, cfg.eval_batch_size) if splits.val is not None else None,
-                splits.loader(splits.test, cfg.eval_batch_size))
-    s = splits.spec.scale
-    train = BatchLoader(splits.train, cfg.batch_size // world_size, scale=s, shuffle=True, seed=cfg.seed,
-                        rank=rank, world_size=world_size)
-    val = BatchLoader(splits.val, cfg.eval_batch_size, scale=s) if splits.val is not None else None
-    test = BatchLoader(splits.test, cfg.eval_batch_size, scale=s)
-    return train, val, test
+    train = splits.loader(splits.train, cfg.batch_size // world_size, shuffle=True, seed=cfg.seed, rank=rank,
+                          world_size=world_size, uint8=augmented)
+    val = splits.loader(splits.val, cfg.eval_batch_size) if splits.val is not None else None
+    return train, val, splits.loader(splits.test, cfg.eval_batch_size)
 
 
 # ---------------------------------------------------------------- reloading a run folder

@@ -190,7 +190,7 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: Splits | N
             optimizer.add_param_group({"params": extra})
         signals = StopSignals() if main else None
         task = get_task(splits.spec.task)
-        labels = splits.train.labels if isinstance(splits, FolderSplits) else splits.train.y
+        labels = splits.labels(splits.train)
         weights = class_weights(cfg.class_weight, splits.spec, labels)
         run_callbacks: list[Callback] = [CSVLogger(rd.metrics, task.columns)] if main else []
         tb = None
@@ -252,7 +252,7 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: Splits | N
         "epochs_requested": cfg.epochs,
         **(stopper.outcome() if stopper is not None else {"stopped_early": False, "best_epoch": None}),
         "data": {"name": cfg.data, "train": len(splits.train), "val": len(splits.val) if splits.val is not None else 0,
-                 "test": len(splits.test), "task": splits.spec.task, **_pixel_mean(splits)},
+                 "test": len(splits.test), "task": splits.spec.task, **splits.data_fields()},
         "model": cfg.model,
         "device": str(device),
         "precision": cfg.precision,
@@ -265,12 +265,10 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: Splits | N
     if not task.categorical:  # test loss is the MSE; compare it with predicting the mean
         summary["mse"] = summary["test"]["mse"] = summary["test"]["loss"]
         summary["baseline_mse"] = mean_baseline_mse(splits.train.y, splits.test.y)
-    if isinstance(splits, FolderSplits):
-        summary["skipped_images"] = len(splits.skipped)
-        summary["skipped_files"] = sorted(splits.skipped)
-        if splits.skipped and verbose and main:
-            print(f"skipped {len(splits.skipped)} unreadable image(s): {', '.join(sorted(splits.skipped))}",
-                  file=sys.stderr)
+    summary.update(splits.summary_fields())
+    if summary.get("skipped_files") and verbose and main:
+        print(f"skipped {len(summary['skipped_files'])} unreadable image(s): {', '.join(summary['skipped_files'])}",
+              file=sys.stderr)
     dist.close()
     if not main:
         return {**summary, "out": str(out), "rank": dist.rank}
@@ -321,15 +319,6 @@ def _complete(rd: RunDir, watch: Stopwatch, verbose: bool) -> dict[str, Any]:
 def final_files_missing(rd: RunDir, cfg: TrainConfig) -> bool:
     """Whether a run lacks a file it should end with: summary.json, or report.html when it asked for one."""
     return not rd.summary.is_file() or (cfg.report and not rd.report.is_file())
-
-
-def _pixel_mean(splits: Splits | FolderSplits) -> dict[str, float]:
-    """{"mean": the training images' mean value as the model sees it, in [0, 1]} for in-memory image data
-    (`predict` warns about inputs of the opposite polarity); {} for other data and for streamed folders."""
-    if isinstance(splits, FolderSplits) or splits.spec.kind != "image" or not len(splits.train):
-        return {}
-    x = splits.train.x
-    return {"mean": float(x.sum(dtype=torch.float64)) / x.numel() * splits.spec.scale}
 
 
 def _strip(metrics: dict[str, float]) -> dict[str, float]:
