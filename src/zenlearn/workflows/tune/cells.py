@@ -48,6 +48,9 @@ class CellsJob:
             return "run"
         return "wait" if TrialState.RUNNING in states else "done"
 
+    def claim(self, trial: Any) -> None:
+        """Nothing to mark: a cell is claimed by popping it from the queue."""
+
     def objective(self, trial: Any) -> float:
         import optuna
 

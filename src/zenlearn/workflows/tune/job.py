@@ -118,10 +118,13 @@ class TuneJob:
             return "done"
         return "run" if done + running < self.trials else "wait"
 
+    def claim(self, trial: Any) -> None:
+        """Mark a new trial as this invocation's: from now on `next_action` counts it."""
+        trial.set_user_attr("invocation", self.invocation)
+
     def objective(self, trial: Any) -> float:
         import optuna
 
-        trial.set_user_attr("invocation", self.invocation)
         values = {p.name: p.suggest(trial) for p in self.params}
         run = trial_dir(self.out, trial.number)
         cfg = self.base.replace(**values, out=str(run), overwrite=True, threads=self.threads)

@@ -12,9 +12,10 @@ import contextlib
 import multiprocessing as mp
 import os
 import signal
+import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Literal, Protocol
 
 from zenlearn.errors import TrainingError, UsageError
@@ -22,7 +23,8 @@ from zenlearn.workflows.tune.outage import StorageTimeout
 from zenlearn.workflows.tune.storage import open_storage, scrub
 
 Action = Literal["run", "wait", "done"]
-POLL_SECONDS = 1.0  # how often an idle worker looks for queued or dead-worker trials
+POLL_SECONDS = 1.0
+DECIDE_SECONDS = 60.0  # the longest a worker waits for another to decide and claim its next trial  # how often an idle worker looks for queued or dead-worker trials
 STOP_GRACE_SECONDS = 120  # after Ctrl-C, how long workers may take to checkpoint and mark their trials
 
 
@@ -36,6 +38,7 @@ class Job(Protocol):
     rerun: str  # how to continue after the wait for the database ran out
 
     def load_study(self, storage: Any, worker: int) -> Any: ...
+    def claim(self, trial: Any) -> None: ...
     def objective(self, trial: Any) -> float: ...
     def next_action(self, study: Any) -> Action: ...
 
@@ -53,9 +56,11 @@ def threads_per_worker(workers: int, threads: int | None) -> int:
     return threads or max(1, cpu_count() // workers)
 
 
-def work(job: Job, worker: int = 0, who: str = "") -> None:
+def work(job: Job, worker: int = 0, who: str = "", deciding: Any = None) -> None:
     """One worker: run trials until `job.next_action` says done (the loop every process runs); `who` names
-    it in the lines that say it waits for the database."""
+    it in the lines that say it waits for the database. `deciding`, a lock shared by the workers of one
+    command, is held from `next_action` until the new trial is claimed: two workers that finish together
+    cannot both start the last trial."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # trial errors go to study.csv
@@ -67,25 +72,53 @@ def work(job: Job, worker: int = 0, who: str = "") -> None:
     storage = open_storage(job.storage, timeout=job.storage_timeout, who=who, noun=job.noun, rerun=job.rerun,
                            answered=True)
     study = job.load_study(storage, worker)
+    deciding = deciding or threading.Lock()
     while True:
-        action = job.next_action(study)
+        turn = _Turn(deciding)
+        try:
+            action = job.next_action(study)
+            if action == "run":
+                study.optimize(turn.claiming(job), n_trials=1, catch=(Exception,), gc_after_trial=False)
+        except Exception:
+            if storage.patience.gave_up:  # Optuna's clean-up after a failed tell can raise its own error instead
+                raise storage.patience.timed_out() from None
+            raise
+        finally:
+            turn.end()
         if action == "done":
             return
         if action == "wait":  # another worker's trial is running; if that worker died, its heartbeat stops
             time.sleep(POLL_SECONDS)
             optuna.storages.fail_stale_trials(study)
-            continue
-        try:
-            study.optimize(job.objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
-        except Exception:
-            if storage.patience.gave_up:  # Optuna's clean-up after a failed tell can raise its own error instead
-                raise storage.patience.timed_out() from None
-            raise
 
 
-def _worker_main(job: Job, worker: int, lost: Any) -> None:
+class _Turn:
+    """A worker's turn to decide what to do next, held until its new trial is claimed (or it decided not to
+    start one); a worker killed during its turn blocks the others for at most `DECIDE_SECONDS`."""
+
+    def __init__(self, lock: Any) -> None:
+        self.lock, self.held = lock, lock.acquire(timeout=DECIDE_SECONDS)
+
+    def end(self) -> None:
+        if self.held:
+            self.held = False
+            self.lock.release()
+
+    def claiming(self, job: Job) -> Callable[[Any], float]:
+        """`job.objective`, ending the turn once the trial is claimed."""
+        def objective(trial: Any) -> float:
+            try:
+                job.claim(trial)
+            finally:
+                self.end()
+            return job.objective(trial)
+
+        return objective
+
+
+def _worker_main(job: Job, worker: int, lost: Any, deciding: Any) -> None:
     try:
-        work(job, worker, who=f"worker {worker}")
+        work(job, worker, who=f"worker {worker}", deciding=deciding)
     except StorageTimeout as e:  # the parent says it once, for every worker
         lost.put(str(e))
         raise SystemExit(1) from None
@@ -136,7 +169,8 @@ def run_workers(job: Job, workers: int) -> list[int]:
         return [0]
     ctx = mp.get_context("spawn")  # fresh interpreters: no forked torch thread pools or DB connections
     lost = ctx.SimpleQueue()  # the StorageTimeout message of each worker that gave up waiting
-    procs = [ctx.Process(target=_worker_main, args=(job, i, lost), name=f"zenlearn-worker-{i}")
+    deciding = ctx.Lock()
+    procs = [ctx.Process(target=_worker_main, args=(job, i, lost, deciding), name=f"zenlearn-worker-{i}")
              for i in range(workers)]
     for p in procs:
         p.start()
