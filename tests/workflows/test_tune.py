@@ -274,7 +274,7 @@ def test_an_in_process_worker_leaves_the_process_as_it_found_it():
     from zenlearn.workflows.tune import workers as workers_mod
 
     class Job:  # the smallest job: the storage answers, the study has nothing left to do
-        threads, storage_timeout, noun = 1, 5.0, "runs"
+        threads, storage_timeout, noun, rerun = 1, 5.0, "runs", "rerun the same command to continue"
 
         def __init__(self, url):
             self.storage = url
