@@ -44,6 +44,8 @@ def test_the_task_string_is_branched_on_only_by_the_task():
 # Modules whose subject is classification by definition: distillation (soft targets over classes), the
 # reproduction suite (the survey's published accuracies are its data) and the quick start's accuracy table.
 CLASSIFICATION_BY_DEFINITION = {"workflows/distill.py", "workflows/suite.py", "workflows/reproduce.py",
+                                "workflows/protocol.py", "workflows/sequences.py",  # the suite's vocabulary, its
+                                # time-series section (Fawaz et al.'s published accuracies)
                                 "workflows/quickstart.py", "report/reproduction.py", "report/plots/reproduce.py",
                                 "report/folders.py", "cli/experiments.py"}  # the last: distill's table
 
@@ -73,6 +75,7 @@ def test_metric_names_are_known_only_to_the_task():
 FILE_NAME = re.compile(r"^[\w\-]+\.(json|jsonl|csv|yaml|png|db|txt|html|pt|safetensors|log|md)$")
 NOT_RUN_FOLDERS = {"serve/app.py": "the app's own page files", "cli/show.py": "default names of files a user asks for",
                    "data/photos.py": "a generated dataset folder's manifest",
+                   "data/forecast.py": "the built-in series' file in aeon's wheel",
                    "cli/options.py": "the metavar of --config", "cli/run.py": "the metavar of predict --output"}
 
 

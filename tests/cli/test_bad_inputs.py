@@ -42,7 +42,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("train-subset-zero", ["train", "--train-subset", "0"], "train_subset must be >= 1, got 0"),
     ("hidden-zero", ["train", "--hidden", "0"], "hidden sizes must be >= 1, got 0"),
     ("hidden-text", ["train", "--hidden", "a,b"], "option 'hidden' (--hidden) expects comma-separated integers"),
-    ("unknown-model", ["train", "--model", "resnet"], "unknown model 'resnet'; choose one of:"),
+    ("unknown-model", ["train", "--model", "transformer"], "unknown model 'transformer';"),
     ("unknown-activation", ["train", "--activation", "swishy"], "unknown activation 'swishy'; did you mean 'silu'? choose one of:"),
     ("unknown-optimizer", ["train", "--optimizer", "adamw2"], "unknown optimizer 'adamw2'; did you mean 'adamw'? choose one of:"),
     ("unknown-dataset", ["train", "--data", "cifar99"], "unknown dataset 'cifar99'; did you mean 'cifar10'? choose one of:"),
@@ -63,7 +63,28 @@ CASES: list[tuple[str, list[str], str]] = [
     ("mistyped-command", ["trian"], "did you mean 'train'? See `zenlearn --help`"),
     ("unknown-command", ["nosuchcommand"], "invalid choice: 'nosuchcommand'"),
     ("seed-cnn-on-sequences", ["train", "--data", "mnist1d", "--model", "seed-cnn", "--out", "{w}/new"],
-     "model 'seed-cnn' needs square images"),
+     "model 'seed-cnn' takes image data, but dataset 'mnist1d' gives sequence samples"),
+    ("fcn-on-images", ["train", "--data", "mnist", "--model", "fcn", "--out", "{w}/new"],
+     "model 'fcn' takes sequence data, but dataset 'mnist' gives image samples of shape (1, 28, 28)"),
+    ("seed-cnn-on-series", ["train", "--data", "ucr:GunPoint", "--model", "seed-cnn", "--out", "{w}/new"],
+     "model 'seed-cnn' takes image data, but dataset 'GunPoint' gives sequence samples of shape (150, 1)"),
+    # --- time series files (ucr:, series:)
+    ("ucr-not-bundled", ["train", "--data", "ucr:Wafer", "--out", "{w}/new"],
+     "--data ucr:Wafer: 'Wafer' is not bundled with aeon; bundled: "),
+    ("series-header-labels-disagree", ["train", "--data", "series:{w}/ts/labels", "--model", "fcn", "--out", "{w}/new"],
+     "labels_TRAIN.ts's header lists the labels a b but the data has c; fix the @classLabel line"),
+    ("series-header-dimensions-disagree", ["train", "--data", "series:{w}/ts/dims", "--out", "{w}/new"],
+     "dims_TRAIN.ts's header says @dimensions 3 but each series has 2"),
+    ("series-header-univariate-disagrees", ["train", "--data", "series:{w}/ts/uni", "--out", "{w}/new"],
+     "uni_TRAIN.ts's header says @univariate true but each series has 2 dimensions"),
+    ("series-unseen-test-label", ["train", "--data", "series:{w}/ts/unseen", "--out", "{w}/new"],
+     "unseen_TEST.ts has label(s) c never seen in unseen_TRAIN.ts"),
+    ("forecast-window-too-long", ["train", "--data", "forecast:airline", "--model", "lstm", "--window", "200",
+                                  "--out", "{w}/new"], "--window 200 plus --horizon 1 is longer than the training span"),
+    ("forecast-column-not-numeric", ["train", "--data", "forecast:{w}/sales.csv", "--column", "note", "--model", "lstm",
+                                     "--out", "{w}/new"], "--column 'note' is not numeric (string values such as 'a')"),
+    ("series-test-without-train", ["train", "--data", "series:{w}/ts/lonely_TEST.ts", "--out", "{w}/new"],
+     "found lonely_TEST.ts but no lonely_TRAIN.ts beside it"),
     # --- train: the run folder
     ("out-not-empty", ["train", *TINY, "--out", "{w}/keep"], "already holds files; pass --overwrite"),
     ("out-is-a-file", ["train", *TINY, "--out", "{w}/afile"], "is a file; choose a folder path"),
@@ -268,6 +289,8 @@ def world(tmp_path_factory, data_dir):
     (w / "trunc-idx3-ubyte").write_bytes(bytes([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0, 28]) + b"\x00" * 100)
     (w / "cwd").mkdir()
     _table_files(w)
+    _series_files(w / "ts")
+    (w / "sales.csv").write_text("month,sales,note\n" + "".join(f"2020-{m:02d},{m * 3},a\n" for m in range(1, 13)))
     return w
 
 
@@ -290,6 +313,19 @@ def _table_files(w: Path) -> None:
     np.savez(w / "onlyx.npz", x=np.zeros((4, 2)))
     train_run(TrainConfig(data=f"table:{w / 't.csv'}", model="mlp", hidden=(4,), epochs=1, report=False,
                           out=str(w / "tablerun")), verbose=False)
+
+
+def _series_files(ts: Path) -> None:
+    """.ts files whose header disagrees with their data, an unseen test label, a _TEST without its _TRAIN."""
+    ts.mkdir()
+    head = "@problemName x\n@univariate {uni}\n@dimensions {dims}\n@equalLength true\n@classLabel true {labels}\n@data\n"
+    files = {"labels": ("true", 1, "a b", ["1,2,3:a", "3,2,1:c"]), "dims": ("false", 3, "a b", ["1,2:3,4:a"]),
+             "uni": ("true", 1, "a b", ["1,2:3,4:a"]), "unseen": ("true", 1, "a b c", ["1,2,3:a", "3,2,1:b"])}
+    for name, (uni, dims, labels, rows) in files.items():
+        text = head.format(uni=uni, dims=dims, labels=labels)
+        (ts / f"{name}_TRAIN.ts").write_text(text + "\n".join(rows) + "\n")
+        (ts / f"{name}_TEST.ts").write_text(text + ("3,2,1:c\n" if name == "unseen" else rows[0] + "\n"))
+    (ts / "lonely_TEST.ts").write_text(head.format(uni="true", dims=1, labels="a") + "1,2:a\n")
 
 
 def _snapshot(root: Path) -> dict[str, str]:

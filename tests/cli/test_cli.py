@@ -14,7 +14,7 @@ def run_cli(*args, cwd=None):
 
 @pytest.mark.parametrize("args,needle", [
     (["train", "--epochs", "abc"], "option 'epochs' (--epochs) expects integer, got 'abc'"),
-    (["train", "--model", "resnet"], "unknown model 'resnet'; choose one of: seed-cnn"),
+    (["train", "--model", "transformer"], "unknown model 'transformer'; choose one of: seed-cnn"),
     (["train", "--lr", "-1"], "lr must be > 0"),
     (["train", "--bogus"], "unrecognized arguments: --bogus"),
     (["train", "--device", "tpu"], "device must be one of auto, cpu, cuda"),

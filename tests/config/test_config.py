@@ -21,8 +21,8 @@ def test_validation_collects_every_problem():
 
 
 def test_unknown_names_list_the_choices():
-    with pytest.raises(UsageError, match=r"unknown model 'resnet'; choose one of: .*seed-cnn.*mlp"):
-        check_config(TrainConfig(model="resnet"))
+    with pytest.raises(UsageError, match=r"unknown model 'transformer'; choose one of: .*seed-cnn.*mlp"):
+        check_config(TrainConfig(model="transformer"))
 
 
 def test_from_dict_types_and_unknown_keys():

@@ -20,8 +20,8 @@ def test_every_model_builds_or_says_why(name, spec):
     cfg = TrainConfig(model=name, hidden=(16,), channels=(4, 8), hidden_size=8)
     try:
         model = build_model(cfg, spec)
-    except UsageError as e:  # only the image classifiers (seed-cnn, fast-cnn) may refuse
-        assert name in ("seed-cnn", "fast-cnn") and name in str(e)
+    except UsageError as e:  # only the image classifiers and the per-sequence time-series classifiers may refuse
+        assert (name in ("seed-cnn", "fast-cnn") or (name in ("fcn", "resnet") and spec is not SEQ)) and name in str(e)
         return
     x = torch.randn(3, *spec.input_shape)
     want = (3, 5, 1) if spec.per_step else (3, 10)
@@ -29,6 +29,14 @@ def test_every_model_builds_or_says_why(name, spec):
     out = model(x).sum()
     out.backward()  # every model is differentiable end to end
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
+def test_registry_says_which_data_shapes_each_model_takes():
+    takes = {e.name: e.info.takes for e in MODELS}
+    assert takes["fcn"] == takes["resnet"] == ("sequence",) and takes["seed-cnn"] == ("image",)
+    assert all("sequence" in takes[m] for m in ("mlp", "cnn", "rnn", "lstm", "gru", "fcn", "resnet"))
+    with pytest.raises(UsageError, match=r"^model 'fcn' takes sequence data, but dataset 'img' gives image samples"):
+        build_model(TrainConfig(model="fcn"), IMAGE)
 
 
 def test_mlp_options_dropout_batch_norm_activation():

@@ -18,7 +18,8 @@ from zenlearn.workflows.claims import check_claim
 from zenlearn.workflows.reproduce import plan, reproduce, row_labels
 from zenlearn.workflows.suite import BUDGETS, SUITE, Experiment
 
-NAMES = ["models", "activations", "optimizers", "augmentation", "distillation", "tables", "tables-regression"]
+NAMES = ["models", "activations", "optimizers", "augmentation", "distillation", "tables", "tables-regression",
+         "sequences"]
 
 
 # ---------------------------------------------------------------- the suite is data
@@ -46,6 +47,19 @@ def test_anchors_and_claims_name_rows_the_experiment_produces(name):
 def test_every_budget_of_every_experiment_is_a_valid_config(name, budget):
     steps = plan(SUITE.get(name), budget, {"report": False})  # validates every varied value and LR
     assert steps and all(cfg.report is False for _, cfg in steps)
+
+
+def test_sequences_section_is_fawaz_et_al_at_a_quarter_of_their_epochs():
+    exp = SUITE.get("sequences")
+    assert exp.anchors["GunPoint · fcn"].value == 1.0 and exp.anchors["OSULeaf · mlp"].value == 0.557
+    assert exp.anchors["JapaneseVowels · lstm"].value is None  # no published row
+    steps = {comp.name: cfg for comp, cfg in plan(exp, "full", {"report": False})}
+    assert len(steps) == 25 and {cfg.data for cfg in steps.values()} == {f"ucr:{d}" for d in (
+        "GunPoint", "ItalyPowerDemand", "ArrowHead", "OSULeaf", "JapaneseVowels")}
+    epochs = {name.split(" · ")[1]: cfg.epochs for name, cfg in steps.items()}
+    assert epochs == {"mlp": 1250, "fcn": 500, "resnet": 375, "lstm": 375, "gru": 375}  # paper's / 4
+    assert exp.budgets["full"].seeds == 5 and all(cfg.batch_size == 16 and cfg.val_split == 0 and cfg.normalize == "none"
+                                                   for cfg in steps.values())
 
 
 def test_commands_repeat_a_section_by_hand():

@@ -21,6 +21,7 @@ PRECISIONS = ("32", "bf16", "16")
 POOLS = ("max", "avg", "none")
 HEADS = ("auto", "last", "mean", "max", "flatten", "step")
 TASKS = ("auto", "classification", "regression")
+NORMALIZE = ("series", "global", "none")
 
 
 ALIASES = {"workers": "decode_workers"}
@@ -71,6 +72,19 @@ class TrainConfig:
     """Image folders: decode every image once at --image-size into a uint8 cache that later epochs and runs read
     (in $ZENLEARN_CACHE, else ~/.cache/zenlearn/folder-cache): memory, disk (memory-mapped), auto (memory if it
     takes at most a quarter of the RAM, else disk) or off (decode every batch)."""
+    normalize: str = "series"
+    """Time series (ucr:, series:): series (z-normalise each series and feature, as the archive's papers do),
+    global (by the training set's per-feature mean and standard deviation) or none."""
+    column: str | None = None
+    """Forecasts (forecast:PATH.csv): the column to forecast; default: the last numeric column."""
+    window: int = 24
+    """Forecasts: time steps in each input window (the model predicts the next value at every step)."""
+    horizon: int = 1
+    """Forecasts: how many steps ahead each step's target lies."""
+    season: int = 0
+    """Forecasts: season length in steps for the seasonal-naive baseline and MASE; 0: from the date column's
+    frequency (12 for monthly data, 4 quarterly, 7 daily, 24 hourly), else 1."""
+
     # --- augmentation ---
     augment: str | None = None
     """Augment training batches on the device: a preset (mnist, cifar, imagenet; see `zenlearn list
@@ -305,6 +319,10 @@ def _range_problems(c: TrainConfig) -> list[str]:
          f"class_weight must be none, balanced or CLASS=WEIGHT pairs with weights > 0 (e.g. 0=1,7=3), "
          f"got {c.class_weight!r}")
     need(c.decode_workers is None or c.decode_workers >= 0, f"decode_workers must be >= 0, got {c.decode_workers}")
+    need(c.normalize in NORMALIZE, f"normalize must be one of {', '.join(NORMALIZE)}, got {c.normalize!r}")
+    need(c.window >= 1, f"window must be >= 1, got {c.window}")
+    need(c.horizon >= 1, f"horizon must be >= 1, got {c.horizon}")
+    need(c.season >= 0, f"season must be >= 0 (0: from the dates), got {c.season}")
     return p
 
 

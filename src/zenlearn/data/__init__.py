@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import inspect
 import os
 from dataclasses import dataclass
@@ -12,10 +13,12 @@ import torch
 
 from zenlearn.data.arrays import ArrayData, BatchLoader, DataSpec, Splits, split, subset, to_float
 from zenlearn.data.cifar import cifar10, cifar100
+from zenlearn.data.forecast import BUILT_IN, forecast
 from zenlearn.data.folder import FolderLoader, FolderSplits, load_folder
 from zenlearn.data.mnist import fashion_mnist, mnist
 from zenlearn.data.mnist1d import mnist1d
 from zenlearn.data.photos import load_photos
+from zenlearn.data.series import series, ucr
 from zenlearn.data.sine import sine
 from zenlearn.data.tables import load_npz, load_sklearn, load_table
 from zenlearn.errors import UsageError
@@ -30,7 +33,12 @@ class DatasetInfo:
 
     streaming: bool = False
     path_argument: bool = False
-    """`--data NAME:PATH` names the folder (`folder:`); otherwise the loader finds or makes it (`photos`)."""
+    """`--data NAME:PATH` names the folder (`folder:`) or the files (`series:`, a folder or a file stem);
+    otherwise the loader finds or makes it (`photos`)."""
+    built_in: tuple[str, ...] = ()
+    """Arguments that name a built-in dataset rather than a path (`forecast:airline`)."""
+    ordered: bool = False
+    """Samples are in time order: validation is the last `val_split` of the training set, not a random draw."""
     tabular: bool = False
     """A table (`table:PATH`, `npz:PATH`, `sklearn:NAME`): the loader holds out the test and validation rows
     itself and fits the preprocessing on the training rows; it takes the table options (`TABLE_OPTIONS`)."""
@@ -66,6 +74,16 @@ DATASETS.add("npz", load_npz, "your arrays: --data npz:PATH of an .npz with x (r
 DATASETS.add("sklearn", load_sklearn, "a table in scikit-learn's wheel, offline: sklearn:breast_cancer, sklearn:wine, "
              "sklearn:digits, sklearn:iris (classification), sklearn:diabetes (regression)",
              info=DatasetInfo(tabular=True))
+DATASETS.add("ucr", ucr, "a UCR/UEA archive dataset bundled in aeon's wheel, offline: ucr:GunPoint, ucr:ItalyPowerDemand, "
+             "ucr:ArrowHead, ucr:OSULeaf, ucr:JapaneseVowels (variable length), ucr:BasicMotions, … (zenlearn[series]; "
+             "--normalize)")
+DATASETS.add("series", series, "your time series: series:PATH of a NAME_TRAIN / NAME_TEST pair of .ts (uni- or "
+             "multivariate, variable length, missing values) or UCR .tsv files, a folder or a file stem "
+             "(zenlearn[series]; --normalize)", info=DatasetInfo(path_argument=True))
+DATASETS.add("forecast", forecast, "a series to forecast: forecast:PATH.csv --column COL --window W --horizon H, sliding "
+             "windows predicting the value H steps on at every step, split in time (the last fifth is the test "
+             "span); MASE and naive / seasonal-naive baselines; forecast:airline is built in (monthly airline "
+             "passengers 1949-1960, from aeon's wheel)", info=DatasetInfo(path_argument=True, built_in=tuple(BUILT_IN), ordered=True))
 
 
 def streams(name: str) -> bool:
@@ -91,7 +109,7 @@ def resolve_data(name: str) -> str:
     """
     kind, _, arg = name.partition(":")
     info = DATASETS.entry(kind).info if kind in DATASETS else None
-    if not arg or not getattr(info, "path_argument", False):
+    if not arg or not getattr(info, "path_argument", False) or arg in info.built_in:
         return name
     return f"{kind}:{os.path.abspath(os.path.expanduser(arg))}"
 
@@ -105,7 +123,19 @@ def data_folder(name: str) -> Path | None:
     """
     kind, _, arg = name.partition(":")
     info = DATASETS.entry(kind).info if kind in DATASETS else None
-    return Path(arg).expanduser() if arg and getattr(info, "path_argument", False) else None
+    is_path = arg and getattr(info, "path_argument", False) and arg not in info.built_in
+    return Path(arg).expanduser() if is_path else None
+
+
+def data_present(path: Path) -> bool:
+    """Whether a `--data NAME:PATH` path is there: a folder, a file, or the stem of files (`data/GunPoint` for
+    data/GunPoint_TRAIN.ts).
+
+    Example:
+        >>> data_present(Path("/no/such/place"))
+        False
+    """
+    return path.exists() or (path.parent.is_dir() and any(path.parent.glob(glob.escape(path.name) + "_*")))
 
 
 def tabular(name: str) -> bool:
@@ -134,7 +164,8 @@ def load_splits(name: str, *, root: str | None = None, val_split: float = 0.1, s
     `folder:PATH` datasets are not loaded but scanned: they come back as `FolderSplits` (file lists that
     stream through a `FolderLoader`), and `folder_options` go to `load_folder`. Tables (`tabular`) hold out
     their test and validation rows and fit their preprocessing themselves; `folder_options` are then the
-    `TABLE_OPTIONS` (and `preprocess`).
+    `TABLE_OPTIONS` (and `preprocess`). Other in-memory loaders get the options they take as keywords
+    (`normalize`, `window`, …).
 
     Args:
         name: Registered dataset name (see `DATASETS.names()`).
@@ -143,7 +174,8 @@ def load_splits(name: str, *, root: str | None = None, val_split: float = 0.1, s
         seed: Seed of the split and of the subset. Defaults to 0.
         train_subset: Keep only this many training samples. Defaults to all.
         device: Device the tensors live on. Defaults to "cpu".
-        **folder_options: `image_size`, `color`, `class_mode`, `workers`, `skip_bad_images`, `cache` for folders.
+        **folder_options: `image_size`, `color`, `class_mode`, `workers`, `skip_bad_images`, `cache` for folders;
+            `normalize` for series, `column`, `window`, `horizon`, `season` for forecasts. Defaults to none.
 
     Example:
         >>> s = load_splits("mnist1d", val_split=0.1)
@@ -164,21 +196,29 @@ def load_splits(name: str, *, root: str | None = None, val_split: float = 0.1, s
         return DATASETS.get(kind)(arg, val_split=val_split, seed=seed, train_subset=train_subset, **folder_options)
     loader = DATASETS.get(kind)
     _check_argument(kind, loader, arg)
-    train, test, spec = loader(data_dir(root), arg) if arg else loader(data_dir(root))
-    train, val = split(train, val_split, seed)
+    options = _options_for(loader, folder_options)
+    train, test, spec = loader(data_dir(root), arg, **options) if arg else loader(data_dir(root), **options)
+    train, val = split(train, val_split, seed, ordered=info is not None and info.ordered)
     if train_subset is not None:
         train = subset(train, train_subset, seed)
     return Splits(spec, train.to(device), val.to(device) if val is not None else None, test.to(device))
 
 
+def _options_for(loader: Loader, options: dict[str, Any]) -> dict[str, Any]:
+    """The `options` an in-memory loader takes as keywords (`normalize`, `window`, …)."""
+    names = {p.name for p in inspect.signature(loader).parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    return {k: v for k, v in options.items() if k in names}
+
+
 def _check_argument(kind: str, loader: Loader, arg: str) -> None:
     """`--data NAME:ARG` only for datasets that take an argument, and always for those that need one."""
-    params = list(inspect.signature(loader).parameters.values())[1:]
+    params = [p for p in list(inspect.signature(loader).parameters.values())[1:]
+              if p.kind is not inspect.Parameter.KEYWORD_ONLY]
     if arg and not params:
         raise UsageError(f"--data {kind}:{arg}: dataset {kind!r} takes no ':ARGUMENT'; use --data {kind}")
     if not arg and params and params[0].default is inspect.Parameter.empty:
         raise UsageError(f"--data {kind}: dataset {kind!r} needs an argument, --data {kind}:{params[0].name.upper()}")
 
 
-__all__ = ["DATASETS", "TABLE_OPTIONS", "streams", "tabular", "resolve_data", "data_folder", "ArrayData", "BatchLoader", "DataSpec", "FolderLoader", "FolderSplits", "Splits", "data_dir", "load_splits", "split",
+__all__ = ["DATASETS", "TABLE_OPTIONS", "streams", "tabular", "data_present", "resolve_data", "data_folder", "ArrayData", "BatchLoader", "DataSpec", "FolderLoader", "FolderSplits", "Splits", "data_dir", "load_splits", "split",
            "subset", "to_float"]

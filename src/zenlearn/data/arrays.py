@@ -34,6 +34,11 @@ class DataSpec:
     target_std: float = 1.0
     """... and scaled by this, so it learns standardised targets while the loss and metrics stay in the
     target's units."""
+    variable_length: bool = False
+    """Some sequences are shorter than input_shape[0]: NaN steps (every feature NaN) follow their end."""
+    forecast: dict[str, Any] = field(default_factory=dict)
+    """Forecast windows (`forecast:`): column, window, horizon, season, the MASE scale, the test span and the
+    naive / seasonal-naive baselines on it."""
 
     @classmethod
     def from_dict(cls, d: dict) -> "DataSpec":
@@ -130,11 +135,22 @@ def rows(x: Tensor, idx: Tensor) -> Tensor:
     return x.index_select(0, idx) if isinstance(x, Tensor) else x[idx]
 
 
-def split(data: ArrayData, val_fraction: float, seed: int) -> tuple[ArrayData, ArrayData | None]:
-    """Deterministic train/validation split: a seeded permutation, the first `val_fraction` held out."""
+def split(data: ArrayData, val_fraction: float, seed: int, *,
+          ordered: bool = False) -> tuple[ArrayData, ArrayData | None]:
+    """Deterministic train/validation split: a seeded permutation, the first `val_fraction` held out; with
+    `ordered` (samples in time order), the last `val_fraction` is held out, so no validation sample precedes
+    a training one.
+
+    Example:
+        >>> train, val = split(ArrayData(torch.arange(10), torch.arange(10)), 0.2, 0, ordered=True)
+        >>> val.x.tolist()
+        [8, 9]
+    """
     n_val = int(round(len(data) * val_fraction))
     if n_val == 0:
         return data, None
+    if ordered:
+        return data.take(torch.arange(len(data) - n_val)), data.take(torch.arange(len(data) - n_val, len(data)))
     perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
     val_idx, train_idx = perm[:n_val].sort().values, perm[n_val:].sort().values
     return data.take(train_idx), data.take(val_idx)

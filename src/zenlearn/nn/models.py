@@ -11,8 +11,10 @@ import math
 from typing import Any
 
 from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from zenlearn.nn.activations import get_activation
+from zenlearn.nn.masking import MaskedBatchNorm1d, masked_max, masked_mean, run_masked, step_mask, unpad
 
 Shape = int | tuple[int, ...]
 
@@ -82,6 +84,7 @@ class MLP(nn.Module):
         activation: Activation name or module factory. Defaults to "relu".
         dropout: Dropout after each hidden activation. Defaults to 0.
         batch_norm: Batch norm before each hidden activation. Defaults to False.
+        fill_padding: Set NaN padding steps of variable-length sequences to 0 first. Defaults to False.
         **act_params: Activation options (`negative_slope`, `elu_alpha`). Defaults to none.
 
     Example:
@@ -91,12 +94,16 @@ class MLP(nn.Module):
     """
 
     def __init__(self, in_features: int, hidden: tuple[int, ...] = (256, 256), num_outputs: Shape = 10,
-                 activation: Any = "relu", dropout: float = 0.0, batch_norm: bool = False, **act_params: Any) -> None:
+                 activation: Any = "relu", dropout: float = 0.0, batch_norm: bool = False, fill_padding: bool = False,
+                 **act_params: Any) -> None:
         super().__init__()
         layers, width = _dense_stack(in_features, tuple(hidden), activation, dropout, batch_norm, act_params)
         self.net = nn.Sequential(nn.Flatten(), *layers, *_out_layer(width, num_outputs))
+        self.fill_padding = fill_padding
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.fill_padding:
+            x = x.nan_to_num(0.0)  # zero padding after a short series (the MLP sees every step)
         return self.net(x)  # (B, *input_shape) -> (B, *num_outputs)
 
 
@@ -117,6 +124,8 @@ class CNN(nn.Module):
         dropout: Dropout after each stage and hidden dense layer. Defaults to 0.
         batch_norm: Batch norm after each convolution and hidden dense layer. Defaults to False.
         channels_last: Inputs are (B, T, F) sequences (zenlearn's sequence layout). Defaults to False.
+        variable_length: (B, T, F) sequences padded with NaN steps: masked stages and a masked global average
+            pool over time instead of flattening. Defaults to False.
         **act_params: Activation options (`negative_slope`, `elu_alpha`). Defaults to none.
 
     Example:
@@ -128,13 +137,14 @@ class CNN(nn.Module):
     def __init__(self, input_shape: tuple[int, ...], channels: tuple[int, ...] = (32, 64), num_outputs: Shape = 10,
                  *, kernel_size: int = 3, stride: int = 1, pool: str = "max", hidden: tuple[int, ...] = (),
                  activation: Any = "relu", dropout: float = 0.0, batch_norm: bool = False,
-                 channels_last: bool = False, **act_params: Any) -> None:
+                 channels_last: bool = False, variable_length: bool = False, **act_params: Any) -> None:
         super().__init__()
         shape = (input_shape[1], input_shape[0]) if channels_last and len(input_shape) == 2 else tuple(input_shape)
         if len(shape) not in (2, 3):
             raise ValueError(f"CNN input_shape must be (C, L) or (C, H, W), got {tuple(input_shape)}")
         self.channels_last = channels_last and len(input_shape) == 2
-        conv, bn, pools = ((nn.Conv1d, nn.BatchNorm1d, {"max": nn.MaxPool1d, "avg": nn.AvgPool1d}) if len(shape) == 2
+        self.variable_length = variable_length and self.channels_last
+        conv, bn, pools = ((nn.Conv1d, MaskedBatchNorm1d, {"max": nn.MaxPool1d, "avg": nn.AvgPool1d}) if len(shape) == 2
                            else (nn.Conv2d, nn.BatchNorm2d, {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}))
         layers: list[nn.Module] = []
         width = shape[0]
@@ -155,10 +165,15 @@ class CNN(nn.Module):
                 raise ValueError(f"CNN: input {tuple(input_shape)} shrinks to nothing after {len(layers)} layers; "
                                  f"use fewer channels stages, a smaller stride or pool none")
         self.features = nn.Sequential(*layers)
-        dense, w = _dense_stack(width * math.prod(size), tuple(hidden), activation, dropout, batch_norm, act_params)
+        flat = width if self.variable_length else width * math.prod(size)
+        dense, w = _dense_stack(flat, tuple(hidden), activation, dropout, batch_norm, act_params)
         self.head = nn.Sequential(nn.Flatten(), *dense, *_out_layer(w, num_outputs))
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.variable_length:
+            x, lengths = unpad(x)
+            h, mask = run_masked(self.features, x.transpose(1, 2), lengths)  # (B, C, T')
+            return self.head(masked_mean(h, mask))  # global average pool over each series' real steps
         if self.channels_last:
             x = x.transpose(1, 2)  # (B, T, F) -> (B, F, T)
         return self.head(self.features(x))  # (B, C, *spatial) -> (B, *num_outputs)
@@ -182,6 +197,8 @@ class RNN(nn.Module):
             outputs over time), "flatten" (dense on all outputs; needs `seq_len`) or "step" (a dense layer
             at every step: output (B, T, num_outputs)). Defaults to "last".
         seq_len: Sequence length, needed by the "flatten" head. Defaults to None.
+        variable_length: (B, T, F) sequences padded with NaN steps: packed, so each series ends at its own
+            length (not with the "flatten" head). Defaults to False.
 
     Example:
         >>> import torch
@@ -194,8 +211,11 @@ class RNN(nn.Module):
 
     def __init__(self, in_features: int, hidden_size: int = 64, num_outputs: int = 10, *, cell: str = "lstm",
                  num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0, head: str = "last",
-                 seq_len: int | None = None) -> None:
+                 seq_len: int | None = None, variable_length: bool = False) -> None:
         super().__init__()
+        if head == "flatten" and variable_length:
+            raise ValueError("RNN: the flatten head needs sequences of one length; use the last, mean or max head")
+        self.variable_length = variable_length
         if cell not in self.CELLS or head not in self.HEADS:
             raise ValueError(f"RNN: cell must be one of {', '.join(self.CELLS)} and head one of "
                              f"{', '.join(self.HEADS)}; got cell={cell!r}, head={head!r}")
@@ -214,16 +234,24 @@ class RNN(nn.Module):
             x = x.unsqueeze(-1)  # (B, T) -> (B, T, 1)
         elif x.ndim == 4:
             x = x.permute(0, 2, 1, 3).flatten(2)  # (B, C, H, W) -> (B, H, C*W): one row per step
-        outputs, state = self.rnn(x)  # outputs (B, T, dirs*H)
+        mask = None
+        if self.variable_length:
+            x, lengths = unpad(x)
+            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            outputs, state = self.rnn(packed)  # the state at each series' own last step
+            outputs = pad_packed_sequence(outputs, batch_first=True, total_length=x.shape[1])[0]
+            mask = step_mask(lengths, x.shape[1]).transpose(1, 2)  # (B, T, 1)
+        else:
+            outputs, state = self.rnn(x)  # outputs (B, T, dirs*H)
         if self.head_kind == "step":
             return self.out(self.drop(outputs))  # (B, T, num_outputs)
         if self.head_kind == "last":
             h_n = state[0] if self.cell == "lstm" else state  # (layers*dirs, B, H)
             z = h_n[-self.dirs:].transpose(0, 1).flatten(1)  # (B, dirs*H)
         elif self.head_kind == "mean":
-            z = outputs.mean(1)
+            z = outputs.mean(1) if mask is None else masked_mean(outputs.transpose(1, 2), mask.transpose(1, 2))
         elif self.head_kind == "max":
-            z = outputs.amax(1)
+            z = outputs.amax(1) if mask is None else masked_max(outputs.transpose(1, 2), mask.transpose(1, 2))
         else:
             z = outputs.flatten(1)  # (B, T*dirs*H)
         return self.out(self.drop(z))  # (B, num_outputs)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -74,6 +75,36 @@ def regression_sums(outputs: Tensor, targets: Tensor) -> Tensor:
     err = (outputs.detach() - targets).to(torch.float64)  # (N, *target_shape)
     y = targets.to(torch.float64)
     return torch.stack([err.abs().sum(), (err * err).sum(), y.sum(), (y * y).sum()])
+
+
+def forecast_sums(outputs: Tensor, targets: Tensor) -> Tensor:
+    """(|error| sum, windows) at each window's last step: the forecast `horizon` steps past the window, one
+    per point of the test span. Outputs and targets are (N, T, 1) per-step forecasts.
+
+    Example:
+        >>> forecast_sums(torch.tensor([[[0.], [1.]], [[0.], [3.]]]), torch.zeros(2, 2, 1)).tolist()
+        [4.0, 2.0]
+    """
+    err = (outputs.detach()[:, -1] - targets[:, -1]).to(torch.float64)  # (N, 1)
+    return torch.stack([err.abs().sum(), torch.tensor(float(len(err)), dtype=torch.float64, device=err.device)])
+
+
+def forecast_summary(info: Mapping[str, Any], test_metrics: Mapping[str, float]) -> dict[str, Any]:
+    """The forecast block of `summary.json`: the model beside the naive baselines on the test span, each with
+    its MAE (the column's units) and MASE. `info` is the dataset's `DataSpec.forecast`; the data is in units
+    of its `scale` (the training span's seasonal-naive MAE), so the model's MAE is its MASE times the scale.
+
+    Example:
+        >>> info = {"scale": 2.0, "season": 12, "test_span": 29, "baselines": {"naive": 4.0}}
+        >>> block = forecast_summary(info, {"mase": 0.5, "loss": 0.3})
+        >>> block["model"], block["naive"]
+        ({'mae': 1.0, 'mase': 0.5}, {'mae': 4.0, 'mase': 2.0})
+    """
+    scale = float(info["scale"])
+    mase = float(test_metrics[FORECAST.metric])
+    rows = {"model": mase * scale, **{name: float(mae) for name, mae in info["baselines"].items()}}
+    return {**{name: {"mae": mae, FORECAST.metric: mae / scale} for name, mae in rows.items()},
+            "season": info["season"], "scale": scale, "test_points": info["test_span"]}
 
 
 def _r2(s: Mapping[str, float]) -> float:
@@ -205,9 +236,16 @@ REGRESSION = Task(
      Metric("r2", True, _r2, "R²")),
     categorical=False, sums=("abs_error", "sq_error", "sum_target", "sq_target"), batch_sums=regression_sums)
 
+FORECAST = Task(
+    "forecast",  # the data is in units of the training span's seasonal-naive MAE, so |error| is MASE
+    (Metric("mase", False, lambda s: s["abs_error_last"] / max(s["windows"], 1.0), "MASE"),),
+    categorical=False, sums=("abs_error_last", "windows"), batch_sums=forecast_sums)
+
 TASKS: Registry[Task] = Registry("task")
 TASKS.add("classification", CLASSIFICATION, "cross-entropy on logits; accuracy")
 TASKS.add("regression", REGRESSION, "mean squared error; MAE, RMSE and R² (over every target element)")
+TASKS.add("forecast", FORECAST, "per-step windows (forecast:): mean squared error at every step; MASE of each "
+          "window's last step (the data is in units of the training span's seasonal-naive MAE)")
 
 
 def get_task(spec: str | Task) -> Task:

@@ -201,7 +201,7 @@ def document_blocks(result: dict[str, Any], plots: dict[str, dict[str, str]]) ->
                           f"{e['name']} {e['seconds'] / 60:.1f} min" for e in result["experiments"]) + ")."),
                       ("p", "Regenerate.", "Every row is a normal `zenlearn compare` (or `zenlearn distill`) "
                        "run; their folders sit under the output folder. `zenlearn reproduce --out DIR` runs this "
-                       "budget; `--quick` runs all five sections in ≤ 15 min on 2 CPU cores (fewer epochs and "
+                       "budget; `--quick` runs every section in ≤ 15 min on 2 CPU cores (fewer epochs and "
                        "seeds, and subsets: see each section's budget line); `--only NAME…` and `--seeds N` pick "
                        "sections and seeds. Numbers are mean ± sample std over seeds.")]
     summary = []

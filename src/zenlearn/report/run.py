@@ -37,6 +37,8 @@ def run_sections(folder: Path, *, trainer: Any = None, splits: Any = None, data_
         notes.append(f"no test predictions in the report: {pred['error']}")
     title = f"{cfg.get('model', '?')} on {cfg.get('data', '?')} — {folder.name}"
     out = [section("Summary", _lead(cfg, summary, spec, rows), _final_metrics(summary, rows), sid="summary")]
+    if summary.get("forecast"):
+        out.append(section("Forecast on the test span", _forecast(summary["forecast"]), sid="forecast"))
     out.append(section("Training curves", _curves(rows, spec.get("task", "classification")), sid="curves"))
     out.append(_errors_section(pred, spec, summary.get("class_weight")))
     out.append(section("Dataset", _dataset(spec, summary, pred), sid="dataset"))
@@ -51,6 +53,18 @@ def run_sections(folder: Path, *, trainer: Any = None, splits: Any = None, data_
     files = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     out.append(section("Files", "<p>" + ", ".join(f"<code>{esc(f)}</code>" for f in files) + "</p>", sid="files"))
     return title, out
+
+
+def _forecast(f: dict[str, Any]) -> str:
+    """The model beside the naive and seasonal-naive baselines: MAE (the column's units) and MASE."""
+    names = (("model", "this model"), ("naive", "naive (the last known value)"),
+             ("seasonal_naive", f"seasonal naive (the value {f.get('season')} steps back)"))
+    columns = list(f["model"])  # the metric names, from nn.tasks.forecast_summary
+    rows = [[label, *(f[key][c] for c in columns)] for key, label in names if key in f]
+    labels = [m.label if (m := find_metric(c)) else c for c in columns]
+    return (f"<p>{f.get('test_points')} forecasts, one per point of the test span. MASE divides the MAE by the "
+            f"training span's in-sample seasonal-naive MAE ({fmt(f.get('scale'))}); below 1 beats that.</p>"
+            + table(rows, ["forecast", *labels]))
 
 
 # ---------------------------------------------------------------- predictions on the test set

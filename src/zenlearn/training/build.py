@@ -26,6 +26,7 @@ from zenlearn.data import (
     FolderSplits,
     Splits,
     data_folder,
+    data_present,
     load_splits,
     resolve_data,
     streams,
@@ -68,9 +69,9 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
     """Raise one `UsageError` listing every problem of `cfg` (see `config_problems`); return `cfg`.
 
     Example:
-        >>> check_config(TrainConfig(model="resnet")).model
+        >>> check_config(TrainConfig(model="transformer")).model
         Traceback (most recent call last):
-        zenlearn.errors.UsageError: invalid config: unknown model 'resnet'; choose one of: seed-cnn, mlp, logreg, cnn, rnn, lstm, gru, fast-cnn
+        zenlearn.errors.UsageError: invalid config: unknown model 'transformer'; choose one of: seed-cnn, mlp, logreg, cnn, rnn, lstm, gru, fcn, resnet, fast-cnn
     """
     problems = config_problems(cfg)
     if problems:
@@ -223,9 +224,12 @@ def open_splits(cfg: TrainConfig, device: torch.device | str = "cpu",
     options: dict[str, Any] = {}
     if tabular(cfg.data):
         options = {k: getattr(cfg, k) for k in TABLE_OPTIONS} | {"preprocess": preprocess}
-    if streams(cfg.data):
+    elif streams(cfg.data):
         options = dict(image_size=cfg.image_size, color=cfg.color, class_mode=cfg.class_mode, workers=cfg.decode_workers,
                        skip_bad_images=cfg.skip_bad_images, cache=cfg.cache)
+    else:  # each in-memory loader takes the ones it knows
+        options = dict(normalize=cfg.normalize, column=cfg.column, window=cfg.window, horizon=cfg.horizon,
+                       season=cfg.season)
     return load_splits(cfg.data, root=cfg.data_dir, val_split=cfg.val_split, seed=cfg.seed,
                        train_subset=cfg.train_subset, device=device, **options)
 
@@ -259,13 +263,13 @@ def locate_data(name: str, run_dir: str | Path | None = None) -> str:
     """The run's `--data` with its folder (or table file) found: as stored, else (an older run's relative path)
     beside the run folder or one of its parents; one found nowhere is one `UsageError` that says how to point at it."""
     folder = data_folder(name)
-    if folder is None or folder.exists():
+    if folder is None or data_present(folder):
         return name
     kind = name.partition(":")[0]
     if not folder.is_absolute() and run_dir is not None:
         run = Path(run_dir).resolve()
         for base in (run, *run.parents):
-            if (base / folder).exists():
+            if data_present(base / folder):
                 return f"{kind}:{base / folder}"
     raise UsageError(f"the run's dataset folder {folder.absolute()} (config.yaml data: {name}) is not there; "
                      f"if it moved, point at it with --data {kind}:NEW_PATH")

@@ -28,7 +28,7 @@ from zenlearn.io.checkpoint import save_weights
 from zenlearn.io.live import RunLife
 from zenlearn.io.rundir import REPORT, RunDir, read_json, write_json
 from zenlearn.nn.build import model_summary
-from zenlearn.nn.tasks import get_task, mean_baseline_mse
+from zenlearn.nn.tasks import forecast_summary, get_task, mean_baseline_mse
 from zenlearn.report.build import write_report
 from zenlearn.training.build import (
     applicable_config,
@@ -265,6 +265,8 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: Splits | N
     if not task.categorical:  # test loss is the MSE; compare it with predicting the mean
         summary["mse"] = summary["test"]["mse"] = summary["test"]["loss"]
         summary["baseline_mse"] = mean_baseline_mse(splits.train.y, splits.test.y)
+    if splits.spec.forecast and summary["test"] is not None:  # the model beside the naive baselines
+        summary["forecast"] = forecast_summary(splits.spec.forecast, summary["test"])
     summary.update(splits.summary_fields())
     if summary.get("skipped_files") and verbose and main:
         print(f"skipped {len(summary['skipped_files'])} unreadable image(s): {', '.join(summary['skipped_files'])}",
