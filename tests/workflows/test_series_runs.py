@@ -32,3 +32,23 @@ def test_series_stem_run_evaluates_again(tmp_path, one_thread):
     assert main(["train", "--data", f"series:{tmp_path / 'toy'}", "--model", "lstm", "--hidden-size", "4",
                  "--epochs", "1", "--no-report", "--quiet", "--out", str(out)]) == 0
     assert main(["evaluate", str(out)]) == 0
+
+
+def test_config_yaml_keeps_the_series_options_that_apply():
+    from zenlearn.training.build import inapplicable_fields
+
+    ucr, forecast = inapplicable_fields(TrainConfig(data="ucr:GunPoint")), inapplicable_fields(
+        TrainConfig(data="forecast:airline"))
+    assert "normalize" not in ucr and {"window", "horizon", "column", "season"} <= set(ucr)
+    assert not {"normalize", "window", "horizon", "column", "season"} & set(forecast)
+    assert {"normalize", "window"} <= set(inapplicable_fields(TrainConfig(data="mnist")))
+
+
+def test_forecast_run_puts_the_model_beside_the_naive_baselines(tmp_path, one_thread):
+    out = tmp_path / "air"
+    s = train_run(TrainConfig(data="forecast:airline", model="lstm", hidden_size=4, epochs=1, window=12,
+                              val_split=0.1, out=str(out)), verbose=False)
+    f = s["forecast"]
+    assert set(f) >= {"model", "naive", "seasonal_naive", "season", "scale"} and f["season"] == 12
+    assert f["model"]["mase"] == s["test"]["mase"] and abs(f["model"]["mae"] - s["test"]["mase"] * f["scale"]) < 1e-9
+    assert "Forecast on the test span" in (out / "report.html").read_text()

@@ -46,6 +46,8 @@ class DatasetInfo:
 
 TABLE_OPTIONS = ("target", "task", "test_data", "test_split", "drop", "categorical")
 """The config fields a table dataset's loader takes (with `preprocess`, a finished run's saved one)."""
+SERIES_OPTIONS = ("normalize", "column", "window", "horizon", "season")
+"""The config fields the time-series loaders take, each loader those of its keyword parameters (`series_options`)."""
 
 
 DATASETS: Registry[Loader] = Registry("dataset")
@@ -204,6 +206,19 @@ def load_splits(name: str, *, root: str | None = None, val_split: float = 0.1, s
     return Splits(spec, train.to(device), val.to(device) if val is not None else None, test.to(device))
 
 
+def series_options(name: str) -> tuple[str, ...]:
+    """The `SERIES_OPTIONS` dataset `name`'s loader takes; none for other datasets and unknown names.
+
+    Example:
+        >>> series_options("ucr:GunPoint"), series_options("forecast:airline")[:2], series_options("mnist")
+        (('normalize',), ('normalize', 'column'), ())
+    """
+    kind = name.partition(":")[0]
+    if kind not in DATASETS or streams(name) or tabular(name):
+        return ()
+    return tuple(o for o in SERIES_OPTIONS if o in _options_for(DATASETS.get(kind), dict.fromkeys(SERIES_OPTIONS)))
+
+
 def _options_for(loader: Loader, options: dict[str, Any]) -> dict[str, Any]:
     """The `options` an in-memory loader takes as keywords (`normalize`, `window`, …)."""
     names = {p.name for p in inspect.signature(loader).parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY}
@@ -220,5 +235,5 @@ def _check_argument(kind: str, loader: Loader, arg: str) -> None:
         raise UsageError(f"--data {kind}: dataset {kind!r} needs an argument, --data {kind}:{params[0].name.upper()}")
 
 
-__all__ = ["DATASETS", "TABLE_OPTIONS", "streams", "tabular", "data_present", "resolve_data", "data_folder", "ArrayData", "BatchLoader", "DataSpec", "FolderLoader", "FolderSplits", "Splits", "data_dir", "load_splits", "split",
+__all__ = ["DATASETS", "TABLE_OPTIONS", "SERIES_OPTIONS", "series_options", "streams", "tabular", "data_present", "resolve_data", "data_folder", "ArrayData", "BatchLoader", "DataSpec", "FolderLoader", "FolderSplits", "Splits", "data_dir", "load_splits", "split",
            "subset", "to_float"]

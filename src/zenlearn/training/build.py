@@ -21,6 +21,7 @@ from zenlearn.config.fields import type_problems
 from zenlearn.config.train import parse_class_weight
 from zenlearn.data import (
     DATASETS,
+    SERIES_OPTIONS,
     TABLE_OPTIONS,
     DataSpec,
     FolderSplits,
@@ -29,6 +30,7 @@ from zenlearn.data import (
     data_present,
     load_splits,
     resolve_data,
+    series_options,
     streams,
     tabular,
 )
@@ -104,6 +106,7 @@ def inapplicable_fields(cfg: TrainConfig) -> list[str]:
         out += FOLDER_OPTIONS
     if not tabular(cfg.data):
         out += TABLE_OPTIONS
+    out += [o for o in SERIES_OPTIONS if o not in series_options(cfg.data)]
     if cfg.optimizer in OPTIMIZERS:
         out += [o for o in OPTION_FIELDS if o not in OPTIMIZERS.entry(cfg.optimizer).info.takes]
     if cfg.schedule in SCHEDULES:
@@ -228,8 +231,7 @@ def open_splits(cfg: TrainConfig, device: torch.device | str = "cpu",
         options = dict(image_size=cfg.image_size, color=cfg.color, class_mode=cfg.class_mode, workers=cfg.decode_workers,
                        skip_bad_images=cfg.skip_bad_images, cache=cfg.cache)
     else:  # each in-memory loader takes the ones it knows
-        options = dict(normalize=cfg.normalize, column=cfg.column, window=cfg.window, horizon=cfg.horizon,
-                       season=cfg.season)
+        options = {k: getattr(cfg, k) for k in SERIES_OPTIONS}
     return load_splits(cfg.data, root=cfg.data_dir, val_split=cfg.val_split, seed=cfg.seed,
                        train_subset=cfg.train_subset, device=device, **options)
 
