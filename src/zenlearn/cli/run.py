@@ -68,6 +68,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
             raise UsageError(f"--output takes the predictions of one table; got {len(args.files)} files")
         if args.top_k != 1:
             raise UsageError("--top-k: a table run's predictions already hold every class's probability; drop it")
+        if args.batch_size < 1:
+            raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
         for path in args.files:
             write_predictions(predict_table(args.run_dir, path, batch_size=args.batch_size), args.output)
         return 0

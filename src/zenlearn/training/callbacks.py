@@ -221,9 +221,10 @@ def epoch_line(epoch: int, epochs: int, logs: dict[str, Any]) -> str:
 
     Example:
         >>> epoch_line(2, 10, {"loss": 0.12345, "accuracy": 0.96, "seconds": 1.42, "lr": 0.001})
-        'epoch 3/10  loss 0.1235  accuracy 0.9600  (1.4s)'
+        'epoch 3/10  loss 0.1235  accuracy 0.96  (1.4s)'
     """
-    parts = [f"{k} {v:.4f}" for k, v in logs.items() if isinstance(v, float) and k not in ("seconds", "train_seconds", "lr")]
+    # 4 significant digits, as everywhere in the CLI and the reports (zenlearn.report.html.fmt)
+    parts = [f"{k} {v:.4g}" for k, v in logs.items() if isinstance(v, float) and k not in ("seconds", "train_seconds", "lr")]
     return f"epoch {epoch + 1}/{epochs}  " + "  ".join(parts) + f"  ({logs.get('seconds', 0):.1f}s)"
 
 
