@@ -159,7 +159,8 @@ def test_launch_queue_stop_resume(tmp_path, data_dir, monkeypatch, post):
     root = tmp_path / "runs"
     with TestClient(create_app(root, token="test-token", max_jobs=1), base_url="http://127.0.0.1:8765") as client:
         state = lambda p: {r["path"]: r["state"] for r in client.get("/api/runs").json()["runs"]}.get(p)  # noqa: E731
-        r = post(client, "/api/launch", {"config": {**TINY, "epochs": "3", "out": "a"}})
+        slow = {"hidden": "2048,2048", "train_subset": "3000"}  # ~2 s per epoch: still running when stopped
+        r = post(client, "/api/launch", {"config": {**TINY, **slow, "epochs": "3", "out": "a"}})
         assert r.status_code == 202 and r.json() == {"path": "a"}
         assert post(client, "/api/launch", {"config": {**TINY, "out": "b"}}).status_code == 202
         assert state("b") == "queued" and not (root / "b").exists()

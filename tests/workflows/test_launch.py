@@ -8,8 +8,9 @@ from zenlearn.io.live import EventTail
 from zenlearn.io.rundir import RunDir
 from zenlearn.workflows.launch import launch, stop
 
-TINY = ["--data", "mnist1d", "--model", "mlp", "--hidden", "16", "--epochs", "3", "--train-subset", "400",
-        "--batch-size", "20", "--no-report", "--quiet"]  # 20 steps per epoch
+TINY = ["--data", "mnist1d", "--model", "mlp", "--hidden", "2048,2048", "--epochs", "3", "--train-subset", "3000",
+        "--batch-size", "20", "--no-report", "--quiet"]  # 150 steps of ~5 ms per epoch: still running when stopped
+# (with a 16-unit MLP on 400 samples a quiet machine finished the whole run before the stop arrived)
 
 
 def _wait(pred, seconds=120.0):
