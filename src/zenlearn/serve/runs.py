@@ -21,6 +21,7 @@ import yaml
 from zenlearn.io.rundir import COMPARE, CONFIG, EVENTS, METRICS, STATE, SUMMARY, TUNE, RunDir, read_csv
 from zenlearn.nn.tasks import first_metric, higher_is_better
 from zenlearn.report.build import REPORTS
+from zenlearn.serve.security import inside
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_FILES = 500
@@ -29,14 +30,8 @@ MAX_FILES = 500
 
 def folder(root: Path, rel: str) -> Path | None:
     """The result folder `rel` inside `root`, or None when it is outside (after symlinks) or not a folder."""
-    if not rel or "\x00" in rel or "\\" in rel or rel.startswith("/"):
-        return None
-    root = root.resolve()
-    try:
-        path = (root / rel).resolve(strict=True)
-    except (OSError, RuntimeError):
-        return None
-    return path if path.is_relative_to(root) and path.is_dir() else None
+    path = inside(root, rel)
+    return path if path is not None and path.is_dir() else None
 
 
 def result_folders(root: Path) -> list[Path]:

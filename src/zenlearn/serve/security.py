@@ -40,6 +40,19 @@ def new_token() -> str:
     return secrets.token_urlsafe(16)
 
 
+def inside(root: Path, rel: str) -> Path | None:
+    """The existing path `rel` names inside `root`, resolved (symlinks followed), or None when it leaves `root`,
+    is absolute, holds a NUL or a backslash, or does not exist: the one confinement check of the server."""
+    if not rel or "\x00" in rel or "\\" in rel or rel.startswith("/"):
+        return None
+    root = root.resolve()
+    try:
+        path = (root / rel).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    return path if path.is_relative_to(root) else None
+
+
 def confine(root: Path, rel: str) -> Path | None:
     """The file `rel` names inside `root`, or None if it is outside (after symlinks) or not a file.
 
@@ -49,14 +62,8 @@ def confine(root: Path, rel: str) -> Path | None:
         >>> confine(Path(run_dir), "../photos/cats/0.png"), confine(Path(run_dir), "/etc/passwd")
         (None, None)
     """
-    if not rel or "\x00" in rel or "\\" in rel or rel.startswith("/"):
-        return None
-    root = root.resolve()
-    try:
-        path = (root / rel).resolve(strict=True)
-    except (OSError, RuntimeError):
-        return None
-    return path if path.is_relative_to(root) and path.is_file() else None
+    path = inside(root, rel)
+    return path if path is not None and path.is_file() else None
 
 
 def _hostname(host: str) -> str:
