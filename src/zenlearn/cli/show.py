@@ -70,7 +70,7 @@ def cmd_augment(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from zenlearn.augment.pipeline import Augment
-    from zenlearn.data import load_splits, streams
+    from zenlearn.data import dataset_options, load_splits
     from zenlearn.report.preview import image_grid, write_png
 
     for name in ("samples", "rows"):
@@ -80,10 +80,11 @@ def cmd_augment(args: argparse.Namespace) -> int:
     if out.is_dir():
         raise UsageError(f"--out {out} is a folder; pass a file name such as grid.png")
     aug = Augment.from_spec(args.augment, seed=args.seed)
-    options = {}
-    if streams(args.data):
-        image_size = coerce("image_size", field_types(TrainConfig)["image_size"], args.image_size)
-        options = dict(image_size=image_size, color=args.color, workers=0)
+    takes = dataset_options(args.data)
+    options = {k: v for k, v in (("image_size", args.image_size), ("color", args.color), ("decode_workers", 0))
+               if k in takes}
+    if "image_size" in options:
+        options["image_size"] = coerce("image_size", field_types(TrainConfig)["image_size"], args.image_size)
     splits = load_splits(args.data, root=args.data_dir, seed=args.seed, **options)
     if splits.spec.kind != "image":
         raise UsageError(f"--data {args.data} holds {splits.spec.kind} samples, not images; nothing to augment")

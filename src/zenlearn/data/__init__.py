@@ -13,8 +13,8 @@ import torch
 
 from zenlearn.data.arrays import ArrayData, BatchLoader, DataSpec, Splits, split, subset, to_float
 from zenlearn.data.cifar import cifar10, cifar100
-from zenlearn.data.forecast import BUILT_IN, forecast
 from zenlearn.data.folder import FolderLoader, FolderSplits, load_folder
+from zenlearn.data.forecast import BUILT_IN, forecast
 from zenlearn.data.mnist import fashion_mnist, mnist
 from zenlearn.data.mnist1d import mnist1d
 from zenlearn.data.photos import load_photos
@@ -25,6 +25,11 @@ from zenlearn.errors import UsageError
 from zenlearn.registry import Registry
 
 Loader = Callable[..., tuple[ArrayData, ArrayData, DataSpec]]
+DataSplits = Splits | FolderSplits
+"""A dataset split into train / val / test: in memory (`Splits`) or streamed from an image folder
+(`FolderSplits`). Both answer the one protocol: `spec`, `train` / `val` / `test`, `loader(split, batch_size,
+shuffle=…, seed=…)`, `labels`, `images`, `summary_fields`, `data_fields` and `preprocess`; code outside `data/`
+uses only these and never asks which of the two it has."""
 
 
 @dataclass(frozen=True)
@@ -44,10 +49,16 @@ class DatasetInfo:
     itself and fits the preprocessing on the training rows; it takes the table options (`TABLE_OPTIONS`)."""
 
 
+FOLDER_OPTIONS = ("image_size", "color", "class_mode", "decode_workers", "skip_bad_images", "cache")
+"""The config fields an image folder's loader takes (`decode_workers` is the loader's `workers`)."""
 TABLE_OPTIONS = ("target", "task", "test_data", "test_split", "drop", "categorical")
 """The config fields a table dataset's loader takes (with `preprocess`, a finished run's saved one)."""
 SERIES_OPTIONS = ("normalize", "column", "window", "horizon", "season")
 """The config fields the time-series loaders take, each loader those of its keyword parameters (`series_options`)."""
+
+
+DATA_OPTIONS = FOLDER_OPTIONS + TABLE_OPTIONS + SERIES_OPTIONS
+"""Every config field that some dataset takes; each dataset takes those of `dataset_options`."""
 
 
 DATASETS: Registry[Loader] = Registry("dataset")
@@ -160,7 +171,7 @@ def data_dir(explicit: str | None = None) -> Path:
 
 def load_splits(name: str, *, root: str | None = None, val_split: float = 0.1, seed: int = 0,
                 train_subset: int | None = None, device: torch.device | str = "cpu",
-                **folder_options: Any) -> Splits | FolderSplits:
+                **folder_options: Any) -> DataSplits:
     """Load dataset `name`, split off validation deterministically, move everything to `device`.
 
     `folder:PATH` datasets are not loaded but scanned: they come back as `FolderSplits` (file lists that
@@ -176,7 +187,8 @@ def load_splits(name: str, *, root: str | None = None, val_split: float = 0.1, s
         seed: Seed of the split and of the subset. Defaults to 0.
         train_subset: Keep only this many training samples. Defaults to all.
         device: Device the tensors live on. Defaults to "cpu".
-        **folder_options: `image_size`, `color`, `class_mode`, `workers`, `skip_bad_images`, `cache` for folders;
+        **folder_options: the options `dataset_options(name)` lists: `image_size`, `color`, `class_mode`,
+            `decode_workers` (or `workers`), `skip_bad_images`, `cache` for folders; the table options and `preprocess` for tables;
             `normalize` for series, `column`, `window`, `horizon`, `season` for forecasts. Defaults to none.
 
     Example:
@@ -195,6 +207,8 @@ def load_splits(name: str, *, root: str | None = None, val_split: float = 0.1, s
     if streams(name):
         if not arg and info.path_argument:
             raise UsageError(f"--data {kind}:PATH needs the folder's path, e.g. --data {kind}:photos")
+        if "decode_workers" in folder_options:  # the config's name for the loader's decoding processes
+            folder_options["workers"] = folder_options.pop("decode_workers")
         return DATASETS.get(kind)(arg, val_split=val_split, seed=seed, train_subset=train_subset, **folder_options)
     loader = DATASETS.get(kind)
     _check_argument(kind, loader, arg)
@@ -219,6 +233,22 @@ def series_options(name: str) -> tuple[str, ...]:
     return tuple(o for o in SERIES_OPTIONS if o in _options_for(DATASETS.get(kind), dict.fromkeys(SERIES_OPTIONS)))
 
 
+def dataset_options(name: str) -> tuple[str, ...]:
+    """The config fields (`DATA_OPTIONS`) dataset `name` takes: an image folder the `FOLDER_OPTIONS`, a table the
+    `TABLE_OPTIONS`, a series the `SERIES_OPTIONS` its loader has; none for other datasets and unknown names.
+    Whoever builds a dataset from a config hands `load_splits` exactly these; the other data options do not apply.
+
+    Example:
+        >>> dataset_options("folder:x")[:2], dataset_options("sklearn:iris")[:1], dataset_options("ucr:GunPoint")
+        (('image_size', 'color'), ('target',), ('normalize',))
+        >>> dataset_options("mnist")
+        ()
+    """
+    if streams(name):
+        return FOLDER_OPTIONS
+    return TABLE_OPTIONS if tabular(name) else series_options(name)
+
+
 def _options_for(loader: Loader, options: dict[str, Any]) -> dict[str, Any]:
     """The `options` an in-memory loader takes as keywords (`normalize`, `window`, …)."""
     names = {p.name for p in inspect.signature(loader).parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY}
@@ -235,5 +265,5 @@ def _check_argument(kind: str, loader: Loader, arg: str) -> None:
         raise UsageError(f"--data {kind}: dataset {kind!r} needs an argument, --data {kind}:{params[0].name.upper()}")
 
 
-__all__ = ["DATASETS", "TABLE_OPTIONS", "SERIES_OPTIONS", "series_options", "streams", "tabular", "data_present", "resolve_data", "data_folder", "ArrayData", "BatchLoader", "DataSpec", "FolderLoader", "FolderSplits", "Splits", "data_dir", "load_splits", "split",
+__all__ = ["DataSplits", "DATASETS", "DATA_OPTIONS", "FOLDER_OPTIONS", "dataset_options", "TABLE_OPTIONS", "SERIES_OPTIONS", "series_options", "streams", "tabular", "data_present", "resolve_data", "data_folder", "ArrayData", "BatchLoader", "DataSpec", "FolderLoader", "FolderSplits", "Splits", "data_dir", "load_splits", "split",
            "subset", "to_float"]

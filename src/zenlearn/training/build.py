@@ -20,19 +20,15 @@ from zenlearn.config import TrainConfig, load_yaml
 from zenlearn.config.fields import type_problems
 from zenlearn.config.train import parse_class_weight
 from zenlearn.data import (
+    DATA_OPTIONS,
     DATASETS,
-    SERIES_OPTIONS,
-    TABLE_OPTIONS,
     DataSpec,
-    FolderSplits,
-    Splits,
+    DataSplits,
     data_folder,
     data_present,
+    dataset_options,
     load_splits,
     resolve_data,
-    series_options,
-    streams,
-    tabular,
 )
 from zenlearn.data.cache import CACHE_MODES
 from zenlearn.errors import UsageError
@@ -81,7 +77,6 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
     return cfg
 
 
-FOLDER_OPTIONS = ("image_size", "color", "class_mode", "decode_workers", "skip_bad_images", "cache")
 """The config fields an image folder's loader takes (`open_splits`); they do nothing for other data."""
 ACTIVATION_OPTIONS = {"negative_slope": "leaky_relu", "elu_alpha": "elu"}
 """Activation parameters and the activation each belongs to."""
@@ -102,11 +97,8 @@ def inapplicable_fields(cfg: TrainConfig) -> list[str]:
         model_options = dict.fromkeys(o for e in MODELS for o in e.info.options)
         out += [o for o in model_options if o not in takes]
     out += [o for o, act in ACTIVATION_OPTIONS.items() if o not in out and cfg.activation != act]
-    if not streams(cfg.data):
-        out += FOLDER_OPTIONS
-    if not tabular(cfg.data):
-        out += TABLE_OPTIONS
-    out += [o for o in SERIES_OPTIONS if o not in series_options(cfg.data)]
+    takes_data = dataset_options(cfg.data)
+    out += [o for o in DATA_OPTIONS if o not in takes_data]
     if cfg.optimizer in OPTIMIZERS:
         out += [o for o in OPTION_FIELDS if o not in OPTIMIZERS.entry(cfg.optimizer).info.takes]
     if cfg.schedule in SCHEDULES:
@@ -221,23 +213,18 @@ def seed_everything(seed: int) -> None:
 
 
 def open_splits(cfg: TrainConfig, device: torch.device | str = "cpu",
-                preprocess: dict[str, Any] | None = None) -> Splits | FolderSplits:
+                preprocess: dict[str, Any] | None = None) -> DataSplits:
     """The run's dataset split into train / val / test (image folders: file lists that stream); a table is
     transformed by `preprocess` (a finished run's saved `TablePreprocess`) instead of fitting one."""
-    options: dict[str, Any] = {}
-    if tabular(cfg.data):
-        options = {k: getattr(cfg, k) for k in TABLE_OPTIONS} | {"preprocess": preprocess}
-    elif streams(cfg.data):
-        options = dict(image_size=cfg.image_size, color=cfg.color, class_mode=cfg.class_mode, workers=cfg.decode_workers,
-                       skip_bad_images=cfg.skip_bad_images, cache=cfg.cache)
-    else:  # each in-memory loader takes the ones it knows
-        options = {k: getattr(cfg, k) for k in SERIES_OPTIONS}
+    options = {k: getattr(cfg, k) for k in dataset_options(cfg.data)}
+    if preprocess is not None:
+        options["preprocess"] = preprocess
     return load_splits(cfg.data, root=cfg.data_dir, val_split=cfg.val_split, seed=cfg.seed,
                        train_subset=cfg.train_subset, device=device, **options)
 
 
 def reopen_splits(cfg: TrainConfig, spec: DataSpec, data_dir: str | None = None, *, data: str | None = None,
-                  run_dir: str | Path | None = None) -> Splits | FolderSplits:
+                  run_dir: str | Path | None = None) -> DataSplits:
     """A finished run's splits again, prepared as in training (image folders at the trained size and colour).
 
     Args:
@@ -252,7 +239,7 @@ def reopen_splits(cfg: TrainConfig, spec: DataSpec, data_dir: str | None = None,
     if data_dir:
         cfg = cfg.replace(data_dir=data_dir)
     cfg = cfg.replace(data=resolve_data(data) if data else locate_data(cfg.data, run_dir))
-    if streams(cfg.data):
+    if "image_size" in dataset_options(cfg.data):  # decoded at the trained size and colour
         color = "grayscale" if spec.input_shape[0] == 1 else "rgb"
         cfg = cfg.replace(image_size=list(spec.input_shape[1:]), color=color)
     splits = open_splits(cfg, preprocess=RunDir(run_dir).read_preprocess() if run_dir is not None else None)
@@ -289,12 +276,12 @@ def check_same_inputs(spec: DataSpec, other: DataSpec, data: str) -> None:
                          f"run's inputs and classes")
 
 
-def eval_loader(splits: Splits | FolderSplits, data: Any, batch_size: int) -> Any:
+def eval_loader(splits: DataSplits, data: Any, batch_size: int) -> Any:
     """An unshuffled loader over `data` (one split of `splits`)."""
     return splits.loader(data, batch_size)
 
 
-def make_loaders(cfg: TrainConfig, splits: Splits | FolderSplits, rank: int = 0,
+def make_loaders(cfg: TrainConfig, splits: DataSplits, rank: int = 0,
                  world_size: int = 1, *, augmented: bool = False) -> tuple[Any, Any, Any]:
     """Loaders of a run; with data parallelism each rank gets its shard and batch_size / world_size.
 

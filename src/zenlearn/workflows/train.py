@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from zenlearn.config import TrainConfig, dump_yaml
-from zenlearn.data import BatchLoader, FolderSplits, Splits, resolve_data
+from zenlearn.data import BatchLoader, DataSplits, resolve_data
 from zenlearn.data.preprocess import describe_columns
 from zenlearn.errors import UsageError
 from zenlearn.io.atomic import clean_temp_files, write_text
@@ -113,7 +113,7 @@ def _startup_seconds() -> float:
         return 0.0
 
 
-def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None = None,
+def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: DataSplits | None = None,
               loss: LossFactory | None = None, evaluate_test: bool = True, resume: bool = False,
               callbacks: Sequence[Callback] = (), title: str | None = None) -> dict[str, Any]:
     """Train `cfg` into its run folder and return the summary (also written to `summary.json`).
@@ -145,7 +145,7 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: Splits | None =
                       resume=resume, callbacks=callbacks, title=title)
 
 
-def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: Splits | None, loss: LossFactory | None,
+def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: DataSplits | None, loss: LossFactory | None,
            evaluate_test: bool, resume: bool, callbacks: Sequence[Callback], title: str | None) -> dict[str, Any]:
     """`train_run`'s body; `life.start()` once the run folder is created (see `RunLife`)."""
     watch = Stopwatch()
@@ -287,7 +287,7 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: Splits | N
     return {**summary, "out": str(out)}
 
 
-def run_header(cfg: TrainConfig, splits: Splits | FolderSplits, device: Any) -> str:
+def run_header(cfg: TrainConfig, splits: DataSplits, device: Any) -> str:
     """`cnn on mnist (54,000 train, 6,000 val, 10,000 test) on cpu`, saying where a split is not what its name
     suggests: a --train-subset that leaves the validation split whole, a test split that is the validation split.
 
