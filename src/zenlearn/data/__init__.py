@@ -1,4 +1,5 @@
-"""Datasets by name (`DATASETS`), loaded into memory and split into train / validation / test."""
+"""Datasets by name (`DATASETS`), loaded into memory and split into train / validation / test; a plane's spec
+(two features: the 2-D toy sets of `toy.py`, a two-column table) carries its extent."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from zenlearn.data.photos import load_photos
 from zenlearn.data.series import series, ucr
 from zenlearn.data.sine import sine
 from zenlearn.data.tables import load_npz, load_sklearn, load_table
+from zenlearn.data.toy import TOYS, plane_extent, plane_grid, toy_loader
 from zenlearn.errors import UsageError
 from zenlearn.registry import Registry
 
@@ -97,6 +99,10 @@ DATASETS.add("forecast", forecast, "a series to forecast: forecast:PATH.csv --co
              "windows predicting the value H steps on at every step, split in time (the last fifth is the test "
              "span); MASE and naive / seasonal-naive baselines; forecast:airline is built in (monthly airline "
              "passengers 1949-1960, from aeon's wheel)", info=DatasetInfo(path_argument=True, built_in=tuple(BUILT_IN), ordered=True))
+for _toy, (_, _noise, _about) in TOYS.items():
+    DATASETS.add(_toy, toy_loader(_toy), f"2-D toy set: {_about}; {_toy}:classes=K,samples=N,noise=S,seed=I "
+                 f"(defaults 2, 1000, {_noise:g}, 0), a fifth held out for testing; generated, no download",
+                 aliases=("two-moons",) if _toy == "moons" else ())
 
 
 def streams(name: str) -> bool:
@@ -202,8 +208,8 @@ def load_splits(name: str, *, root: str | None = None, val_split: float = 0.1, s
         if not arg:
             raise UsageError(f"--data {kind}:{'NAME' if kind == 'sklearn' else 'PATH'} needs its argument, e.g. "
                              f"--data {'sklearn:iris' if kind == 'sklearn' else kind + ':data.' + kind.replace('table', 'csv')}")
-        return DATASETS.get(kind)(arg, val_split=val_split, seed=seed, train_subset=train_subset, device=device,
-                                  **folder_options)
+        return _with_extent(DATASETS.get(kind)(arg, val_split=val_split, seed=seed, train_subset=train_subset,
+                                               device=device, **folder_options))
     if streams(name):
         if not arg and info.path_argument:
             raise UsageError(f"--data {kind}:PATH needs the folder's path, e.g. --data {kind}:photos")
@@ -217,7 +223,16 @@ def load_splits(name: str, *, root: str | None = None, val_split: float = 0.1, s
     train, val = split(train, val_split, seed, ordered=info is not None and info.ordered)
     if train_subset is not None:
         train = subset(train, train_subset, seed)
-    return Splits(spec, train.to(device), val.to(device) if val is not None else None, test.to(device))
+    return _with_extent(Splits(spec, train.to(device), val.to(device) if val is not None else None, test.to(device)))
+
+
+def _with_extent(splits: Splits) -> Splits:
+    """A plane's splits (two features, kind "vector") with `DataSpec.extent`, the box of all their samples."""
+    spec = splits.spec
+    if spec.kind == "vector" and tuple(spec.input_shape) == (2,) and not spec.embedded and not spec.extent:
+        parts = [d.x for d in (splits.train, splits.val, splits.test) if d is not None and len(d)]
+        spec.extent = plane_extent(*parts)
+    return splits
 
 
 def series_options(name: str) -> tuple[str, ...]:
@@ -265,5 +280,5 @@ def _check_argument(kind: str, loader: Loader, arg: str) -> None:
         raise UsageError(f"--data {kind}: dataset {kind!r} needs an argument, --data {kind}:{params[0].name.upper()}")
 
 
-__all__ = ["DataSplits", "DATASETS", "DATA_OPTIONS", "FOLDER_OPTIONS", "dataset_options", "TABLE_OPTIONS", "SERIES_OPTIONS", "series_options", "streams", "tabular", "data_present", "resolve_data", "data_folder", "ArrayData", "BatchLoader", "DataSpec", "FolderLoader", "FolderSplits", "Splits", "data_dir", "load_splits", "split",
+__all__ = ["DataSplits", "DATASETS", "DATA_OPTIONS", "FOLDER_OPTIONS", "dataset_options", "TABLE_OPTIONS", "SERIES_OPTIONS", "series_options", "plane_extent", "plane_grid", "streams", "tabular", "data_present", "resolve_data", "data_folder", "ArrayData", "BatchLoader", "DataSpec", "FolderLoader", "FolderSplits", "Splits", "data_dir", "load_splits", "split",
            "subset", "to_float"]

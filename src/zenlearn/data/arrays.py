@@ -39,6 +39,10 @@ class DataSpec:
     forecast: dict[str, Any] = field(default_factory=dict)
     """Forecast windows (`forecast:`): column, window, horizon, season, the MASE scale, the test span and the
     naive / seasonal-naive baselines on it."""
+    extent: list[float] = field(default_factory=list)
+    """A plane (input_shape (2,), kind "vector": the 2-D toy sets, a two-feature table): [x_min, x_max, y_min,
+    y_max], the box holding every sample as the model sees it plus a margin, over which a decision boundary is
+    drawn (`zenlearn.data.toy.plane_grid`); `load_splits` fills it in. Empty for other data."""
 
     @classmethod
     def from_dict(cls, d: dict) -> "DataSpec":
