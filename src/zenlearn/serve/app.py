@@ -27,6 +27,7 @@ from zenlearn.errors import UsageError
 from zenlearn.io.rundir import RunDir
 from zenlearn.serve import runs as runs_mod
 from zenlearn.serve.jobs import Queue, check_form, form_fields, to_args
+from zenlearn.serve.labtools import LabTools
 from zenlearn.serve.security import FILES, LOCAL_HOSTS, Guard, confine, new_token
 from zenlearn.serve.stream import events, parse_after
 
@@ -52,7 +53,7 @@ def create_app(root: str | Path, *, token: str, hosts: tuple[str, ...] = LOCAL_H
         {'runs': []}
     """
     root = Path(root).resolve()
-    listing, queue = runs_mod.Listing(root), Queue(max_jobs)
+    listing, queue, lab = runs_mod.Listing(root), Queue(max_jobs), LabTools(root)
 
     def rows() -> list[dict[str, Any]]:
         waiting = {w["out"].relative_to(root).as_posix(): w for w in queue.queued()}
@@ -150,13 +151,14 @@ def create_app(root: str | Path, *, token: str, hosts: tuple[str, ...] = LOCAL_H
         finally:
             task.cancel()
             queue.close()
+            lab.close()
 
     routes = [Route(p, page) for p in PAGES] + [
         Route("/api/runs", api_runs), Route("/api/run", api_run), Route("/api/fields", api_fields),
         Route("/api/launch", api_launch, methods=["POST"]), Route("/api/stop", api_stop, methods=["POST"]),
         Route("/api/resume", api_resume, methods=["POST"]), Route("/api/compare", api_compare),
         Route("/api/stream", api_stream), Route(FILES + "{path:path}", files),
-        Mount("/static", StaticFiles(directory=STATIC))]
+        *lab.routes, Mount("/static", StaticFiles(directory=STATIC))]
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={UsageError: _usage_error, _NotFound: _not_found})
     app.state.queue = queue

@@ -6,7 +6,8 @@ that changes something, files confined to the root, no cross-origin sharing, a s
 - **Changes** (any method but GET / HEAD): the `Origin` header must be this server's own origin and the
   request must carry the per-launch token, as the `X-Zenlearn-Token` header or the `zenlearn_token` cookie
   (set, SameSite=Strict, when a page is opened with `?token=…` — the URL printed at start, as Jupyter does).
-  Otherwise 403.
+  Otherwise 403. Its body must declare its length (`Content-Length`, else 411) and hold at most `MAX_BODY`
+  bytes (else 413): an upload cannot fill the server's memory.
 - **Files** (`/files/PATH`): PATH is decoded once by the server; `..`, absolute paths, NUL, backslashes and
   symlinks that leave the root all end outside it and get 404, as does anything that is not a file.
 - No `Access-Control-Allow-Origin` header is ever sent; pages get a content security policy that allows
@@ -25,6 +26,8 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 TOKEN_HEADER = "x-zenlearn-token"
 TOKEN_COOKIE = "zenlearn_token"
 SAFE_METHODS = ("GET", "HEAD")
+MAX_BODY = 16 * 2**20
+"""The largest request body accepted (an uploaded image, a form): 16 MiB."""
 FILES = "/files/"
 """Where the root's files are served: `/files/RELATIVE/PATH`."""
 PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -80,10 +83,12 @@ class Guard:
         root: The folder `/files/` serves from.
         token: The per-launch token.
         hosts: Host names the server answers to. Defaults to `LOCAL_HOSTS`.
+        max_body: The largest request body, in bytes. Defaults to `MAX_BODY`.
     """
 
-    def __init__(self, app: ASGIApp, *, root: str | Path, token: str, hosts: Iterable[str] = LOCAL_HOSTS) -> None:
-        self.app, self.root, self.token = app, Path(root), token
+    def __init__(self, app: ASGIApp, *, root: str | Path, token: str, hosts: Iterable[str] = LOCAL_HOSTS,
+                 max_body: int = MAX_BODY) -> None:
+        self.app, self.root, self.token, self.max_body = app, Path(root), token, max_body
         self.hosts = {h.lower() for h in hosts}
 
     async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
@@ -106,6 +111,13 @@ class Guard:
             sent = headers.get(TOKEN_HEADER) or _cookie(headers.get("cookie", ""), TOKEN_COOKIE) or ""
             if not hmac.compare_digest(sent.encode(), self.token.encode()):
                 await _refuse(send, 403, "missing or wrong token; open the URL that `zenlearn serve` printed")
+                return
+            length = headers.get("content-length")
+            if length is None and "transfer-encoding" in headers:
+                await _refuse(send, 411, "send the body with a Content-Length")
+                return
+            if length is not None and (not length.isdigit() or int(length) > self.max_body):
+                await _refuse(send, 413, f"the request body is over {self.max_body // 2**20} MiB; send a smaller file")
                 return
         files = scope["path"].startswith(FILES)
         if files and confine(self.root, scope["path"][len(FILES):]) is None:
