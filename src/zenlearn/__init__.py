@@ -13,7 +13,8 @@ from zenlearn.version import __version__
 _EXPORTS = {
     "TrainConfig": "config", "Registry": "registry", "ZenlearnError": "errors", "UsageError": "errors",
     "TrainingError": "errors", "Trainer": "training.trainer", "History": "training.trainer",
-    "Callback": "training.callbacks", "EarlyStopping": "training.callbacks", "ModelCheckpoint": "training.callbacks",
+    "Callback": "training.callbacks", "EarlyStopping": "training.callbacks", "KeepBest": "training.callbacks",
+    "ModelCheckpoint": "training.callbacks",
     "CSVLogger": "training.callbacks", "MODELS": "nn.models", "MLP": "nn.models", "CNN": "nn.models",
     "RNN": "nn.models", "SeedCNN": "nn.models", "build_model": "nn.models", "ACTIVATIONS": "nn.activations",
     "get_activation": "nn.activations", "plot_activations": "report.plots.tools", "OPTIMIZERS": "optim.optimizers",

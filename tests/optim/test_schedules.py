@@ -112,6 +112,35 @@ def test_plateau_matches_torch_reduce_lr_on_plateau():
     assert got == pytest.approx(want) and min(got) == pytest.approx(0.02) and got[0] == LR
 
 
+@pytest.mark.parametrize("monitor, mode, logged", [("loss", "min", [1.0, 0.9, 0.95, 0.91, 0.92, 0.85, 0.86, 0.87]),
+                                                    ("val_accuracy", "max", [0.5, 0.6, 0.55, 0.6, 0.58, 0.7, 0.7, 0.69])])
+def test_plateau_watches_its_monitor_in_its_direction_as_torch_does(monitor, mode, logged):
+    """--lr-monitor loss watches the training loss even beside a val_loss (Fawaz et al.'s recipe); a metric that is
+    better higher (val_accuracy) is watched as torch's mode="max"."""
+    opt, ref_opt = sgd(), sgd()
+    sched = LRSchedule(opt, "plateau", steps_per_epoch=SPE, epochs=len(logged), patience=1, gamma=0.5, lr_min=0.01,
+                       monitor=monitor, mode=mode)
+    ref = torch.optim.lr_scheduler.ReduceLROnPlateau(ref_opt, mode=mode, factor=0.5, patience=1, min_lr=0.01)
+    got, want = [], []
+    for value in logged:
+        sched.epoch_end({"loss": 99.0, "val_loss": 99.0, monitor: value})  # the others never improve
+        ref.step(value)
+        got.append(opt.param_groups[0]["lr"])
+        want.append(ref_opt.param_groups[0]["lr"])
+    assert got == pytest.approx(want) and got[-1] < LR
+
+
+def test_build_schedule_watches_lr_monitor_in_the_metrics_direction():
+    model = torch.nn.Linear(2, 1)
+    sched = build_schedule(TrainConfig(schedule="plateau", lr_monitor="val_accuracy", lr_patience=0),
+                           torch.optim.SGD(model.parameters(), lr=LR), steps_per_epoch=SPE)
+    sched.epoch_end({"val_accuracy": 0.5})
+    sched.epoch_end({"val_accuracy": 0.6})  # higher is better: no reduction
+    assert sched.monitor == "val_accuracy" and sched.get_last_lr() == [LR]
+    sched.epoch_end({"val_accuracy": 0.4})
+    assert sched.get_last_lr() == [pytest.approx(LR * 0.1)]
+
+
 def test_state_dict_resumes_the_sequence():
     a = LRSchedule(sgd(), "plateau", steps_per_epoch=SPE, epochs=EPOCHS, warmup_epochs=1, patience=0, gamma=0.5)
     sequence(a, 5)

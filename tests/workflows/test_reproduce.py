@@ -59,7 +59,15 @@ def test_sequences_section_is_fawaz_et_al_at_a_quarter_of_their_epochs():
     epochs = {name.split(" · ")[1]: cfg.epochs for name, cfg in steps.items()}
     assert epochs == {"mlp": 1250, "fcn": 500, "resnet": 375, "lstm": 375, "gru": 375}  # paper's / 4
     assert exp.budgets["full"].seeds == 5 and all(cfg.val_split == 0 and cfg.normalize == "none" for cfg in steps.values())
-    assert steps["ArrowHead · fcn"].batch_size == 3 and steps["OSULeaf · resnet"].batch_size == 16  # min(16, N/10)
+    # dl-4-tsc's batch int(min(16, N/10)), resnet's int(min(64, N/10)): 36, 200 and 270 training series
+    assert steps["ArrowHead · fcn"].batch_size == 3 and steps["OSULeaf · fcn"].batch_size == 16
+    assert steps["OSULeaf · resnet"].batch_size == 20 and steps["JapaneseVowels · resnet"].batch_size == 27
+    # its recipe: a plateau on the training loss, the weights of the lowest training loss; the MLP on Adadelta
+    assert all(cfg.schedule == "plateau" and cfg.lr_monitor == "loss" and cfg.keep_best == "loss"
+               for cfg in steps.values())
+    fcn, mlp = steps["GunPoint · fcn"], steps["GunPoint · mlp"]
+    assert (fcn.optimizer, fcn.lr, fcn.lr_gamma, fcn.lr_patience, fcn.lr_min) == ("adam", 1e-3, 0.5, 50, 1e-4)
+    assert (mlp.optimizer, mlp.lr, mlp.rho, mlp.lr_patience, mlp.lr_min) == ("adadelta", 1.0, 0.95, 200, 0.1)
 
 
 def test_commands_repeat_a_section_by_hand():

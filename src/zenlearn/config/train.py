@@ -175,6 +175,10 @@ class TrainConfig:
     """Epochs without val-loss improvement before the plateau schedule reduces the LR; default: 2."""
     lr_min: float | None = None
     """Lowest LR: where cosine ends and the floor of plateau; default: 0."""
+    lr_monitor: str | None = None
+    """The metrics.csv column the plateau schedule watches: loss (the training loss, as Fawaz et al.'s time-series
+    models), val_loss, val_accuracy, …; lower is better for losses and errors, higher for accuracy and R²;
+    default: val_loss when there is a validation split, else loss."""
 
     # --- runtime ---
     seed: int = 0
@@ -192,6 +196,10 @@ class TrainConfig:
     # --- optimization ---
     early_stopping: int | None = None
     """Stop after N epochs without val_loss improvement and restore the best weights; default: off."""
+    keep_best: str | None = None
+    """Keep the weights of the epoch with the best value of this metrics.csv column, and evaluate, save and report
+    those: loss (the lowest training loss, as Fawaz et al. keep their time-series models), val_loss, val_accuracy,
+    …; default: the last epoch's weights."""
     # --- output ---
     out: str | None = None
     """Run folder; default: runs/<data>-<model>-<time>."""

@@ -301,6 +301,19 @@ def metric_names(primary: bool = False) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def monitor_columns(task: Task | str | None = None, validation: bool = True) -> list[str]:
+    """The epoch-log columns that `--keep-best` and `--lr-monitor` can watch: the training loss and metrics, and
+    with a validation split their `val_` twins; of one task, or of every task (`task=None`).
+
+    Example:
+        >>> monitor_columns("classification"), monitor_columns("classification", validation=False)
+        (['loss', 'accuracy', 'val_loss', 'val_accuracy'], ['loss', 'accuracy'])
+    """
+    tasks = [get_task(task)] if task is not None else [entry.obj for entry in TASKS]
+    names = list(dict.fromkeys(m.name for t in tasks for m in t.metrics))
+    return ["loss", *names, *(["val_loss", *(f"val_{n}" for n in names)] if validation else [])]
+
+
 def first_metric(columns: Iterable[str], prefixes: Sequence[str] = ("",), suffix: str = "",
                  primary: bool = True) -> str | None:
     """The first column of `columns` named `<prefix><metric><suffix>`, trying each prefix in turn over the

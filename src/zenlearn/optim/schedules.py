@@ -24,7 +24,7 @@ from zenlearn.registry import Registry
 ScheduleFn = Callable[..., float]
 SCHEDULES: Registry[ScheduleFn] = Registry("schedule")
 
-SCHEDULE_FIELDS = ("lr_step_size", "lr_milestones", "lr_gamma", "lr_patience", "lr_min")
+SCHEDULE_FIELDS = ("lr_step_size", "lr_milestones", "lr_gamma", "lr_patience", "lr_min", "lr_monitor")
 """`TrainConfig` fields that are schedule options (None / empty means "the schedule's default")."""
 
 
@@ -80,8 +80,8 @@ def one_cycle(t: int, spe: int, total: int, *, pct_start: float = 0.3, div_facto
     raise AssertionError("unreachable")
 
 
-@SCHEDULES.register("plateau", "LR × lr_gamma when the val loss has not improved for lr_patience epochs "
-                    "(per epoch)", info=ScheduleInfo("epoch", ("lr_gamma", "lr_patience", "lr_min")),
+@SCHEDULES.register("plateau", "LR × lr_gamma when the val loss (or --lr-monitor) has not improved for lr_patience "
+                    "epochs (per epoch)", info=ScheduleInfo("epoch", ("lr_gamma", "lr_patience", "lr_min", "lr_monitor")),
                     aliases=("reduce-on-plateau", "reduce_on_plateau"))
 def plateau(t: int, spe: int, total: int, *, gamma: float = 0.1) -> float:
     return 1.0  # the reductions by gamma are state (they depend on the losses): see LRSchedule.epoch_end
@@ -125,6 +125,8 @@ class LRSchedule:
         warmup_epochs: Linear warmup length in epochs (fractions allowed). Defaults to 0.
         lr_min: Floor: the end of the cosine, the lowest plateau LR. Defaults to 0.
         patience: Plateau: epochs without improvement before a reduction. Defaults to 2.
+        monitor: Plateau: the epoch-log column watched. Defaults to None: "val_loss" if logged, else "loss".
+        mode: Plateau: "min" (lower is better) or "max". Defaults to "min".
         **params: The schedule function's parameters (`gamma`, `step_size`, `milestones`).
 
     Example:
@@ -137,11 +139,12 @@ class LRSchedule:
 
     def __init__(self, optimizer: torch.optim.Optimizer, name: str = "constant", *, steps_per_epoch: int,
                  epochs: int, warmup_epochs: float = 0.0, lr_min: float = 0.0, patience: int = 2,
-                 **params: Any) -> None:
+                 monitor: str | None = None, mode: str = "min", **params: Any) -> None:
         self.optimizer, self.name = optimizer, SCHEDULES.entry(name).name
         self.steps_per_epoch, self.total_steps = max(1, steps_per_epoch), max(1, epochs * steps_per_epoch)
         self.warmup_steps = round(warmup_epochs * self.steps_per_epoch)
         self.lr_min, self.patience, self.params = lr_min, patience, params
+        self.monitor, self.sign = monitor, -1.0 if mode == "max" else 1.0  # "max": watch -value, lower is better
         for g in optimizer.param_groups:
             g.setdefault("initial_lr", g["lr"])
         self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
@@ -169,13 +172,15 @@ class LRSchedule:
         self._apply()
 
     def epoch_end(self, logs: dict[str, Any]) -> None:
-        """Plateau: reduce the LR by `gamma` when `val_loss` (else `loss`) stalled for `patience` epochs."""
+        """Plateau: reduce the LR by `gamma` when `monitor` (default `val_loss`, else `loss`) stalled for `patience`
+        epochs."""
         if self.name != "plateau" or self.t < self.warmup_steps:
             return
-        value = logs.get("val_loss", logs.get("loss"))
+        value = logs.get(self.monitor) if self.monitor else logs.get("val_loss", logs.get("loss"))
         if value is None or not math.isfinite(value):
             return
-        if value < self.best * (1 - 1e-4):  # torch's rel threshold, mode "min"
+        value *= self.sign
+        if self.best == math.inf or value < self.best - 1e-4 * abs(self.best):  # torch's relative threshold
             self.best, self.bad_epochs = value, 0
         else:
             self.bad_epochs += 1
@@ -259,7 +264,8 @@ def schedule_problems(name: str, *, epochs: int, warmup_epochs: float = 0.0, **o
 def create_schedule(name: str, optimizer: torch.optim.Optimizer, *, steps_per_epoch: int, epochs: int,
                     warmup_epochs: float = 0.0, lr_gamma: float | None = None, lr_step_size: int | None = None,
                     lr_milestones: tuple[int, ...] = (), lr_patience: int | None = None,
-                    lr_min: float | None = None) -> LRSchedule | None:
+                    lr_min: float | None = None, lr_monitor: str | None = None,
+                    lr_mode: str = "min") -> LRSchedule | None:
     """The `LRSchedule` for schedule `name` over `optimizer`, or None for a constant LR without warmup.
 
     Example:
@@ -273,4 +279,5 @@ def create_schedule(name: str, optimizer: torch.optim.Optimizer, *, steps_per_ep
     params = schedule_params(name, epochs=epochs, lr_gamma=lr_gamma, lr_step_size=lr_step_size,
                              lr_milestones=lr_milestones)
     return LRSchedule(optimizer, name, steps_per_epoch=steps_per_epoch, epochs=epochs, warmup_epochs=warmup_epochs,
-                      lr_min=lr_min or 0.0, patience=lr_patience if lr_patience is not None else 2, **params)
+                      lr_min=lr_min or 0.0, patience=lr_patience if lr_patience is not None else 2,
+                      monitor=lr_monitor, mode=lr_mode, **params)

@@ -37,7 +37,7 @@ from zenlearn.io.rundir import RunDir
 from zenlearn.nn.activations import ACTIVATIONS
 from zenlearn.nn.build import MODELS, create_model
 from zenlearn.nn.inits import INITS
-from zenlearn.nn.tasks import get_task
+from zenlearn.nn.tasks import get_task, metric_direction, monitor_columns
 from zenlearn.optim.optimizers import OPTIMIZERS, OPTION_FIELDS, create_optimizer, default_lr, option_problems
 from zenlearn.optim.schedules import SCHEDULE_FIELDS, SCHEDULES, LRSchedule, create_schedule, schedule_problems
 from zenlearn.training.trainer import Trainer
@@ -59,8 +59,28 @@ def config_problems(cfg: TrainConfig) -> list[str]:
     if cfg.cache not in CACHE_MODES:
         problems.append(f"cache must be one of {', '.join(CACHE_MODES)}, got {cfg.cache!r}")
     problems += option_problems(cfg.optimizer, optimizer_options(cfg))
+    problems += [f"{o} must be a metrics.csv column: {', '.join(monitor_columns())}; got {getattr(cfg, o)!r}"
+                 for o in MONITORS if getattr(cfg, o) is not None and getattr(cfg, o) not in monitor_columns()]
     return problems + schedule_problems(cfg.schedule, epochs=cfg.epochs, warmup_epochs=cfg.warmup_epochs,
                                         **{o: getattr(cfg, o) for o in SCHEDULE_FIELDS})
+
+
+MONITORS = ("keep_best", "lr_monitor")
+"""The config fields that name an epoch-log column to watch."""
+
+
+def monitor_problems(cfg: TrainConfig, task: str, validation: bool) -> list[str]:
+    """`--keep-best` / `--lr-monitor` columns that this run will not log: a `val_` column without a validation
+    split, another task's metric.
+
+    Example:
+        >>> print(*monitor_problems(TrainConfig(keep_best="val_loss", val_split=0.0), "classification", False))
+        --keep-best val_loss: this run logs no such column (it logs loss, accuracy; val_ columns need a validation split, --val-split > 0)
+    """
+    logged = monitor_columns(task, validation)
+    return [f"--{o.replace('_', '-')} {getattr(cfg, o)}: this run logs no such column (it logs {', '.join(logged)}"
+            + ("" if validation else "; val_ columns need a validation split, --val-split > 0") + ")"
+            for o in MONITORS if getattr(cfg, o) is not None and getattr(cfg, o) not in logged]
 
 
 def check_config(cfg: TrainConfig) -> TrainConfig:
@@ -149,8 +169,10 @@ def build_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer
 
 def build_schedule(cfg: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int) -> LRSchedule | None:
     """The `LRSchedule` `cfg` asks for over `optimizer`, or None for a constant LR without warmup."""
+    mode = "max" if cfg.lr_monitor and metric_direction(cfg.lr_monitor) else "min"
     return create_schedule(cfg.schedule, optimizer, steps_per_epoch=steps_per_epoch, epochs=cfg.epochs,
-                           warmup_epochs=cfg.warmup_epochs, **{o: getattr(cfg, o) for o in SCHEDULE_FIELDS})
+                           warmup_epochs=cfg.warmup_epochs, lr_mode=mode,
+                           **{o: getattr(cfg, o) for o in SCHEDULE_FIELDS})
 
 
 def training_augment(cfg: TrainConfig, spec: DataSpec) -> Augment | None:

@@ -113,6 +113,62 @@ class EarlyStopping(Callback):
                 f"{self.stopped_epoch + 1} of {epochs}, {kept}")
 
 
+class KeepBest(Callback):
+    """Remember the weights of the epoch with the best `monitor` and load them when training ends (Keras's
+    `ModelCheckpoint(monitor, save_best_only=True)` reloaded after `fit`, as Fawaz et al. keep their model with the
+    lowest training loss), so that the evaluation, the saved weights and the report use them.
+
+    Args:
+        monitor: A column of the epoch logs ("loss": the training loss; "val_loss", "val_accuracy", …).
+            Defaults to "loss".
+        mode: "min", "max" or "auto" (the metric's direction, as `EarlyStopping`'s). Defaults to "auto".
+
+    Example:
+        >>> cb = KeepBest("loss")
+        >>> cb.on_train_begin({})
+        >>> cb.best, cb.best_epoch = 0.05, 6  # as after an epoch 7 with the lowest loss so far
+        >>> print(cb.message())
+        kept the weights of epoch 7 (the lowest loss, 0.05)
+    """
+
+    def __init__(self, monitor: str = "loss", mode: str = "auto") -> None:
+        self.monitor = monitor
+        self.mode = ("max" if metric_direction(monitor) else "min") if mode == "auto" else mode
+
+    def on_train_begin(self, logs: dict[str, Any]) -> None:
+        self.best = -math.inf if self.mode == "max" else math.inf
+        self.best_epoch, self.best_state = -1, None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
+        value = logs.get(self.monitor)
+        if value is None or not math.isfinite(value):
+            return
+        if value > self.best if self.mode == "max" else value < self.best:  # strictly better, as Keras's
+            self.best, self.best_epoch = value, epoch
+            self.best_state = {k: v.detach().clone() for k, v in self.trainer.model.state_dict().items()}
+
+    def on_train_end(self, logs: dict[str, Any]) -> None:
+        if self.best_state is not None:
+            self.trainer.model.load_state_dict(self.best_state)
+            logs["restored_epoch"] = self.best_epoch
+
+    def state_dict(self) -> dict[str, Any]:
+        """The best value, its epoch and its weights, so a resumed run keeps the same model."""
+        return {"best": self.best, "best_epoch": self.best_epoch, "best_state": self.best_state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.best_epoch, self.best_state = float(state["best"]), int(state["best_epoch"]), state["best_state"]
+
+    def kept_epoch(self) -> int | None:
+        """The 1-based epoch whose weights were kept; None before any epoch logged `monitor`."""
+        return self.best_epoch + 1 if self.best_epoch >= 0 else None
+
+    def message(self) -> str:
+        """One line naming the epoch whose weights were kept."""
+        which = "highest" if self.mode == "max" else "lowest"
+        return f"kept the weights of epoch {self.best_epoch + 1} (the {which} {self.monitor}, {self.best:.4g})"
+
+
 class ModelCheckpoint(Callback):
     """Save weights (safetensors, atomically) after every epoch, or only when `monitor` improves.
 

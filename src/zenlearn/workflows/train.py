@@ -41,13 +41,14 @@ from zenlearn.training.build import (
     inapplicable_fields,
     load_run,
     make_loaders,
+    monitor_problems,
     open_splits,
     reopen_splits,
     resolve_lr,
     seed_everything,
     training_augment,
 )
-from zenlearn.training.callbacks import Callback, CSVLogger, EarlyStopping, GradientNorms
+from zenlearn.training.callbacks import Callback, CSVLogger, EarlyStopping, GradientNorms, KeepBest
 from zenlearn.training.device import check_precision, resolve_device, set_threads
 from zenlearn.training.distributed import init_distributed
 from zenlearn.training.live import LiveEvents
@@ -199,10 +200,16 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: DataSplits
             run_callbacks.append(tb)
         if cfg.grad_norms:
             run_callbacks.append(GradientNorms(rd.grad_norms))
+        problems = monitor_problems(cfg, splits.spec.task, val is not None)
+        if problems:
+            raise UsageError("; ".join(problems))
+        keeper = KeepBest(cfg.keep_best) if cfg.keep_best else None
         stopper = None
         if cfg.early_stopping:
             stopper = EarlyStopping("val_loss" if val is not None else "loss", cfg.early_stopping)
             run_callbacks.append(stopper)
+        if keeper is not None:  # after the stopper: its weights are the ones kept
+            run_callbacks.append(keeper)
         if main:
             run_callbacks.append(LiveEvents(rd.events, epochs=cfg.epochs, steps=len(train)))
         run_callbacks += list(callbacks)  # the caller's, before the checkpoint
@@ -230,6 +237,8 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: DataSplits
         history = trainer.fit(train, val, cfg.epochs, verbose=verbose)
     if verbose and stopper is not None and stopper.message(cfg.epochs):
         print(stopper.message(cfg.epochs), flush=True)
+    if verbose and keeper is not None and keeper.kept_epoch() is not None:
+        print(keeper.message(), flush=True)
     wall = watch.seconds["fit"] = time.perf_counter() - t0
     if main:
         with watch("write"):
@@ -251,6 +260,7 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: DataSplits
         "epochs": len(history.epochs),
         "epochs_requested": cfg.epochs,
         **(stopper.outcome() if stopper is not None else {"stopped_early": False, "best_epoch": None}),
+        "kept_epoch": keeper.kept_epoch() if keeper is not None else None,
         "data": {"name": cfg.data, "train": len(splits.train), "val": len(splits.val) if splits.val is not None else 0,
                  "test": len(splits.test), "task": splits.spec.task, **splits.data_fields()},
         "model": cfg.model,
