@@ -45,6 +45,21 @@ def test_same_settings_give_the_same_png_bytes_and_other_settings_another(client
     assert pixels.shape[0] > 3 * 64 and len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50  # 3 rows of digits
 
 
+def test_open_as_cli_writes_the_same_png(client, tmp_path, data_dir, capsys):
+    """The page's command line, run as it is shown, writes the very bytes the page shows."""
+    import shlex
+
+    from zenlearn.cli.main import main
+
+    params = {**SETTINGS, "fill_mode": "reflect", "shear_range": "10"}
+    argv = shlex.split(client.get("/api/lab/augment", params=params).json()["cli"])
+    assert argv[:2] == ["zenlearn", "augment"] and argv[-2:] == ["--out", "augment.png"]
+    out = tmp_path / "cli.png"
+    assert main([*argv[1:-1], str(out)]) == 0
+    assert out.read_bytes() == client.get("/api/lab/augment.png", params=params).content
+    capsys.readouterr()
+
+
 def test_grid_is_drawn_by_augment_itself(client, data_dir):
     """No augmentation: the draws equal the originals; the rows hold what Augment returns for the same seed."""
     plain = png_pixels(client.get("/api/lab/augment.png", params={"data": "mnist", "samples": "3", "rows": "1"}).content)
@@ -82,11 +97,13 @@ def test_image_folder_under_the_root(client, root):
 
     for cls in ("red", "blue"):
         (root / "pics" / cls).mkdir(parents=True)
-        for i in range(3):
+        for i in range(10):
             Image.fromarray(np.full((20, 30, 3), (200, 20 * i, 0) if cls == "red" else (0, 20 * i, 200),
                                     np.uint8)).save(root / "pics" / cls / f"{i}.png")
-    r = client.get("/api/lab/augment", params={"data": "folder:pics", "size": "32", "samples": "4"}).json()
-    assert r["shape"] == [3, 32, 32] and r["held"] == 2  # the training half of 2 x 3 (at least 1 of each)
+    params = {"data": "folder:pics", "size": "32", "samples": "4", "rotation_range": "45"}
+    r = client.get("/api/lab/augment", params=params).json()
+    assert r["shape"] == [3, 32, 32] and r["held"] == 18  # 20 less a validation image per class, as for training
+    assert f"--data folder:{root / 'pics'} --image-size 32,32" in r["cli"]
 
 
 def test_upload_one_image_then_preview_it(client, post):

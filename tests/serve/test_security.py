@@ -1,6 +1,7 @@
 """Safe by default, request by request: Host allowlist, same-origin + token on changes, files confined to ROOT,
 no cross-origin sharing, no outside URL in any served page."""
 
+import asyncio
 import re
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ import pytest
 
 from zenlearn.serve import app as app_mod
 from zenlearn.serve.app import STATIC, create_app
+from zenlearn.serve.security import MAX_BODY
 
 ORIGIN, TOKEN = "http://127.0.0.1:8765", "test-token"  # as in conftest.py
 
@@ -47,6 +49,29 @@ def test_no_cross_origin_sharing(client, post):
         assert not any(k.lower().startswith("access-control-") for k in r.headers)
 
 
+@pytest.mark.parametrize("headers, status", [({"content-length": str(MAX_BODY + 1)}, 413), ({"content-length": "9x"}, 413),
+                                             ({"transfer-encoding": "chunked"}, 411)],
+                         ids=["too-large", "bad-length", "no-length"])
+def test_request_bodies_are_bounded(root, headers, status):
+    """A change's body must say its length and stay under MAX_BODY: refused before the app reads a byte."""
+    app, read, sent = create_app(root, token=TOKEN), [], []
+    h = {"host": "127.0.0.1:8765", "origin": ORIGIN, "x-zenlearn-token": TOKEN, **headers}
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/api/lab/upload", "raw_path": b"/api/lab/upload", "query_string": b"", "root_path": "",
+             "headers": [(k.encode(), v.encode()) for k, v in h.items()], "client": ("127.0.0.1", 1),
+             "server": ("127.0.0.1", 8765)}
+
+    async def receive():
+        read.append(1)
+        return {"type": "http.request", "body": b"x", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == status and not read
+
+
 @pytest.fixture
 def outside(tmp_path):
     secret = tmp_path / "secret.txt"
@@ -78,7 +103,7 @@ def test_files_inside_root_are_served(client, root):
 
 def test_no_outside_url_in_served_pages(client):
     """Every page and every static file they load: no http(s):// reference that is not the app itself."""
-    pages = ["/", "/run?path=old", "/launch", "/compare?runs=old,old"]
+    pages = ["/", "/run?path=old", "/launch", "/compare?runs=old,old", "/lab/augment", "/lab/activations"]
     served = {p: client.get(p) for p in pages}
     served.update({f"/static/{f.relative_to(STATIC).as_posix()}": client.get(f"/static/{f.relative_to(STATIC).as_posix()}")
                    for f in STATIC.rglob("*") if f.is_file() and not f.name.endswith("LICENSE")})

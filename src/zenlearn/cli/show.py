@@ -71,7 +71,7 @@ def cmd_augment(args: argparse.Namespace) -> int:
 
     from zenlearn.augment.pipeline import Augment
     from zenlearn.data import dataset_options, load_splits
-    from zenlearn.report.preview import image_grid, write_png
+    from zenlearn.report.preview import augment_grid, write_png
 
     for name in ("samples", "rows"):
         if getattr(args, name) < 1:
@@ -89,8 +89,7 @@ def cmd_augment(args: argparse.Namespace) -> int:
     if splits.spec.kind != "image":
         raise UsageError(f"--data {args.data} holds {splits.spec.kind} samples, not images; nothing to augment")
     x = next(iter(splits.loader(splits.train, args.samples, shuffle=True, seed=args.seed)))[0]  # (N, C, H, W)
-    labels = ["original"] + [f"augmented {i + 1}" for i in range(args.rows)]
-    write_png(out, image_grid([x] + [aug(x) for _ in range(args.rows)], labels=labels))
+    write_png(out, augment_grid(x, aug, args.rows))
     print(f"wrote {out}: top row (labelled) {len(x)} originals from {args.data}, then {args.rows} rows augmented with "
           f"{args.augment!r}")
     return 0

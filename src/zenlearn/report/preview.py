@@ -1,9 +1,11 @@
-"""Image grids written as PNG: what `zenlearn augment` shows (originals on top, augmented draws below)."""
+"""Image grids written as PNG: what `zenlearn augment` and the Lab's augmentation preview show (originals on top,
+augmented draws below)."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -52,10 +54,27 @@ def _label_rows(grid: np.ndarray, labels: list[str], row_height: int, pad: int) 
     return np.asarray(img)
 
 
-def write_png(path: str | Path, image: np.ndarray) -> None:
-    """Write a uint8 (H, W, 3) array as a PNG, atomically."""
+def augment_grid(x: Tensor, augment: Callable[[Tensor], Tensor], rows: int) -> np.ndarray:
+    """The grid `zenlearn augment` and the Lab's preview show: the originals `x` (N, C, H, W) in [0, 1] on top,
+    labelled, then `rows` rows, each one call of `augment` on them.
+
+    Example:
+        >>> augment_grid(torch.zeros(2, 1, 8, 8), lambda x: x + 1, rows=1).shape[0]
+        134
+    """
+    labels = ["original"] + [f"augmented {i + 1}" for i in range(rows)]
+    return image_grid([x] + [augment(x) for _ in range(rows)], labels=labels)
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """A uint8 (H, W, 3) array encoded as PNG: the same array gives the same bytes."""
     from PIL import Image
 
     buf = io.BytesIO()
     Image.fromarray(image).save(buf, format="PNG")
-    write_bytes(path, buf.getvalue())
+    return buf.getvalue()
+
+
+def write_png(path: str | Path, image: np.ndarray) -> None:
+    """Write a uint8 (H, W, 3) array as a PNG, atomically."""
+    write_bytes(path, png_bytes(image))

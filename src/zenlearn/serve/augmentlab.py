@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import shlex
 import statistics
 import time
 from collections import OrderedDict
@@ -23,9 +24,8 @@ from zenlearn.augment.pipeline import Augment
 from zenlearn.augment.spec import AUGMENTATIONS
 from zenlearn.augment.warp import FILL_MODES
 from zenlearn.data import DATASETS, load_splits, streams
-from zenlearn.data.arrays import epoch_order, to_float
 from zenlearn.errors import UsageError
-from zenlearn.report.preview import image_grid
+from zenlearn.report.preview import augment_grid, png_bytes
 from zenlearn.serve.security import inside
 
 DATASETS_SHOWN = ("mnist", "fashion-mnist", "cifar10", "cifar100")
@@ -51,6 +51,8 @@ def parse_settings(query: Mapping[str, str]) -> dict[str, Any]:
         >>> s = parse_settings({"data": "mnist", "preset": "mnist", "rotation_range": "30", "horizontal_flip": "1"})
         >>> s["augment"]["rotation_range"], s["augment"]["horizontal_flip"], s["augment"]["zoom_range"], s["rows"]
         (30.0, True, 0.1, 3)
+        >>> s["spec"]  # the same settings as `zenlearn augment --augment` text
+        'mnist,rotation_range=30.0,horizontal_flip=true'
         >>> parse_settings({"preset": "mnits", "fill_mode": "mirror", "zoom_range": "2"})
         Traceback (most recent call last):
         zenlearn.errors.UsageError: preset: unknown 'mnits'; choose one of: none, mnist, cifar, imagenet; fill_mode: expected one of constant, nearest, reflect, wrap, got 'mirror'; zoom_range: expected a number in [0, 0.9], got '2'
@@ -59,6 +61,7 @@ def parse_settings(query: Mapping[str, str]) -> dict[str, Any]:
     problems = [f"unknown setting {k!r}; the settings are: {', '.join(sorted(known))}" for k in query if k not in known]
     preset = query.get("preset") or "none"
     kwargs: dict[str, Any] = {}
+    given = [k for k in ("fill_mode", *RANGES, *FLAGS) if k in query]  # in the order `spec` writes them
     if preset != "none" and preset not in AUGMENTATIONS:
         problems.append(f"preset: unknown {preset!r}; choose one of: none, {', '.join(AUGMENTATIONS.names())}")
     elif preset != "none":
@@ -86,7 +89,9 @@ def parse_settings(query: Mapping[str, str]) -> dict[str, Any]:
         grid[name] = int(value) if value is not None and value == int(value) else default
     if problems:
         raise UsageError("; ".join(problems))
-    return {"data": query.get("data") or "mnist", "preset": preset, "augment": kwargs, **grid}
+    spec = [preset] * (preset != "none") + [f"{k}={str(kwargs[k]).lower() if k in FLAGS else kwargs[k]}" for k in given]
+    return {"data": query.get("data") or "mnist", "preset": preset, "augment": kwargs,
+            "spec": ",".join(spec) or "rotation_range=0", **grid}
 
 
 def _number(text: str) -> float | None:
@@ -143,12 +148,11 @@ class Preview:
                                  f"and forgets them on restart); upload the image again")
             x = torch.nn.functional.interpolate(self.uploads[arg], size=(size, size), mode="bilinear", antialias=True)
             return x.clamp(0, 1).repeat(n, 1, 1, 1), 1  # (n, 3, size, size): n draws of the one image
-        splits = self._source(data, size)
-        images = splits.images(splits.train)
-        idx = epoch_order(len(images), seed, 0)[:n]
-        return to_float(images[idx], splits.spec.scale), len(images)
+        splits = self._source(data, size, seed)
+        x = next(iter(splits.loader(splits.train, n, shuffle=True, seed=seed)))[0]  # (n, C, H, W), as the CLI's
+        return x, len(splits.train)
 
-    def _source(self, data: str, size: int) -> Any:
+    def _source(self, data: str, size: int, seed: int) -> Any:
         kind, _, arg = data.partition(":")
         if kind not in DATASETS:
             DATASETS.entry(kind)  # the registry's line listing the datasets
@@ -159,11 +163,11 @@ class Preview:
                 raise UsageError(f"data: {arg!r} is not a folder under the served root; give its path relative to "
                                  f"it, e.g. folder:photos")
             data = f"folder:{folder}"
-        if streams(data):  # half the images held out: a folder of two images per class previews too
-            options = {"image_size": (size, size), "color": "rgb", "workers": 0, "val_split": 0.5}
-        key = (data, size if options else 0)
-        if key not in self.sources:
-            splits = load_splits(data, root=self.data_dir, **options)
+        if streams(data):
+            options = {"image_size": (size, size), "color": "rgb", "workers": 0}
+        key = (data, size if options else 0, seed)
+        if key not in self.sources:  # split with the seed, as `zenlearn augment --seed` does
+            splits = load_splits(data, root=self.data_dir, seed=seed, **options)
             if splits.spec.kind != "image":
                 raise UsageError(f"data: {data} holds {splits.spec.kind} samples, not images; pick an image dataset "
                                  f"({', '.join(DATASETS_SHOWN)}), a folder or an upload")
@@ -178,15 +182,9 @@ class Preview:
 
         The originals are the top row; each further row is one call of the same seeded `Augment` on them.
         """
-        from PIL import Image
-
         kwargs = settings["augment"]
         x, held = self.samples(settings["data"], settings["samples"], settings["seed"], settings["size"])
-        aug = Augment(**kwargs, seed=settings["seed"])
-        rows = [x] + [aug(x) for _ in range(settings["rows"])]
-        labels = ["original"] + [f"draw {i + 1}" for i in range(settings["rows"])]
-        buf = io.BytesIO()
-        Image.fromarray(image_grid(rows, labels=labels)).save(buf, format="PNG")
+        png = png_bytes(augment_grid(x, Augment(**kwargs, seed=settings["seed"]), settings["rows"]))
         batch = x.repeat(-(-TIMED_BATCH // len(x)), 1, 1, 1)[:TIMED_BATCH]  # (64, C, H, W)
         timer = Augment(**kwargs, seed=settings["seed"])
         timer(batch)  # warm up: the first call allocates
@@ -196,6 +194,18 @@ class Preview:
             timer(batch)
             times.append(time.perf_counter() - t0)
         info = {"ms_per_batch": round(statistics.median(times) * 1000, 3), "batch": TIMED_BATCH,
-                "shape": list(x.shape[1:]), "held": held,
+                "shape": list(x.shape[1:]), "held": held, "cli": self.command(settings),
                 "augment": {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}}
-        return buf.getvalue(), info
+        return png, info
+
+    def command(self, settings: dict[str, Any]) -> str | None:
+        """The `zenlearn augment` command that writes the same PNG (None for an uploaded image)."""
+        kind, _, arg = settings["data"].partition(":")
+        if kind == "upload":
+            return None
+        data = ["--data", f"folder:{inside(self.root, arg)}" if kind == "folder" else settings["data"]]
+        if streams(data[1]):
+            data += ["--image-size", f"{settings['size']},{settings['size']}", "--color", "rgb"]
+        args = [*data, "--augment", settings["spec"], "--samples", str(settings["samples"]), "--rows",
+                str(settings["rows"]), "--seed", str(settings["seed"]), "--out", "augment.png"]
+        return shlex.join(["zenlearn", "augment", *args])

@@ -76,6 +76,7 @@ async function draw(q) {
     $("timing").textContent = `${r.ms_per_batch.toFixed(1)} ms per batch of ${r.batch} (${r.shape.join("×")}), ` +
       `drawn by Augment(${Object.entries(r.augment).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")})`;
     $("png").href = `/api/lab/augment.png?${q}`;
+    $("cli").textContent = r.cli || "none for an uploaded image";
     await img.decode();
     img.hidden = false;
     img.dataset.state = "ready";
