@@ -207,5 +207,5 @@ class Preview:
         if streams(data[1]):
             data += ["--image-size", f"{settings['size']},{settings['size']}", "--color", "rgb"]
         args = [*data, "--augment", settings["spec"], "--samples", str(settings["samples"]), "--rows",
-                str(settings["rows"]), "--seed", str(settings["seed"]), "--out", "augment.png"]
+                str(settings["rows"]), "--seed", str(settings["seed"])]  # --out: the CLI's default file
         return shlex.join(["zenlearn", "augment", *args])
