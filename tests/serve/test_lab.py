@@ -1,6 +1,7 @@
 """The Lab's augmentation preview and activation explorer API (serve/labtools.py, serve/augmentlab.py)."""
 
 import hashlib
+import time
 import io
 
 import numpy as np
@@ -174,3 +175,19 @@ def test_lab_pages_are_served(client):
     for path in ("/lab/augment", "/lab/activations"):
         r = client.get(path)
         assert r.status_code == 200 and "<script type=\"module\"" in r.text
+
+
+def test_a_dead_gradient_worker_is_a_message_then_a_fresh_worker(client):
+    """A killed worker (out of memory, kill -9): a 503 with one line, and the next request works again."""
+    import os
+    import signal
+
+    params = {"activations": "relu", "depth": "2", "width": "8", "steps": "1"}
+    assert client.get("/api/lab/gradients", params=params).status_code == 200
+    lab = next(r.endpoint.__self__ for r in client.app.app.routes if getattr(r, "path", "") == "/api/lab/gradients")
+    for pid in list(lab.pool._processes):
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.5)
+    r = client.get("/api/lab/gradients", params={**params, "seed": "1"})
+    assert r.status_code == 503 and "the gradient worker process died" in r.json()["error"]
+    assert client.get("/api/lab/gradients", params={**params, "seed": "2"}).status_code == 200

@@ -198,8 +198,14 @@ class LabTools:
             if self.pool is None:  # fresh interpreters: no torch thread pools shared with the server
                 self.pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
             options = {k: v for k, v in s.items() if k != "activations"}
-            jobs = [asyncio.wrap_future(self.pool.submit(gradient_norms, a, **options)) for a in s["activations"]]
-            self.results[key] = {**s, "runs": await asyncio.gather(*jobs)}
+            try:
+                runs = await asyncio.gather(*(asyncio.wrap_future(self.pool.submit(gradient_norms, a, **options))
+                                              for a in s["activations"]))
+            except concurrent.futures.process.BrokenProcessPool:
+                self.close()  # the worker died (killed, out of memory): the next request starts a fresh one
+                return JSONResponse({"error": "the gradient worker process died; reload the page to measure again"},
+                                    status_code=503)
+            self.results[key] = {**s, "runs": runs}
             while len(self.results) > KEPT_RESULTS:
                 self.results.popitem(last=False)
         self.results.move_to_end(key)
