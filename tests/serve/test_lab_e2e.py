@@ -2,10 +2,12 @@
 setting or a non-image upload is one message in the page), and the activation explorer draws its curves."""
 
 import base64
+import os
+import shutil
 import time
 
 import pytest
-from test_e2e import _content, server  # noqa: F401  (the fixture: `zenlearn serve` in its own process)
+from test_e2e import DOCS_IMG, _content, server  # noqa: F401  (the fixture: `zenlearn serve` in its own process)
 
 AUGMENT = "/lab/augment?data=mnist&preset=mnist&rotation_range=40&horizontal_flip=1&seed=5&samples=6&rows=2"
 
@@ -24,6 +26,8 @@ def _shot(page, tmp_path, name: str, selector: str) -> None:
     page.screenshot(path=str(path), full_page=True)
     box = page.locator(selector).first.bounding_box()
     assert box and _content(path, box) > 20, (name, selector)  # drawn, not an empty box
+    if os.environ.get("ZENLEARN_WRITE_DOCS") == "1" and name != "gradients":  # the README's screenshots (one a page)
+        shutil.copy(path, DOCS_IMG / f"{path.stem}.png")
 
 
 @pytest.mark.needs("chromium")

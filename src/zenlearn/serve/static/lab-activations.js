@@ -9,6 +9,7 @@ const CURVE = { lo: -5, hi: 5, negative_slope: 0.01, elu_alpha: 1 };
 const PROBE = { data: "mnist1d", depth: 8, width: 64, steps: 20, batch_size: 64, lr: 0.1, optimizer: "sgd",
   init: "default", seed: 0 };
 const SURVEY = ["sigmoid", "tanh", "relu", "leaky_relu", "elu"];
+const GRADIENT_DATA = ["mnist1d", "mnist", "fashion-mnist"];
 let all = [];
 let timer = null;
 let color = {};
@@ -28,15 +29,17 @@ function chart(el, title, xLabel, x, series, { logY = false } = {}) {
   box.dataset.points = String(series.reduce((n, s) => n + s.values.filter((v) => v !== null).length, 0));
 }
 
-function inputs(el, defaults) {
-  el.innerHTML = Object.entries(defaults).map(([k, v]) => `<label>${esc(k.replace(/_/g, " "))} ` +
-    `<input name="${k}" value="${esc(v)}" size="${String(v).length + 3}"></label>`).join("");
+// A text field per setting, or a list for those with `choices` (the registries' names, from /api/fields).
+function inputs(el, defaults, choices = {}) {
+  el.innerHTML = Object.entries(defaults).map(([k, v]) => `<label>${esc(k.replace(/_/g, " "))} ` + (choices[k]
+    ? `<select name="${k}">${choices[k].map((c) => `<option${c === v ? " selected" : ""}>${esc(c)}</option>`).join("")}</select>`
+    : `<input name="${k}" value="${esc(v)}" size="${String(v).length + 3}">`) + "</label>").join("");
 }
 
 function settings() {
   const q = new URLSearchParams();
   q.set("names", [...document.querySelectorAll("#names input:checked")].map((i) => i.value).join(","));
-  for (const el of document.querySelectorAll("#curve-settings input, #probe-settings input")) q.set(el.name, el.value);
+  for (const el of document.querySelectorAll("#curve-settings [name], #probe-settings [name]")) q.set(el.name, el.value);
   return q;
 }
 
@@ -95,8 +98,13 @@ async function init() {
   $("names").innerHTML = all.map((n) => `<label><input type="checkbox" value="${esc(n)}"` +
     `${chosen.includes(n) ? " checked" : ""}> ${esc(n)}</label>`).join(" ");
   inputs($("curve-settings"), CURVE);
-  inputs($("probe-settings"), PROBE);
-  for (const [k, v] of q) { const el = document.querySelector(`input[name="${k}"]`); if (el) el.value = v; }
+  const fields = Object.fromEntries((await api("/api/fields")).fields.map((f) => [f.name, f.choices]));
+  inputs($("probe-settings"), PROBE, { data: GRADIENT_DATA, optimizer: fields.optimizer, init: fields.init });
+  for (const [k, v] of q) {
+    const el = document.querySelector(`[name="${k}"]`);
+    if (el && el.tagName === "SELECT" && ![...el.options].some((o) => o.value === v)) el.insertAdjacentHTML("beforeend", `<option>${esc(v)}</option>`);
+    if (el) el.value = v;  // a value the lists lack stays as given: the server says what is wrong with it
+  }
   const full = settings();
   if (!location.search) history.replaceState(null, "", `?${full}`);
   for (const form of ["controls", "curve-settings", "probe-settings"]) {
