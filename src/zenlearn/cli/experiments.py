@@ -16,13 +16,22 @@ from zenlearn.errors import UsageError
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from zenlearn.workflows.compare import parse_vary, run_compare
+    from zenlearn.workflows.variants import parse_variant
 
     base = config_from_args(args, validate=False)  # each variant's config is validated by run_compare
     if args.parallel_workers > 1 or args.storage:
         require_optuna()
     run_compare(base, parse_vary(args.vary or []), args.seeds, base.out, args.resume, metric=args.metric,
                 verbose=not args.quiet, workers=args.parallel_workers, storage=args.storage,
-                storage_timeout=args.storage_timeout)
+                storage_timeout=args.storage_timeout, variants=[parse_variant(t) for t in args.variant or []])
+    return 0
+
+
+def cmd_race(args: argparse.Namespace) -> int:
+    from zenlearn.workflows.race import RaceSpec, run_race
+
+    base = config_from_args(args, validate=False)  # each lane's config is checked by the race
+    run_race(RaceSpec.from_texts(base, args.lane or [], max_steps=args.max_steps), base.out, verbose=not args.quiet)
     return 0
 
 
@@ -105,11 +114,25 @@ def register(add: AddCommand) -> None:
     sp.add_argument("--vary", action="append", metavar="KEY=V1,V2,…",
                     help="a config key and the values to try, like optimizer=sgd,adam or lr=0.1,0.01 (repeatable: "
                          "every combination runs); tuple keys separate values with ';' (hidden=64;128,128)")
+    sp.add_argument("--variant", action="append", metavar="'KEY=V KEY=V'",
+                    help="one variant: the keys it changes, space separated, like 'optimizer=sgd lr=0.1' (repeatable: "
+                         "each runs as listed, instead of --vary's combinations; `zenlearn race` lanes); base: no change")
     sp.add_argument("--seeds", type=int, default=1, metavar="N",
                     help="seeds per variant: --seed, --seed+1, … [default: 1]")
     sp.add_argument("--resume", action="store_true", help="skip runs whose folder under --out is complete")
     sp.add_argument("--metric", default=None, metavar="COLUMN",
                     help="results column that picks the best variant [default: val_accuracy (val_mae), else test]")
+    sp.add_argument("--quiet", action="store_true", help="no progress output")
+
+    sp = add("race", cmd_race, "train 2-6 lanes of one config side by side in one process, a step each in turn, "
+             "from the same initial weights and batch order; each lane changes the optimizer (and its lr), the "
+             "activation or the augmentation; --out ends as a comparison folder (as `zenlearn compare --variant`)")
+    add_config_flags(sp)
+    sp.add_argument("--lane", action="append", metavar="'KEY=V KEY=V'",
+                    help="one lane: what it changes, space separated, like 'optimizer=sgd lr=0.1' or activation=tanh "
+                         "(repeat 2-6 times; base: no change)")
+    sp.add_argument("--max-steps", type=int, default=None, metavar="N",
+                    help="stop each lane after N optimizer steps (it is still evaluated and saved) [default: every epoch]")
     sp.add_argument("--quiet", action="store_true", help="no progress output")
 
     sp = add("distill", cmd_distill, "train a student from labels only and from a teacher's soft targets, "

@@ -15,7 +15,7 @@ import difflib
 import os
 import re
 import sys
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from zenlearn.cli import experiments, run, serve, show, tune
 from zenlearn.errors import ZenlearnError
@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as e:  # resume.Interrupted says where it stopped and how to continue
         print(f"zenlearn: {str(e) or 'interrupted'}", file=sys.stderr)
         return getattr(e, "exit_code", 130)
-    except Exception as e:  # noqa: BLE001 - the CLI never shows a traceback unless asked
+    except Exception as e:
         if debug:
             raise
         msg = str(e).strip().splitlines()[0] if str(e).strip() else ""

@@ -4,7 +4,8 @@ defaults ← `--config` YAML ← flags given on the command line."""
 from __future__ import annotations
 
 import argparse
-from typing import Any, Callable, Protocol, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from zenlearn.config import TrainConfig, coerce, describe_type, field_help, field_names, field_types, load_yaml
 from zenlearn.config.fields import field_sections

@@ -191,3 +191,25 @@ def show(v: Any) -> str:
 def plain(v: Any) -> Any:
     """A value as a JSON/Optuna scalar: tuples and None as their `show` text, others unchanged."""
     return show(v) if isinstance(v, tuple) or v is None else v
+
+
+def changed_flags(cfg: Any, skip: tuple[str, ...] = ()) -> list[str]:
+    """Command-line flags that rebuild dataclass `cfg`: one per field that differs from its default (`--no-X`
+    for a false bool), values as `show` writes them; fields in `skip` are left out.
+
+    Example:
+        >>> from zenlearn.config import TrainConfig
+        >>> changed_flags(TrainConfig(data="sine", hidden=(8, 8), report=False, out="r"), skip=("out",))
+        ['--data', 'sine', '--hidden', '8,8', '--no-report']
+    """
+    defaults, args = type(cfg)(), []
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if f.name in skip or value == getattr(defaults, f.name):
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(value, bool):
+            args.append(flag if value else "--no-" + flag[2:])
+        else:
+            args += [flag, show(value)]
+    return args

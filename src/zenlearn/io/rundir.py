@@ -68,9 +68,13 @@ PARAMS = "params.png"          # hyperparameter search: value against each param
 IMPORTANCES = "importances.png"  # hyperparameter search: parameter importances
 LR_FIND_CSV, LR_FIND_PNG, LR_FIND_JSON = "lr_find.csv", "lr_find.png", "lr_find.json"  # the LR range test
 SWEEP_CSV, SWEEP_JSON, SWEEP_PNG = "sweep.csv", "sweep.json", "sweep.png"  # distillation: the T x alpha sweep
+RACE = "race.json"             # lab race (a comparison folder too): its lanes, step limit, 2-D grid
+CONTROL = "control.json"       # lab race: commands from the page (a lane's LR, rewind, stop), rewritten atomically
+CHANGES = "changes.json"       # a race lane's run: what changed while it ran (LR changes, rewinds, a stop), by step
+BOUNDARY = "boundary.png"      # a race lane's run on 2-D data: its final decision boundary
 LAUNCH_FILES = (STATE, LOG)
 """What a launcher writes into a new run folder before the run starts: the folder still counts as empty."""
-RUN_FILES = (CHECKPOINT, WEIGHTS, SUMMARY, METRICS, EVENTS, PREPROCESS)
+RUN_FILES = (CHECKPOINT, WEIGHTS, SUMMARY, METRICS, EVENTS, PREPROCESS, CHANGES, BOUNDARY)
 """What a fresh start clears, so that no stale checkpoint or result survives beside a new config."""
 FINISHED = (CONFIG, DATA, WEIGHTS)
 """What a finished run must hold to be evaluated, predicted with or reported."""
@@ -208,6 +212,8 @@ class RunDir:
     events = property(lambda self: self.path / EVENTS)
     log = property(lambda self: self.path / LOG)
     preprocess = property(lambda self: self.path / PREPROCESS)
+    changes = property(lambda self: self.path / CHANGES)
+    boundary = property(lambda self: self.path / BOUNDARY)
 
     def check(self, *, overwrite: bool) -> "RunDir":
         """Refuse a file in the way, or a folder that already holds files unless `overwrite` (or resuming)."""

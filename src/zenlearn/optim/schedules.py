@@ -166,6 +166,11 @@ class LRSchedule:
         for i, g in enumerate(self.optimizer.param_groups):
             g["lr"] = self.lr_at(self.t, i)
 
+    def set_peak(self, lr: float) -> None:
+        """Make `lr` every param group's peak LR from now on (a lab race's LR change); the schedule goes on."""
+        self.base_lrs = [float(lr)] * len(self.base_lrs)
+        self._apply()
+
     def step(self) -> None:
         """Advance one optimizer step and set the next step's LR."""
         self.t += 1

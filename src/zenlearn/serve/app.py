@@ -13,8 +13,9 @@ import socket
 import statistics
 import sys
 import webbrowser
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 from sse_starlette.sse import EventSourceResponse
 from starlette.applications import Starlette
@@ -27,17 +28,19 @@ from zenlearn.errors import UsageError
 from zenlearn.io.rundir import RunDir
 from zenlearn.serve import runs as runs_mod
 from zenlearn.serve.jobs import Queue, check_form, form_fields, to_args
+from zenlearn.serve.lab import GRACE, MAX_LANES, MAX_STEPS, Lab
 from zenlearn.serve.labtools import LabTools
 from zenlearn.serve.security import FILES, LOCAL_HOSTS, Guard, confine, new_token
 from zenlearn.serve.stream import events, parse_after
 
 STATIC = Path(__file__).with_name("static")
-PAGES = {"/": "runs.html", "/run": "run.html", "/launch": "launch.html", "/compare": "compare.html"}
+PAGES = {"/": "runs.html", "/run": "run.html", "/launch": "launch.html", "/compare": "compare.html", "/lab": "lab.html"}
 MAX_COMPARE = 8
 RESUMABLE = ("stopped", "interrupted", "failed")
 
 
-def create_app(root: str | Path, *, token: str, hosts: tuple[str, ...] = LOCAL_HOSTS, max_jobs: int = 1) -> Guard:
+def create_app(root: str | Path, *, token: str, hosts: tuple[str, ...] = LOCAL_HOSTS, max_jobs: int = 1,
+               lab_lanes: int = MAX_LANES, lab_steps: int = MAX_STEPS, lab_grace: float = GRACE) -> Guard:
     """The application serving result folders under `root`, behind the `Guard` middleware.
 
     Args:
@@ -45,6 +48,9 @@ def create_app(root: str | Path, *, token: str, hosts: tuple[str, ...] = LOCAL_H
         token: The per-launch token that every request that changes something must carry.
         hosts: Host names the server answers to. Defaults to 127.0.0.1, localhost and ::1.
         max_jobs: Runs that may train at once. Defaults to 1.
+        lab_lanes: The most lanes of a Lab race. Defaults to 6.
+        lab_steps: The most optimizer steps of a Lab race's lane. Defaults to 3000.
+        lab_grace: Seconds a Lab race keeps running once no page follows it. Defaults to 30.
 
     Example:
         >>> from starlette.testclient import TestClient
@@ -53,7 +59,8 @@ def create_app(root: str | Path, *, token: str, hosts: tuple[str, ...] = LOCAL_H
         {'runs': []}
     """
     root = Path(root).resolve()
-    listing, queue, lab = runs_mod.Listing(root), Queue(max_jobs), LabTools(root)
+    listing, queue, tools = runs_mod.Listing(root), Queue(max_jobs), LabTools(root)
+    lab = Lab(root, queue, lanes=lab_lanes, steps=lab_steps, grace=lab_grace)
 
     def rows() -> list[dict[str, Any]]:
         waiting = {w["out"].relative_to(root).as_posix(): w for w in queue.queued()}
@@ -140,6 +147,7 @@ def create_app(root: str | Path, *, token: str, hosts: tuple[str, ...] = LOCAL_H
     async def tick() -> None:
         while True:
             await asyncio.to_thread(queue.tick)
+            await asyncio.to_thread(lab.tick)
             await asyncio.sleep(0.5)
 
     @contextlib.asynccontextmanager
@@ -151,14 +159,14 @@ def create_app(root: str | Path, *, token: str, hosts: tuple[str, ...] = LOCAL_H
         finally:
             task.cancel()
             queue.close()
-            lab.close()
+            tools.close()
 
     routes = [Route(p, page) for p in PAGES] + [
         Route("/api/runs", api_runs), Route("/api/run", api_run), Route("/api/fields", api_fields),
         Route("/api/launch", api_launch, methods=["POST"]), Route("/api/stop", api_stop, methods=["POST"]),
         Route("/api/resume", api_resume, methods=["POST"]), Route("/api/compare", api_compare),
         Route("/api/stream", api_stream), Route(FILES + "{path:path}", files),
-        *lab.routes, Mount("/static", StaticFiles(directory=STATIC))]
+        *tools.routes, *lab.routes(_body, state_of), Mount("/static", StaticFiles(directory=STATIC))]
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={UsageError: _usage_error, _NotFound: _not_found})
     app.state.queue = queue
@@ -229,7 +237,7 @@ def compare(runs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
 
 
 def serve(root: str | Path = "runs", *, host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False,
-          max_jobs: int = 1) -> None:
+          max_jobs: int = 1, lab_lanes: int = MAX_LANES, lab_steps: int = MAX_STEPS, lab_grace: float = GRACE) -> None:
     """Run the server until Ctrl-C; print the URL with its token (as Jupyter does).
 
     Args:
@@ -238,6 +246,9 @@ def serve(root: str | Path = "runs", *, host: str = "127.0.0.1", port: int = 876
         port: Port. Defaults to 8765.
         open_browser: Open the URL in a browser. Defaults to False.
         max_jobs: Runs that may train at once. Defaults to 1.
+        lab_lanes: The most lanes of a Lab race. Defaults to 6.
+        lab_steps: The most optimizer steps of a Lab race's lane. Defaults to 3000.
+        lab_grace: Seconds a Lab race keeps running once no page follows it. Defaults to 30.
     """
     import uvicorn
 
@@ -257,5 +268,6 @@ def serve(root: str | Path = "runs", *, host: str = "127.0.0.1", port: int = 876
     print(f"zenlearn serve: {root.resolve()}\n    {url}", flush=True)
     if open_browser:
         webbrowser.open(url)
-    uvicorn.run(create_app(root, token=token, hosts=hosts, max_jobs=max_jobs), host=host, port=port,
+    uvicorn.run(create_app(root, token=token, hosts=hosts, max_jobs=max_jobs, lab_lanes=lab_lanes, lab_steps=lab_steps,
+                           lab_grace=lab_grace), host=host, port=port,
                 log_level="warning")

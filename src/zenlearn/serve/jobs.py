@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from zenlearn.config import TrainConfig, coerce, describe_type, field_help, field_names, field_types
+from zenlearn.config.fields import changed_flags
 from zenlearn.data import DATASETS
 from zenlearn.data.cache import CACHE_MODES
 from zenlearn.errors import UsageError
@@ -86,18 +87,7 @@ def to_args(cfg: TrainConfig) -> list[str]:
         >>> to_args(TrainConfig(data="sine", hidden=(8, 8), report=False, out="r"))
         ['train', '--data', 'sine', '--hidden', '8,8', '--out', 'r', '--no-report', '--quiet']
     """
-    defaults, args = TrainConfig(), ["train"]
-    for name in field_names(TrainConfig):
-        value = getattr(cfg, name)
-        if value == getattr(defaults, name):
-            continue
-        flag = "--" + name.replace("_", "-")
-        if isinstance(value, bool):
-            args.append(flag if value else "--no-" + flag[2:])
-        else:
-            args += [flag, "none" if value is None else ",".join(map(str, value)) if isinstance(value, tuple)
-                     else str(value)]
-    return args + ["--quiet"]
+    return ["train", *changed_flags(cfg), "--quiet"]
 
 
 class Queue:

@@ -235,9 +235,13 @@ class Trainer:
         self._emit("on_epoch_end", epoch, logs)
         return logs
 
+    def running_stats(self) -> Tensor | None:
+        """The unfinished epoch's running sums so far (loss, the task's sums, count), a copy; None between epochs."""
+        return self._epoch_stats.clone() if self._epoch_stats is not None else None
+
     def running_metrics(self) -> dict[str, float]:
         """The unfinished epoch's training metrics so far ({} between epochs)."""
-        return self.task.finish_stats(self._epoch_stats.clone()) if self._epoch_stats is not None else {}
+        return self.task.finish_stats(s) if (s := self.running_stats()) is not None else {}
 
     def _weights_version(self) -> tuple[int, ...]:
         """Version counters of every parameter and buffer: each in-place write (an optimizer step, a batch-norm

@@ -14,10 +14,8 @@ Output folder (`out`):
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 import math
-import re
 import statistics
 import time
 from collections.abc import Sequence
@@ -25,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zenlearn.config import TrainConfig, coerce, field_names, field_types, load_yaml
-from zenlearn.config.fields import show, split_option, split_values
+from zenlearn.config import TrainConfig, load_yaml
+from zenlearn.config.fields import show
 from zenlearn.errors import UsageError, one_line
 from zenlearn.io.atomic import write_text
 from zenlearn.io.live import lives, started
@@ -39,17 +37,9 @@ from zenlearn.workflows.train import train_run
 from zenlearn.workflows.tune.cells import plan_key, run_cells
 from zenlearn.workflows.tune.outage import STORAGE_TIMEOUT
 from zenlearn.workflows.tune.workers import threads_per_worker
+from zenlearn.workflows.variants import Variant, check_vary, explicit_variants, make_variants, parse_vary
 
-NOT_VARIED = ("out", "seed", "overwrite")  # the runner sets these itself (seeds come from --seeds)
-
-
-@dataclass
-class Variant:
-    """One combination of varied values, e.g. `{"optimizer": "adam", "lr": 0.01}`."""
-
-    name: str
-    values: dict[str, Any]
-    slug: str
+__all__ = ["CompareResult", "Variant", "parse_vary", "run_compare", "run_row", "write_comparison"]
 
 
 @dataclass
@@ -66,69 +56,13 @@ class CompareResult:
     files: dict[str, str] = field(default_factory=dict)
 
 
-# ---------------------------------------------------------------- parsing --vary
-
-def parse_vary(specs: Sequence[str]) -> dict[str, list[Any]]:
-    """Parse `KEY=V1,V2,…` strings into {field: [typed values]}; tuple fields separate variants by `;`.
-
-    Args:
-        specs: Strings like "optimizer=sgd,adam" or "hidden=64;128,128".
-
-    Example:
-        >>> parse_vary(["optimizer=sgd,adam", "lr=0.1,0.01"])
-        {'optimizer': ['sgd', 'adam'], 'lr': [0.1, 0.01]}
-    """
-    vary: dict[str, list[Any]] = {}
-    for spec in specs:
-        key, values = split_option(spec, "--vary", "KEY=V1,V2,… (like optimizer=sgd,adam)")
-        if key in vary:
-            raise UsageError(f"--vary {key} given twice; list all its values once: {key}=V1,V2,…")
-        vary[key] = split_values(values, "tuple" in str(field_types(TrainConfig).get(key, "")))
-    return check_vary(vary)
-
-
-def check_vary(vary: dict[str, Sequence[Any]]) -> dict[str, list[Any]]:
-    """Check keys against the config fields and coerce every value to its field's type."""
-    known, types = field_names(TrainConfig), field_types(TrainConfig)
-    out: dict[str, list[Any]] = {}
-    for key, values in vary.items():
-        if key in NOT_VARIED:
-            how = "use --seeds N" if key == "seed" else "the runner sets it for every run"
-            raise UsageError(f"--vary {key}: cannot be varied ({how})")
-        if key not in known:
-            raise UsageError(f"--vary {key}: unknown option; valid keys: {', '.join(k for k in known if k not in NOT_VARIED)}")
-        typed = [coerce(key, types[key], v) for v in values]
-        if not typed:
-            raise UsageError(f"--vary {key}: give at least one value")
-        if len({json.dumps(v) for v in typed}) != len(typed):
-            raise UsageError(f"--vary {key}: a value is listed twice ({', '.join(map(show, typed))})")
-        out[key] = typed
-    return out
-
-
-def make_variants(vary: dict[str, list[Any]]) -> list[Variant]:
-    """Every combination of the varied values, in the order given (the first key varies slowest)."""
-    if not vary:
-        return [Variant("base", {}, "base")]
-    variants, slugs = [], set()
-    for combo in itertools.product(*vary.values()):
-        values = dict(zip(vary, combo))
-        name = ", ".join(f"{k}={show(v)}" for k, v in values.items())
-        slug = "_".join(f"{k}-{re.sub(r'[^A-Za-z0-9.+-]+', '-', show(v))}" for k, v in values.items())[:120]
-        while slug in slugs:
-            slug += "-"
-        slugs.add(slug)
-        variants.append(Variant(name, values, slug))
-    return variants
-
-
 # ---------------------------------------------------------------- running
 
 @lives("compare")
 def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | Sequence[int] = 1,
                 out: str | Path | None = None, resume: bool = False, *, metric: str | None = None,
                 verbose: bool = True, workers: int = 1, storage: str | None = None,
-                storage_timeout: float = STORAGE_TIMEOUT) -> CompareResult:
+                storage_timeout: float = STORAGE_TIMEOUT, variants: Sequence[dict[str, Any]] = ()) -> CompareResult:
     """Train every combination of `vary` × seed as its own run folder, then write results, summary and plots.
 
     Runs that fail are recorded with their error and the others still run. The configs of all runs are
@@ -148,6 +82,8 @@ def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | 
         storage: Optuna storage URL shared with other machines running the same command. Defaults to
             None (sequential), or with `workers` > 1 a SQLite file in `out`.
         storage_timeout: Seconds a worker waits for a database that stopped answering, then exit 1. Defaults to 120.
+        variants: Explicit variants instead of `vary`'s combinations (`--variant`, a lab race's lanes): each a
+            dict of changed values. Defaults to none.
 
     Example:
         >>> base = TrainConfig(data="mnist1d", model="logreg", epochs=1, train_subset=200, report=False)
@@ -155,14 +91,16 @@ def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | 
         >>> [(r["variant"], r["ok"]) for r in res.summary]
         [('optimizer=sgd', 2), ('optimizer=adam', 2)]
     """
-    vary = check_vary(dict(vary))
+    if variants and vary:
+        raise UsageError("give either --vary (every combination) or --variant (each run set listed), not both")
+    vary, planned = explicit_variants(variants, base) if variants else (check_vary(dict(vary)), None)
     seed_list = list(range(base.seed, base.seed + seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
     if not seed_list or len(set(seed_list)) != len(seed_list):
         raise UsageError(f"--seeds must be >= 1 (or distinct seeds), got {seeds!r}")
     out = Path(out or base.out or f"runs/compare-{time.strftime('%Y%m%d-%H%M%S')}")
-    variants = make_variants(vary)
-    plan = [(v, s, _run_config(base, v, s, out)) for v in variants for s in seed_list]
-    _check_plan(plan, out, resume, base.overwrite)
+    variants = planned or make_variants(vary)
+    plan = [(v, s, run_config(base, v, s, out)) for v in variants for s in seed_list]
+    check_plan(plan, out, resume, base.overwrite)
     out.mkdir(parents=True, exist_ok=True)
     started(RunDir(out))
     manifest = _manifest(base, vary, seed_list, variants, out)
@@ -180,6 +118,16 @@ def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | 
                   flush=True)
 
     _run_cells(plan, out, resume, workers, storage, record, storage_timeout)
+    return write_comparison(out, base, vary, seed_list, variants, rows, metric=metric, verbose=verbose)
+
+
+def write_comparison(out: Path, base: TrainConfig, vary: dict[str, list[Any]], seeds: list[int],
+                     variants: list[Variant], rows: list[dict[str, Any]], *, metric: str | None = None,
+                     verbose: bool = False) -> CompareResult:
+    """Write a comparison folder's results.csv, summary.csv, plots, compare.json and report from its `rows`
+    (one per run, as `run_row` makes them); the lab's race ends with it too."""
+    _write_csv(out / RESULTS, rows)
+    manifest = _manifest(base, vary, seeds, variants, out)
     metric = metric or default_metric(rows)
     summary = summarize(rows, variants, list(vary), metric)
     _write_csv(out / STATS, summary)
@@ -221,11 +169,13 @@ def _run_cell(plan: list[tuple[Variant, int, TrainConfig]], out: Path, resume: b
     return _run_one(variant, seed, cfg, out, resume)
 
 
-def _run_config(base: TrainConfig, variant: Variant, seed: int, out: Path) -> TrainConfig:
+def run_config(base: TrainConfig, variant: Variant, seed: int, out: Path) -> TrainConfig:
+    """The config of `variant`'s run with `seed`, in its folder under the comparison folder `out`."""
     return base.replace(**variant.values, seed=seed, out=str(out / "runs" / variant.slug / f"seed-{seed}"))
 
 
-def _check_plan(plan: list[tuple[Variant, int, TrainConfig]], out: Path, resume: bool, overwrite: bool) -> None:
+def check_plan(plan: list[tuple[Variant, int, TrainConfig]], out: Path, resume: bool, overwrite: bool) -> None:
+    """Check every run's config (one `UsageError` naming each bad variant) and the comparison folder."""
     problems = []
     for variant, seed, cfg in plan:
         try:
@@ -270,31 +220,37 @@ def finished_config(run_dir: Path) -> TrainConfig | None:
 
 def _run_one(variant: Variant, seed: int, cfg: TrainConfig, out: Path, resume: bool) -> dict[str, Any]:
     run_dir = Path(cfg.out)  # type: ignore[arg-type]
-    row: dict[str, Any] = {"variant": variant.name, **{k: show(v) for k, v in variant.values.items()}, "seed": seed,
-                           "status": "ok"}
-    summary = None
+    summary, status, error = None, "ok", ""
     if resume and not cfg.overwrite and finished_config(run_dir) is not None:
         try:
-            summary = json.loads(RunDir(run_dir).summary.read_text())
-            row["status"] = "resumed"
+            summary, status = json.loads(RunDir(run_dir).summary.read_text()), "resumed"
         except ValueError:
             summary = None
     if summary is None:
-        try:  # the plan's folders were checked (_check_plan): an unfinished or retried cell redoes its folder
+        try:  # the plan's folders were checked (check_plan): an unfinished or retried cell redoes its folder
             summary = train_run(cfg.replace(overwrite=True), verbose=False)
         except KeyboardInterrupt:
             raise
         except Exception as e:  # noqa: BLE001 - a failed run is a result; the others go on
-            row.update(status="failed", error=one_line(e))
+            status, error = "failed", one_line(e)
             if run_dir.is_dir():
-                write_text(run_dir / ERROR, row["error"] + "\n")
+                write_text(run_dir / ERROR, error + "\n")
+    return run_row(variant, seed, run_dir, out, summary, status=status, error=error)
+
+
+def run_row(variant: Variant, seed: int, run_dir: Path, out: Path, summary: dict[str, Any] | None, *,
+            status: str = "ok", error: str = "") -> dict[str, Any]:
+    """A results.csv row: the variant's values, the seed, the status, the test and val metrics of `summary`
+    (None for a failed run), the training time and epochs, the run folder relative to `out`, the error."""
+    row: dict[str, Any] = {"variant": variant.name, **{k: show(v) for k, v in variant.values.items()}, "seed": seed,
+                           "status": status}
     if summary is not None:
         for split in ("test", "val"):
             for k, v in (summary.get(split) or {}).items():
                 row[f"{split}_{k}"] = v
         row.update(train_seconds=summary.get("train_seconds"), epochs_run=summary.get("epochs"))
     row["run_dir"] = str(run_dir.relative_to(out))
-    row.setdefault("error", "")
+    row["error"] = error
     return row
 
 
