@@ -84,6 +84,10 @@ CASES: list[tuple[str, list[str], str]] = [
     ("seed-cnn-on-series", ["train", "--data", "ucr:GunPoint", "--model", "seed-cnn", "--out", "{w}/new"],
      "model 'seed-cnn' takes image data, but dataset 'GunPoint' gives sequence samples of shape (150, 1)"),
     # --- time series files (ucr:, series:)
+    ("bucket-with-a-model-that-sees-the-padding", ["train", "--data", "ucr:JapaneseVowels", "--model", "mlp",
+                                                   "--bucket", "--out", "{w}/new"],
+     "--bucket: model 'mlp' sees every series at its full padded length (the padding as zeros), so its batches "
+     "cannot be cut; use a model that masks the padding"),
     ("ucr-not-bundled", ["train", "--data", "ucr:Wafer", "--out", "{w}/new"],
      "--data ucr:Wafer: 'Wafer' is not bundled with aeon; bundled: "),
     ("series-header-labels-disagree", ["train", "--data", "series:{w}/ts/labels", "--model", "fcn", "--out", "{w}/new"],

@@ -75,6 +75,10 @@ class TrainConfig:
     normalize: str = "series"
     """Time series (ucr:, series:): series (z-normalise each series and feature, as the archive's papers do),
     global (by the training set's per-feature mean and standard deviation) or none."""
+    bucket: bool = False
+    """Variable-length series (ucr:, series:): batch the training series by length (similar lengths together, in
+    a seeded order that resume repeats) and cut every batch to its longest series, so less padding is computed;
+    each series' output is the same, its padding being masked either way. Evaluation batches are cut too."""
     column: str | None = None
     """Forecasts (forecast:PATH.csv): the column to forecast; default: the last numeric column."""
     window: int = 24

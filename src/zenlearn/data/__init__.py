@@ -30,7 +30,7 @@ Loader = Callable[..., tuple[ArrayData, ArrayData, DataSpec]]
 DataSplits = Splits | FolderSplits
 """A dataset split into train / val / test: in memory (`Splits`) or streamed from an image folder
 (`FolderSplits`). Both answer the one protocol: `spec`, `train` / `val` / `test`, `loader(split, batch_size,
-shuffle=…, seed=…)`, `labels`, `images`, `summary_fields`, `data_fields` and `preprocess`; code outside `data/`
+shuffle=…, seed=…, bucket=…)`, `labels`, `images`, `summary_fields`, `data_fields` and `preprocess`; code outside `data/`
 uses only these and never asks which of the two it has."""
 
 

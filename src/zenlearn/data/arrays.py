@@ -74,6 +74,44 @@ def epoch_order(n: int, seed: int, epoch: int, shuffle: bool = True) -> Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
 
 
+def series_lengths(x: Tensor) -> Tensor:
+    """(N,) steps of each series of `x` (N, T, F) before its NaN padding: its last step holding any number, plus
+    one (at least 1), the length the sequence models read (`zenlearn.nn.masking.unpad`).
+
+    Example:
+        >>> series_lengths(torch.tensor([[[1.0], [float("nan")]], [[1.0], [2.0]]])).tolist()
+        [1, 2]
+    """
+    steps = torch.arange(1, x.shape[1] + 1, device=x.device)  # (T,)
+    return ((~x.isnan().all(-1)) * steps).amax(1).clamp_min(1)  # (N,)
+
+
+BUCKET_CHUNK = 50
+"""Batches per chunk of `bucket_order`: the epoch's order is sorted by length within each chunk."""
+
+
+def bucket_order(lengths: Tensor, batch_size: int, seed: int, epoch: int) -> Tensor:
+    """Epoch `epoch`'s order of the samples, in batches of series of similar length: the epoch's permutation
+    (`epoch_order`) cut into chunks of `BUCKET_CHUNK` batches, each chunk sorted by length (stably, so ties keep
+    the permutation's order) and cut into batches, then the whole batches shuffled (`epoch_order` with seed + 1;
+    a short batch stays last, for `drop_last`). The same (seed, epoch) gives the same order, so resume is exact.
+
+    Example:
+        >>> lengths = torch.tensor([5, 1, 4, 2, 3, 1])
+        >>> order = bucket_order(lengths, 2, seed=0, epoch=0)
+        >>> sorted(order.tolist()), [lengths[b].tolist() for b in order.split(2)]
+        ([0, 1, 2, 3, 4, 5], [[2, 3], [4, 5], [1, 1]])
+    """
+    n = len(lengths)
+    perm = epoch_order(n, seed, epoch)
+    chunk = BUCKET_CHUNK * batch_size
+    parts = [perm[i : i + chunk] for i in range(0, n, chunk)]
+    order = torch.cat([p[lengths[p].cpu().argsort(stable=True)] for p in parts])  # (N,) sorted within chunks
+    batches = list(order[: n - n % batch_size].split(batch_size)) if n >= batch_size else []
+    shuffled = [batches[b] for b in epoch_order(len(batches), seed + 1, epoch).tolist()]
+    return torch.cat([*shuffled, order[n - n % batch_size :]])
+
+
 @dataclass
 class ArrayData:
     """Samples `x` (N, …) and targets `y` (N, …) held as tensors (uint8 for images, to save memory)."""
@@ -105,11 +143,14 @@ class Splits:
     # The data protocol, which `FolderSplits` implements too: the trainer, reports and workflows call these
     # instead of asking which kind of splits they hold.
     def loader(self, data: ArrayData, batch_size: int, *, shuffle: bool = False, seed: int = 0, rank: int = 0,
-               world_size: int = 1, uint8: bool = False) -> "BatchLoader":
+               world_size: int = 1, uint8: bool = False, bucket: bool = False) -> "BatchLoader":
         """A loader over one split (`data`): seeded, resumable batches; a rank's shard with `world_size` > 1.
-        (`uint8` is for image folders, whose augmented batches stay pixels; in-memory data converts itself.)"""
+        (`uint8` is for image folders, whose augmented batches stay pixels; in-memory data converts itself.
+        `bucket`: variable-length series are batched by length and trimmed, see `BatchLoader`; other data
+        ignores it.)"""
+        bucket = bucket and self.spec.variable_length and not self.spec.per_step
         return BatchLoader(data, batch_size, scale=self.spec.scale, shuffle=shuffle, seed=seed, rank=rank,
-                           world_size=world_size)
+                           world_size=world_size, bucket=bucket)
 
     def labels(self, data: ArrayData) -> Tensor:
         """The targets of one split."""
@@ -191,6 +232,8 @@ class BatchLoader:
         drop_last: Drop a final incomplete batch. Defaults to False.
         rank: This process's rank. Defaults to 0.
         world_size: Number of data-parallel processes. Defaults to 1.
+        bucket: `data.x` holds (N, T, F) series padded with NaN steps: each batch is cut to its longest series'
+            length, and, when shuffling, holds series of similar length (`bucket_order`). Defaults to False.
 
     Example:
         >>> loader = BatchLoader(ArrayData(torch.zeros(10, 3), torch.zeros(10)), 4, shuffle=True)
@@ -199,8 +242,10 @@ class BatchLoader:
     """
 
     def __init__(self, data: ArrayData, batch_size: int, *, scale: float = 1.0, shuffle: bool = False,
-                 seed: int = 0, drop_last: bool = False, rank: int = 0, world_size: int = 1) -> None:
+                 seed: int = 0, drop_last: bool = False, rank: int = 0, world_size: int = 1,
+                 bucket: bool = False) -> None:
         self.data, self.batch_size, self.scale = data, batch_size, scale
+        self.lengths = series_lengths(data.x).cpu() if bucket else None  # (N,)
         self.shuffle, self.seed, self.drop_last = shuffle, seed, drop_last
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
@@ -212,7 +257,10 @@ class BatchLoader:
 
     def indices(self) -> Tensor:
         n = len(self.data)
-        idx = epoch_order(n, self.seed, self.epoch, self.shuffle)
+        if self.lengths is not None and self.shuffle:  # the global batch (all ranks' shards) is one bucket
+            idx = bucket_order(self.lengths, self.batch_size * self.world_size, self.seed, self.epoch)
+        else:
+            idx = epoch_order(n, self.seed, self.epoch, self.shuffle)
         if self.world_size > 1:
             idx = idx[: n - n % self.world_size][self.rank :: self.world_size]
         return idx.to(self.data.x.device)
@@ -226,6 +274,9 @@ class BatchLoader:
         skip, self.skip = self.skip, 0
         for b in range(skip, len(self)):
             i = idx[b * self.batch_size : (b + 1) * self.batch_size]  # (B,)
-            x = to_float(rows(self.data.x, i), self.scale)
+            x = rows(self.data.x, i)
+            if self.lengths is not None:
+                x = x[:, : int(self.lengths[i.cpu()].max())]  # (B, longest series in the batch, F)
+            x = to_float(x, self.scale)
             self.last_batch = (i, x)  # lets a loss find per-sample caches (distillation's teacher logits)
             yield x, rows(self.data.y, i)

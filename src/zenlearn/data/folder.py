@@ -98,9 +98,10 @@ class FolderSplits:
         return ImagesOnDemand(files.take(kept), self.spec.input_shape)
 
     def loader(self, files: ImageFiles, batch_size: int, *, shuffle: bool = False, seed: int = 0, rank: int = 0,
-               world_size: int = 1, uint8: bool = False) -> "FolderLoader":
+               world_size: int = 1, uint8: bool = False, bucket: bool = False) -> "FolderLoader":
         """A `FolderLoader` over `files` (with this folder's decoding options and cache); `uint8`: batches of
-        pixels, for a trainer that augments them. Folders stream from one process (no `world_size` > 1)."""
+        pixels, for a trainer that augments them. Folders stream from one process (no `world_size` > 1).
+        (`bucket` is for variable-length series; images of one size ignore it.)"""
         if world_size > 1:
             raise UsageError("image folders (--data folder:PATH) stream from one process; train them without "
                              "data parallelism (one process / GPU)")

@@ -30,6 +30,19 @@ def unpad(x: Tensor) -> tuple[Tensor, Tensor]:
     return x.masked_fill(missing, 0.0), lengths
 
 
+def takes_any_length(model: nn.Module) -> bool:
+    """Whether `model` reads each series' length from its NaN padding (built for variable-length data), so a
+    batch cut to its longest series gives every series the same output; the MLP, which sees the padding as
+    zeros at fixed positions, does not.
+
+    Example:
+        >>> from zenlearn.nn.tsc import FCN
+        >>> takes_any_length(FCN(1, 2, variable_length=True)), takes_any_length(nn.Linear(2, 2))
+        (True, False)
+    """
+    return bool(getattr(model, "variable_length", False))
+
+
 def step_mask(lengths: Tensor, steps: int) -> Tensor:
     """(B, 1, steps) float mask: 1 at the real steps of each series, 0 at its padding.
 

@@ -37,6 +37,7 @@ from zenlearn.io.rundir import RunDir
 from zenlearn.nn.activations import ACTIVATIONS
 from zenlearn.nn.build import MODELS, create_model
 from zenlearn.nn.inits import INITS
+from zenlearn.nn.masking import takes_any_length
 from zenlearn.nn.tasks import get_task, metric_direction, monitor_columns
 from zenlearn.optim.optimizers import OPTIMIZERS, OPTION_FIELDS, create_optimizer, default_lr, option_problems
 from zenlearn.optim.schedules import SCHEDULE_FIELDS, SCHEDULES, LRSchedule, create_schedule, schedule_problems
@@ -119,6 +120,8 @@ def inapplicable_fields(cfg: TrainConfig) -> list[str]:
     out += [o for o, act in ACTIVATION_OPTIONS.items() if o not in out and cfg.activation != act]
     takes_data = dataset_options(cfg.data)
     out += [o for o in DATA_OPTIONS if o not in takes_data]
+    if "normalize" not in takes_data:  # bucketing is for series (ucr:, series:), the datasets that normalise
+        out.append("bucket")
     if cfg.optimizer in OPTIMIZERS:
         out += [o for o in OPTION_FIELDS if o not in OPTIMIZERS.entry(cfg.optimizer).info.takes]
     if cfg.schedule in SCHEDULES:
@@ -144,7 +147,12 @@ def build_model(cfg: TrainConfig, spec: DataSpec) -> nn.Module:
         Linear(in_features=4, out_features=8, bias=True)
     """
     info = MODELS.entry(cfg.model).info
-    return create_model(cfg.model, spec, init=cfg.init, **{k: getattr(cfg, k) for k in info.options})
+    model = create_model(cfg.model, spec, init=cfg.init, **{k: getattr(cfg, k) for k in info.options})
+    if cfg.bucket and spec.variable_length and not takes_any_length(model):
+        raise UsageError(f"--bucket: model {cfg.model!r} sees every series at its full padded length (the padding "
+                         f"as zeros), so its batches cannot be cut; use a model that masks the padding (fcn, resnet, "
+                         f"cnn, rnn, lstm, gru) or drop --bucket")
+    return model
 
 
 def resolve_lr(cfg: TrainConfig) -> float:
@@ -310,9 +318,9 @@ def make_loaders(cfg: TrainConfig, splits: DataSplits, rank: int = 0,
     `augmented`: the trainer augments every training batch first, so an image folder's training loader
     hands it the uint8 pixels (`Augment` warps them in 8 bits and returns floats in [0, 1])."""
     train = splits.loader(splits.train, cfg.batch_size // world_size, shuffle=True, seed=cfg.seed, rank=rank,
-                          world_size=world_size, uint8=augmented)
-    val = splits.loader(splits.val, cfg.eval_batch_size) if splits.val is not None else None
-    return train, val, splits.loader(splits.test, cfg.eval_batch_size)
+                          world_size=world_size, uint8=augmented, bucket=cfg.bucket)
+    val = splits.loader(splits.val, cfg.eval_batch_size, bucket=cfg.bucket) if splits.val is not None else None
+    return train, val, splits.loader(splits.test, cfg.eval_batch_size, bucket=cfg.bucket)
 
 
 # ---------------------------------------------------------------- reloading a run folder
