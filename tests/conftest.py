@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
 from system_programs import chromium, pytest_configure, pytest_runtest_setup  # noqa: F401  (the `needs` marker)
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,7 +3,6 @@ user's machine and fails in CI; a present one runs the test. Checked by running 
 
 from __future__ import annotations
 
-import os
 import stat
 from pathlib import Path
 

@@ -302,11 +302,11 @@ def test_predict_top_k_batch_size_and_csv_output(logreg_run, data_dir, tmp_path,
 
 
 def test_predict_warns_when_an_image_has_the_opposite_polarity(logreg_run, data_dir, tmp_path, capsys):
+    import json
+
     from PIL import Image
 
     from zenlearn.data import load_splits
-
-    import json
 
     mean = json.loads((logreg_run / "summary.json").read_text())["data"]["mean"]
     assert 0.1 < mean < 0.15  # MNIST: white digits on a black background

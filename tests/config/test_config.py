@@ -65,8 +65,9 @@ def test_workers_is_the_old_name_of_decode_workers(tmp_path):
         TrainConfig.from_dict({"workers": 2, "decode_workers": 1})
     old = tmp_path / "old.yaml"
     old.write_text("data: mnist1d\nmodel: logreg\nworkers: 0\n")
-    from zenlearn.cli.options import given_options
     import argparse
+
+    from zenlearn.cli.options import given_options
 
     args = argparse.Namespace(config=str(old), decode_workers="3")  # the flag overrides the old YAML key
     assert given_options(args)["decode_workers"] == "3"

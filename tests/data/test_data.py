@@ -1,6 +1,7 @@
 import gzip
 import struct
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -109,8 +110,26 @@ def _gz(path, arr):
 
 @pytest.fixture
 def cache_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZENLEARN_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "npy"
+
+
+def test_one_cache_folder_holds_every_cache(tmp_path, monkeypatch):
+    """$ZENLEARN_CACHE, else $XDG_CACHE_HOME/zenlearn, else ~/.cache/zenlearn; every cache is a folder of it."""
+    from zenlearn.data.cache import cache_folder as decoded
+    from zenlearn.data.cacheroot import cache_root
+    from zenlearn.data.npycache import cache_folder as npy
+    from zenlearn.data.photos import generated_root
+    monkeypatch.setenv("ZENLEARN_CACHE", str(tmp_path / "zc"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    return tmp_path / "xdg" / "zenlearn" / "npy"
+    assert cache_root() == tmp_path / "zc"
+    assert (decoded(), npy(Path("/d/mnist")), generated_root()) == \
+        (tmp_path / "zc/folder-cache", tmp_path / "zc/npy/mnist", tmp_path / "zc")
+    monkeypatch.delenv("ZENLEARN_CACHE")
+    assert cache_root() == tmp_path / "xdg/zenlearn" and decoded() == tmp_path / "xdg/zenlearn/folder-cache"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_root() == tmp_path / "home/.cache/zenlearn"
 
 
 def _no_decoding(monkeypatch):

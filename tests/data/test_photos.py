@@ -22,9 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def xdg(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("ZENLEARN_CACHE", str(tmp_path / "decoded"))
-    return tmp_path / "xdg" / "zenlearn"
+    monkeypatch.setenv("ZENLEARN_CACHE", str(tmp_path / "cache"))  # the one cache folder: photos-N/, folder-cache/
+    return tmp_path / "cache"
 
 
 def _files(folder: Path) -> list[str]:

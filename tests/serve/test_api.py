@@ -10,9 +10,9 @@ import pytest
 from zenlearn.cli.main import main
 from zenlearn.cli.options import add_config_flags, config_from_args
 from zenlearn.config import TrainConfig, field_names
+from zenlearn.errors import UsageError
 from zenlearn.io.live import EventLog
 from zenlearn.io.rundir import RunDir
-from zenlearn.errors import UsageError
 from zenlearn.serve.jobs import to_args
 
 TINY = {"data": "mnist1d", "model": "mlp", "hidden": "16", "epochs": "2", "train_subset": "400", "batch_size": "20",

@@ -138,7 +138,7 @@ def test_launch_watch_stop_resume_compare(server, tmp_path, chromium):
 
             page.click("#resume")
             _wait_state(page, root, "first", "finished")
-            _until(page, f"document.querySelector('#summary').textContent.includes('test accuracy')")
+            _until(page, "document.querySelector('#summary').textContent.includes('test accuracy')")
             assert int(page.get_attribute("#curves", "data-points")) > stopped_at
             last = page.evaluate("Math.max(...[...document.querySelectorAll('#curves .chart')].map("
                                  "c => Number(c.dataset.points)))")

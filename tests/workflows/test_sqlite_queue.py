@@ -11,12 +11,12 @@ from pathlib import Path
 
 import optuna
 
-from zenlearn.workflows.tune.storage import open_storage
+from zenlearn.workflows.parallel.storage import open_storage
 
 ROOT = Path(__file__).resolve().parents[2]
 POP = """
 import pathlib, sys, time, warnings
-from zenlearn.workflows.tune.storage import open_storage
+from zenlearn.workflows.parallel.storage import open_storage
 import optuna
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 warnings.filterwarnings("ignore")  # a queued cell lies outside the range [-1, -0.5] and warns; it is what we read

@@ -1,6 +1,6 @@
 """A storage that stops answering, without a server: the causes told apart from real driver messages, the
 backoff's bounds, the wait's clock and its lines, a report held during an outage, a final `tell` whose
-answer was lost counted once, and no stale-trial verdict while workers reconnect (workflows/tune/outage.py,
+answer was lost counted once, and no stale-trial verdict while workers reconnect (workflows/parallel/outage.py,
 storage.py). The same against a real PostgreSQL server: test_tune_postgres_outage.py."""
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
 from zenlearn.errors import UsageError
-from zenlearn.workflows.tune.outage import (
+from zenlearn.workflows.parallel.outage import (
     Patience,
     StorageTimeout,
     StorageUnavailable,
     at_once,
     classify,
 )
-from zenlearn.workflows.tune.storage import open_storage
+from zenlearn.workflows.parallel.storage import open_storage
 
 URL = "postgresql://tuner:Sup3r-s3cret@db.lan:5432/zl"
 
@@ -137,7 +137,7 @@ def test_within_at_once_an_outage_is_not_waited_for():
 def test_backoff_grows_to_its_cap_with_jitter():
     import random
 
-    from zenlearn.workflows.tune.outage import BACKOFF_CAP, backoff
+    from zenlearn.workflows.parallel.outage import BACKOFF_CAP, backoff
 
     rng = random.Random(1)
     late = [backoff(30, rng) for _ in range(200)]
@@ -185,7 +185,7 @@ def test_reports_during_an_outage_are_held_without_waiting_and_written_before_th
     study, storage = _study(tmp_path, heartbeat=False)
 
     def objective(trial):
-        monkeypatch.setattr("zenlearn.workflows.tune.outage.time.sleep", slept.append)
+        monkeypatch.setattr("zenlearn.workflows.parallel.outage.time.sleep", slept.append)
         for step in range(4):
             try:
                 with at_once():  # as a trial's report does while it trains
@@ -205,7 +205,7 @@ def test_reports_during_an_outage_are_held_without_waiting_and_written_before_th
 
 
 def test_no_trial_is_judged_stale_while_workers_reconnect(tmp_path, monkeypatch):
-    from zenlearn.workflows.tune.outage import BACKOFF_CAP
+    from zenlearn.workflows.parallel.outage import BACKOFF_CAP
 
     storage = open_storage(f"sqlite:///{tmp_path / 's.db'}", heartbeat=True)
     study = optuna.create_study(study_name="s", storage=storage)

@@ -20,8 +20,9 @@ pytest.importorskip("optuna", reason="pip install -e '.[test]' installs the tune
 from zenlearn.cli.main import main
 from zenlearn.config import load_yaml
 from zenlearn.errors import UsageError
+from zenlearn.io.rundir import RunDir
+from zenlearn.workflows.parallel.storage import mask
 from zenlearn.workflows.tune.space import parse_search
-from zenlearn.workflows.tune.storage import mask
 
 TINY = ["--data", "mnist", "--model", "mlp", "--hidden", "16", "--train-subset", "600", "--epochs", "2",
         "--batch-size", "64", "--threads", "1"]
@@ -121,7 +122,8 @@ def test_tune_end_to_end_continue_refit(tmp_path, capsys, data_dir):
         assert run.parent == (out / "trials").resolve()
         summary = json.loads((run / "summary.json").read_text())
         assert summary["test"] is None and summary["val"]["accuracy"] == pytest.approx(float(x["val_accuracy"]))
-        assert json.loads((run / "trial.json").read_text())["state"] == "complete"
+        st = RunDir(run).read_state()
+        assert st["state"] == "finished" and st["trial"]["outcome"] == "complete", st
     for name in ("best.yaml", "history.png", "params.png", "report.html", "tune.json", "study.db"):
         assert (out / name).is_file(), name
     best = load_yaml(out / "best.yaml")
@@ -154,8 +156,8 @@ def test_grid_sampler_and_pruned_trial_keeps_its_folder(tmp_path, data_dir):
     r = rows(out)
     assert len(r) == 3 and sorted(float(x["lr"]) for x in r) == [1e-5, 0.003, 0.01]  # the grid, then stop
     for x in r:
-        marker = json.loads((Path(x["run_dir"]) / "trial.json").read_text())
-        assert marker["state"] == x["state"]
+        marker = RunDir(x["run_dir"]).read_state()["trial"]
+        assert marker["outcome"] == x["state"] and marker["number"] == int(x["trial"])
         if x["state"] == "pruned":
             assert marker["pruned_after_epoch"] == int(x["epochs"]) < 3
             assert (Path(x["run_dir"]) / "summary.json").is_file()
@@ -215,8 +217,8 @@ def test_worker_killed_mid_trial_is_retried(tmp_path, data_dir):
                             stderr=subprocess.STDOUT, text=True)
     victim, deadline = None, time.time() + 120
     while victim is None and time.time() < deadline and proc.poll() is None:
-        for marker in (out / "trials").glob("*/trial.json") if (out / "trials").is_dir() else []:
-            m = json.loads(marker.read_text())
+        for marker in (out / "trials").glob("*/state.json") if (out / "trials").is_dir() else []:
+            m = RunDir(marker.parent).read_state()
             if m["state"] == "running" and m["pid"] in _children(proc.pid) and \
                     (marker.parent / "metrics.csv").is_file():  # an epoch in: truly mid-trial
                 victim = (m["pid"], marker.parent)
@@ -231,7 +233,8 @@ def test_worker_killed_mid_trial_is_retried(tmp_path, data_dir):
     assert len(complete) == 4, r
     killed = next(x for x in r if Path(x["run_dir"]) == victim[1].resolve())
     assert killed["state"] == "fail"
-    assert json.loads((victim[1] / "trial.json").read_text())["state"] == "running"
+    st = RunDir(victim[1]).read_state()  # its worker is gone: interrupted, with the trial it was running
+    assert st["state"] == "interrupted" and st["trial"]["outcome"] == "running", st
     assert not (victim[1] / "summary.json").exists()
     for x in complete:
         assert (Path(x["run_dir"]) / "summary.json").is_file()
@@ -271,7 +274,7 @@ def test_an_in_process_worker_leaves_the_process_as_it_found_it():
     import optuna
     import torch
 
-    from zenlearn.workflows.tune import workers as workers_mod
+    from zenlearn.workflows.parallel import workers as workers_mod
 
     class Job:  # the smallest job: the storage answers, the study has nothing left to do
         threads, storage_timeout, noun, rerun = 1, 5.0, "runs", "rerun the same command to continue"

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
 import re
 import subprocess
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import pytest
 from pgcluster import free_port, server
+
+from zenlearn.io.rundir import RunDir
 
 optuna = pytest.importorskip("optuna", reason="pip install -e '.[test]' installs the tune extra")
 from optuna.trial import TrialState
@@ -58,8 +59,8 @@ def _when_training(out: Path, proc: subprocess.Popen, timeout: float = 300) -> N
     """Return once a trial's folder says it is running (the moment to pull the plug)."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
-        for marker in out.glob("trials/*/trial.json"):
-            if json.loads(marker.read_text() or "{}").get("state") == "running":
+        for marker in out.glob("trials/*/state.json"):
+            if RunDir(marker.parent).read_state().get("state") == "running":
                 return
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.1)
@@ -67,7 +68,7 @@ def _when_training(out: Path, proc: subprocess.Popen, timeout: float = 300) -> N
 
 
 def _storage(url: str, study: str):
-    from zenlearn.workflows.tune.storage import open_storage
+    from zenlearn.workflows.parallel.storage import open_storage
 
     return optuna.load_study(study_name=study, storage=open_storage(url, heartbeat=False))
 
@@ -101,7 +102,7 @@ def test_a_restart_mid_trial_is_waited_out_and_every_trial_counted_once(pg, tmp_
         [(t.number, "complete", pytest.approx(t.value)) for t in trials]
     for t in trials:  # every finished trial's folder is complete
         run = Path(t.user_attrs["run_dir"])
-        assert (run / "summary.json").is_file() and json.loads((run / "trial.json").read_text())["state"] == "complete"
+        assert (run / "summary.json").is_file() and RunDir(run).read_state()["trial"]["outcome"] == "complete"
     _no_secret(tmp_path, stdout, stderr)
 
 
@@ -137,7 +138,7 @@ def _causes_db(pg) -> str:
     """A database `causes` with the study tables, and a user `reader` who may read them but not write."""
     import sqlalchemy
 
-    from zenlearn.workflows.tune.storage import open_storage, with_driver
+    from zenlearn.workflows.parallel.storage import open_storage, with_driver
 
     admin = sqlalchemy.create_engine(with_driver(_with_pw(pg.url)), isolation_level="AUTOCOMMIT")
     with admin.connect() as c:

@@ -70,7 +70,7 @@ class TrainConfig:
     """Image folders: skip unreadable images (counted in summary.json) instead of stopping with an error."""
     cache: str = "auto"
     """Image folders: decode every image once at --image-size into a uint8 cache that later epochs and runs read
-    (in $ZENLEARN_CACHE, else ~/.cache/zenlearn/folder-cache): memory, disk (memory-mapped), auto (memory if it
+    (in folder-cache/ of $ZENLEARN_CACHE, else ~/.cache/zenlearn): memory, disk (memory-mapped), auto (memory if it
     takes at most a quarter of the RAM, else disk) or off (decode every batch)."""
     normalize: str = "series"
     """Time series (ucr:, series:): series (z-normalise each series and feature, as the archive's papers do),

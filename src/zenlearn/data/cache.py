@@ -22,7 +22,8 @@ file that is renamed over the target, so two runs building the same cache at onc
 complete, identical file and a reader never sees half of one. (It is not fsynced: after a crash, pages that
 never reached the disk fail the CRCs and the cache is rebuilt.)
 
-Cache folder: `$ZENLEARN_CACHE`, else `~/.cache/zenlearn/folder-cache/`. Deleting it is always safe.
+Cache folder: `folder-cache/` in zenlearn's cache folder (`cache_root()`: `$ZENLEARN_CACHE`, else
+`$XDG_CACHE_HOME/zenlearn`, else `~/.cache/zenlearn`). Deleting it is always safe.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zenlearn.data.cacheroot import cache_root
 from zenlearn.data.decode import DECODER, decode_job, decoding_pool
 from zenlearn.errors import UsageError
 from zenlearn.io.atomic import atomic_path
@@ -51,9 +53,8 @@ _CHUNK = 32  # files per decoding task
 
 
 def cache_folder() -> Path:
-    """Where decoded caches live: `$ZENLEARN_CACHE`, else `~/.cache/zenlearn/folder-cache`."""
-    env = os.environ.get("ZENLEARN_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "zenlearn" / "folder-cache"
+    """Where decoded caches live: `folder-cache/` in the cache folder (`cache_root()`)."""
+    return cache_root() / "folder-cache"
 
 
 def cache_key(paths: list[str], shape: tuple[int, ...], decoder: str = DECODER) -> str:

@@ -194,7 +194,7 @@ def load_folder(path: str, *, image_size: tuple[int, ...] | None = None, color: 
         skip_bad_images: Skip (and count) unreadable images instead of stopping. Defaults to False.
         cache: Decode once into a uint8 cache at the target size: "auto", "memory", "disk" or "off"
             (`zenlearn.data.cache`). Defaults to "off" (`zenlearn train` defaults to "auto").
-        cache_folder: Folder of the cache files. Defaults to $ZENLEARN_CACHE, else ~/.cache/zenlearn/folder-cache.
+        cache_folder: Folder of the cache files. Defaults to folder-cache/ in the cache folder ($ZENLEARN_CACHE, else ~/.cache/zenlearn).
 
     Example:
         >>> s = load_folder(photos, image_size=(16, 16), val_split=0.5)  # 2 classes x 3 images

@@ -8,8 +8,8 @@ colour alone does not give the class away) and saved as JPEG at quality 75–95.
 
 `--data photos:N` is a folder with `train/` and `test/`, N photos per class in each (default 500; the test
 photos are other crops, scales and jitters of the same source photographs, drawn with another seed). It is
-generated once, atomically, into `$XDG_CACHE_HOME/zenlearn/photos-N` (else `~/.cache/zenlearn/photos-N`;
-deleting it is safe) and then read like any `--data folder:PATH`: decoded once into the decoded cache,
+generated once, atomically, into `photos-N/` in the cache folder (`cache_root()`: `$ZENLEARN_CACHE`, else
+`~/.cache/zenlearn`; deleting it is safe) and then read like any `--data folder:PATH`: decoded once into the decoded cache,
 augmented per epoch. Generating needs scikit-image (`pip install 'zenlearn[photos]'`); reading does not.
 
 `write_odd_files` adds the unusual and broken files that `--skip-bad-images` is tested on.
@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageEnhance
 
+from zenlearn.data.cacheroot import cache_root
 from zenlearn.data.folder import FolderSplits, load_folder
 from zenlearn.errors import UsageError
 from zenlearn.io.atomic import write_bytes, write_text
@@ -154,8 +155,8 @@ def make_photo_folder(out: str | Path, images: int = 1000, *, seed: int = 0, odd
 
 
 def generated_root() -> Path:
-    """Where `--data photos` folders are generated: `$XDG_CACHE_HOME/zenlearn`, else `~/.cache/zenlearn`."""
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "zenlearn"
+    """Where `--data photos` folders are generated: the cache folder (`cache_root()`)."""
+    return cache_root()
 
 
 def per_class(arg: str) -> int:

@@ -62,7 +62,6 @@ QUICKSTART = "quickstart.json"  # quickstart: one row per model (published and m
 STUDY_DB = "study.db"          # hyperparameter search: the default SQLite storage
 CELLS_DB = "cells.db"          # compare / distill --sweep / reproduce with --workers: the cells' SQLite storage
 BEST = "best.yaml"             # hyperparameter search: the best trial's config
-TRIAL = "trial.json"           # hyperparameter search: a trial's run folder, its trial number and state
 HISTORY = "history.png"        # hyperparameter search: value per trial
 PARAMS = "params.png"          # hyperparameter search: value against each parameter
 IMPORTANCES = "importances.png"  # hyperparameter search: parameter importances

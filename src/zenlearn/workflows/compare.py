@@ -33,10 +33,10 @@ from zenlearn.nn.tasks import first_metric, higher_is_better, metric_names
 from zenlearn.report.build import write_report
 from zenlearn.report.plots.compare import plot_comparison
 from zenlearn.training.build import check_config, resolve_lr
+from zenlearn.workflows.parallel.cells import plan_key, run_cells
+from zenlearn.workflows.parallel.outage import STORAGE_TIMEOUT
+from zenlearn.workflows.parallel.workers import threads_per_worker
 from zenlearn.workflows.train import train_run
-from zenlearn.workflows.tune.cells import plan_key, run_cells
-from zenlearn.workflows.tune.outage import STORAGE_TIMEOUT
-from zenlearn.workflows.tune.workers import threads_per_worker
 from zenlearn.workflows.variants import Variant, check_vary, explicit_variants, make_variants, parse_vary
 
 __all__ = ["CompareResult", "Variant", "parse_vary", "run_compare", "run_row", "write_comparison"]
@@ -77,7 +77,7 @@ def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | 
         metric: Column that ranks the variants ("val_accuracy", "test_loss", …). Defaults to the validation
             accuracy (MAE for regression), else the test one.
         verbose: Print one line per run and the final table. Defaults to True.
-        workers: Processes sharing the runs (Optuna, `workflows.tune.cells`); each run gets `base.threads`,
+        workers: Processes sharing the runs (Optuna, `workflows.parallel.cells`); each run gets `base.threads`,
             else cores // workers threads. Defaults to 1 (in this process, one run after another).
         storage: Optuna storage URL shared with other machines running the same command. Defaults to
             None (sequential), or with `workers` > 1 a SQLite file in `out`.

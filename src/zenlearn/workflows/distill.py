@@ -33,10 +33,10 @@ from zenlearn.report.plots.run import heatmap
 from zenlearn.training.build import check_config, eval_loader, load_run, open_splits
 from zenlearn.training.device import resolve_device
 from zenlearn.training.trainer import Trainer
+from zenlearn.workflows.parallel.cells import plan_key, run_cells
+from zenlearn.workflows.parallel.outage import STORAGE_TIMEOUT
+from zenlearn.workflows.parallel.workers import threads_per_worker
 from zenlearn.workflows.train import environment, train_run
-from zenlearn.workflows.tune.cells import plan_key, run_cells
-from zenlearn.workflows.tune.outage import STORAGE_TIMEOUT
-from zenlearn.workflows.tune.workers import threads_per_worker
 
 DATA_FIELDS = ("data", "val_split")
 """Student options that must equal the teacher's: the same dataset and the same validation split."""

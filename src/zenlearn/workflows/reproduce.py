@@ -30,6 +30,8 @@ from zenlearn.workflows.claims import describe_experiment, machine
 from zenlearn.workflows.commands import command_line, commands_for, slug
 from zenlearn.workflows.compare import comparable, finished_config, resolved_config, run_compare
 from zenlearn.workflows.distill import distill_run
+from zenlearn.workflows.parallel.outage import STORAGE_TIMEOUT
+from zenlearn.workflows.parallel.workers import threads_per_worker
 from zenlearn.workflows.peers import run_peer
 from zenlearn.workflows.suite import (
     BUDGETS,
@@ -42,8 +44,6 @@ from zenlearn.workflows.suite import (
     seeds_of,
     student_options,
 )
-from zenlearn.workflows.tune.outage import STORAGE_TIMEOUT
-from zenlearn.workflows.tune.workers import threads_per_worker
 
 FORMAT = 1
 

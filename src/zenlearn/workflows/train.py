@@ -116,7 +116,8 @@ def _startup_seconds() -> float:
 
 def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: DataSplits | None = None,
               loss: LossFactory | None = None, evaluate_test: bool = True, resume: bool = False,
-              callbacks: Sequence[Callback] = (), title: str | None = None) -> dict[str, Any]:
+              callbacks: Sequence[Callback] = (), title: str | None = None,
+              state: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train `cfg` into its run folder and return the summary (also written to `summary.json`).
 
     Args:
@@ -132,6 +133,8 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: DataSplits | No
         callbacks: More callbacks (e.g. a search's `Pruning`), run before the checkpoint is written.
             Defaults to none.
         title: Printed in front of the run's header line ("scratch", "distilled"). Defaults to none.
+        state: More fields that the run's `state.json` keeps in every state it writes (a search trial's
+            `{"trial": {...}}`). Defaults to none.
 
     Example:
         >>> cfg = TrainConfig(data="mnist1d", model="logreg", epochs=1, report=False, out=str(tmp / "x"))
@@ -141,7 +144,8 @@ def train_run(cfg: TrainConfig, *, verbose: bool = True, splits: DataSplits | No
     """
     if not cfg.out:
         cfg = cfg.replace(out=str(default_out(cfg)))
-    with RunLife(RunDir(cfg.out), enabled=os.environ.get("RANK", "0") == "0", command="train") as life:
+    with RunLife(RunDir(cfg.out), enabled=os.environ.get("RANK", "0") == "0", command="train",
+                 **(state or {})) as life:
         return _train(cfg, life, verbose=verbose, splits=splits, loss=loss, evaluate_test=evaluate_test,
                       resume=resume, callbacks=callbacks, title=title)
 

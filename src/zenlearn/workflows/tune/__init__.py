@@ -1,8 +1,7 @@
-"""Hyperparameter search and parallel, multi-machine experiments on Optuna (the `tune` extra).
+"""Hyperparameter search on Optuna (the `tune` extra), parallel and multi-machine through `workflows.parallel`.
 
-`space` parses and checks `--search` specs, `urls` masks storage URLs, `storage` opens them, `outage`
-tells a database outage from a wrong setting and waits it out, `job` is one trial, `workers` runs N
-processes on one study, `study` is `zenlearn tune` end to end and `outputs` writes its files.
+`space` parses and checks `--search` specs, `job` is one trial, `study` is `zenlearn tune` end to end and
+`outputs` writes its files. The worker processes, storage and outage handling are `workflows/parallel/`.
 """
 
 from zenlearn.workflows.tune.space import Param, parse_search

@@ -1,16 +1,16 @@
 """One trial of `zenlearn tune`: a searched config trained into `OUT/trials/trial-NNNN/`, its validation
-metric reported every epoch to the pruner, and a `trial.json` marker saying how the trial ended.
+metric reported every epoch to the pruner; the run's `state.json` says how the trial ended.
 
-`trial.json` holds the study, trial number, state (running, complete, pruned, failed, interrupted), the
-searched params, the metric's value and, for a pruned trial, the epoch it was stopped after. A folder
-whose marker still says "running" belongs to a worker that died, or that gave up waiting for its database
-(`--storage-timeout`); its trial is failed and retried.
+A trial folder's `state.json` is every run's (running with its heartbeat, finished, stopped, failed with
+its reason, or interrupted: read by `RunDir.read_state`), plus a `trial` block: the study, trial number,
+searched params, metric and the outcome (running, complete, pruned, failed), with the metric's value and,
+for a pruned trial, the epoch it was stopped after. A trial whose worker died reads as "interrupted";
+Optuna fails and retries it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 from dataclasses import dataclass, field
@@ -20,16 +20,14 @@ from typing import Any
 from zenlearn.config import TrainConfig
 from zenlearn.config.fields import show
 from zenlearn.errors import one_line
-from zenlearn.io.atomic import write_text
-from zenlearn.io.rundir import TRIAL
+from zenlearn.io.rundir import RunDir
 from zenlearn.training.pruning import Pruning
+from zenlearn.workflows.parallel.outage import RERUN, STORAGE_TIMEOUT, StorageUnavailable, at_once
+from zenlearn.workflows.parallel.urls import scrub
 from zenlearn.workflows.train import train_run
-from zenlearn.workflows.tune.outage import RERUN, STORAGE_TIMEOUT, StorageUnavailable, at_once
 from zenlearn.workflows.tune.space import Param, format_params
-from zenlearn.workflows.tune.urls import scrub
 
 TRIALS = "trials"
-MARKER = TRIAL
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("none", "median", "hyperband", "asha")
 
@@ -128,13 +126,16 @@ class TuneJob:
         values = {p.name: p.suggest(trial) for p in self.params}
         run = trial_dir(self.out, trial.number)
         cfg = self.base.replace(**values, out=str(run), overwrite=True, threads=self.threads)
-        marker = {"study": self.study_name, "trial": trial.number, "state": "running", "host": socket.gethostname(),
-                  "pid": os.getpid(),
-                  "params": {k: show(v) for k, v in values.items()}, "metric": self.metric}
-        run.mkdir(parents=True, exist_ok=True)
-        write_text(run / MARKER, json.dumps(marker, indent=2))
+        trial_info = {"study": self.study_name, "number": trial.number, "outcome": "running",
+                      "params": {k: show(v) for k, v in values.items()}, "metric": self.metric}
         trial.set_user_attr("run_dir", str(run.resolve()))
         trial.set_user_attr("host", socket.gethostname())
+
+        def ended(state: str, **outcome: Any) -> None:  # the run's final state, with how the trial ended
+            rd = RunDir(run)
+            if rd.path.is_dir():
+                kept = {k: v for k, v in rd.read_state().items() if k in ("command", "reason")}
+                rd.write_state(state, **kept, trial={**trial_info, **outcome})
 
         def report(epoch: int, value: float) -> bool:
             try:
@@ -147,14 +148,14 @@ class TuneJob:
         pruning = Pruning(self.metric, report)
         t0 = time.perf_counter()
         try:
-            summary = train_run(cfg, verbose=False, evaluate_test=False, callbacks=[pruning])
+            summary = train_run(cfg, verbose=False, evaluate_test=False, callbacks=[pruning],
+                                state={"trial": trial_info})
         except KeyboardInterrupt:
-            write_text(run / MARKER, json.dumps({**marker, "state": "interrupted"}, indent=2))
-            raise
+            raise  # the run wrote "stopped"
         except Exception as e:
             msg = scrub(one_line(e), self.storage)
             trial.set_user_attr("error", msg)
-            write_text(run / MARKER, json.dumps({**marker, "state": "failed", "error": msg}, indent=2))
+            ended("failed", outcome="failed", error=msg)
             raise
         value = float(summary["val"][self.metric.removeprefix("val_")])
         trial.set_user_attr("epochs", summary["epochs"])
@@ -163,11 +164,10 @@ class TuneJob:
         seconds = time.perf_counter() - t0
         if pruning.pruned_epoch is not None:
             epoch = pruning.pruned_epoch + 1
-            write_text(run / MARKER, json.dumps({**marker, "state": "pruned", "value": value,
-                                                 "pruned_after_epoch": epoch}, indent=2))
+            ended("finished", outcome="pruned", value=value, pruned_after_epoch=epoch)
             self._say(trial, f"pruned after epoch {epoch}", value, values, seconds)
             raise optuna.TrialPruned(f"pruned after epoch {epoch}")
-        write_text(run / MARKER, json.dumps({**marker, "state": "complete", "value": value}, indent=2))
+        ended("finished", outcome="complete", value=value)
         self._say(trial, "complete", value, values, seconds)
         return value
 

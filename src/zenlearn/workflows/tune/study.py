@@ -1,8 +1,8 @@
 """`zenlearn tune`: a hyperparameter search on Optuna, its trials ordinary run folders.
 
 Output folder (`out`):
-  trials/trial-NNNN/   one `train_run` folder per trial, plus `trial.json` (state, params, value; a pruned
-                       trial says after which epoch); trained on train, scored on validation only
+  trials/trial-NNNN/   one `train_run` folder per trial; its `state.json` has a `trial` block (params, outcome,
+                       value; a pruned trial says after which epoch); trained on train, scored on validation only
   study.csv            one row per trial: number, state, params, metric, epochs, seconds, host, run folder
   best.yaml            the best trial's config, for `zenlearn train --config best.yaml`
   history.png, params.png, importances.png   optimization history, each param against the metric, importances
@@ -28,12 +28,12 @@ from zenlearn.io.live import lives, started
 from zenlearn.io.rundir import TUNE, RunDir, check_out, make_dir
 from zenlearn.nn.tasks import get_task, higher_is_better, metric_names
 from zenlearn.training.build import check_config, open_splits
+from zenlearn.workflows.parallel.outage import STORAGE_TIMEOUT, check_storage_timeout
+from zenlearn.workflows.parallel.storage import dashboard_command, default_storage, mask, open_storage, resolve_storage
+from zenlearn.workflows.parallel.workers import check_exits, run_workers, threads_per_worker
 from zenlearn.workflows.tune.job import PRUNERS, SAMPLERS, TuneJob
-from zenlearn.workflows.tune.outage import STORAGE_TIMEOUT, check_storage_timeout
 from zenlearn.workflows.tune.outputs import write_outputs
 from zenlearn.workflows.tune.space import Param, check_space, space_key
-from zenlearn.workflows.tune.storage import dashboard_command, default_storage, mask, open_storage, resolve_storage
-from zenlearn.workflows.tune.workers import check_exits, run_workers, threads_per_worker
 
 BASE_SKIP = ("out", "overwrite", "threads")  # per machine / per trial; not part of what the study trains
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from zenlearn.errors import UsageError, ZenlearnError
 from zenlearn.io.rundir import STUDY_DB
-from zenlearn.workflows.tune.outage import (
+from zenlearn.workflows.parallel.outage import (
     BACKOFF_CAP,
     RERUN,
     STORAGE_TIMEOUT,
@@ -28,7 +28,7 @@ from zenlearn.workflows.tune.outage import (
     StorageUnavailable,
     at_once,
 )
-from zenlearn.workflows.tune.urls import mask, scrub, with_driver
+from zenlearn.workflows.parallel.urls import mask, scrub, with_driver
 
 STORAGE_ENV = "ZENLEARN_STORAGE"
 """The storage URL when `--storage` is not given (keeps a password out of the command line and shell history)."""

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from typing import Any, Literal, TypeVar
 
 from zenlearn.errors import TrainingError, UsageError
-from zenlearn.workflows.tune.urls import mask, scrub
+from zenlearn.workflows.parallel.urls import mask, scrub
 
 T = TypeVar("T")
 Kind = Literal["outage", "password", "login", "database", "read-only"]

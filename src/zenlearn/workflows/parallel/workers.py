@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, Literal, Protocol
 
 from zenlearn.errors import TrainingError, UsageError
-from zenlearn.workflows.tune.outage import StorageTimeout
-from zenlearn.workflows.tune.storage import open_storage, scrub
+from zenlearn.workflows.parallel.outage import StorageTimeout
+from zenlearn.workflows.parallel.storage import open_storage, scrub
 
 Action = Literal["run", "wait", "done"]
 POLL_SECONDS = 1.0

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from zenlearn.io.rundir import CELLS_DB
-from zenlearn.workflows.tune.outage import STORAGE_TIMEOUT
-from zenlearn.workflows.tune.storage import default_storage, open_storage, resolve_storage
-from zenlearn.workflows.tune.workers import check_exits, run_workers
+from zenlearn.workflows.parallel.outage import STORAGE_TIMEOUT
+from zenlearn.workflows.parallel.storage import default_storage, open_storage, resolve_storage
+from zenlearn.workflows.parallel.workers import check_exits, run_workers
 
 
 def plan_key(cells: list[Any]) -> str:
