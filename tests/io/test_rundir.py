@@ -46,7 +46,7 @@ def test_clear_results_removes_only_an_earlier_runs_files(tmp_path):
 
 def test_readers_of_an_unfinished_and_a_corrupt_folder(tmp_path):
     rd = RunDir(tmp_path)
-    assert rd.read_summary() == {} and rd.read_metrics() == [] and rd.read_state()["state"] == "unknown"
+    assert rd.read_summary() is None and rd.read_metrics() == [] and rd.read_state()["state"] == "unknown"
     with pytest.raises(UsageError, match="is not a folder"):
         RunDir(tmp_path / "nope").check_finished()
     with pytest.raises(UsageError, match="has no config.yaml; is it a finished zenlearn run folder"):
@@ -57,7 +57,31 @@ def test_readers_of_an_unfinished_and_a_corrupt_folder(tmp_path):
     rd.metrics.write_text("epoch,loss\n1,0.5\n2,0.25\n")
     rd.summary.write_text(json.dumps({"epochs": 2}))
     assert rd.read_metrics() == [{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.25}]
-    assert rd.read_summary() == {"epochs": 2} and rd.read_state()["state"] == "finished"
+    assert rd.read_summary().epochs == 2 and rd.read_state()["state"] == "finished"
+    rd.summary.write_text("{broken")
+    with pytest.raises(UsageError, match="summary.json is not readable JSON"):
+        rd.read_summary()
+
+
+def test_run_summary_round_trips_a_real_summary_and_keeps_unknown_keys(tmp_path):
+    """summary.json → RunSummary → summary.json loses nothing: the fields, a dataset's own fields and keys
+    from a newer version, in the same order; the optional blocks are written only when set."""
+    from zenlearn.io.summary import RunSummary
+    d = {"test": {"loss": 0.5, "accuracy": 0.75}, "val": None, "train_seconds": 1.5, "wall_seconds": 2.0,
+         "samples_per_second": 10.0, "params": 7, "world_size": 1, "epochs": 2, "epochs_requested": 3,
+         "stopped_early": True, "best_epoch": 1, "data": {"name": "mnist1d", "train": 4}, "model": "mlp",
+         "device": "cpu", "precision": "fp32", "seed": 0, "environment": {"torch": "2"},
+         "skipped_files": ["a.jpg"], "from_a_newer_version": {"x": 1}, "timings": {"fit": 1.0}}
+    rd = RunDir(tmp_path)
+    rd.summary.write_text(json.dumps(d))
+    s = rd.read_summary()
+    assert (s.test["accuracy"], s.epochs, s.stopped_early, s.data["name"]) == (0.75, 2, True, "mnist1d")
+    assert s.metric("test", "accuracy") == 0.75 and s.metric("val", "accuracy") is None
+    assert s.extra == {"skipped_files": ["a.jpg"], "from_a_newer_version": {"x": 1}} and s.forecast is None
+    rd.write_summary(s)
+    assert list(json.loads(rd.summary.read_text()).items()) == list(d.items())
+    s.forecast = {"model": {"mase": 0.5}}
+    assert json.loads(RunSummary.from_dict(s.to_dict()).to_dict() and json.dumps(s.to_dict()))["forecast"] == s.forecast
 
 
 def test_state_of_a_dead_process_reads_interrupted(tmp_path):

@@ -33,6 +33,7 @@ from typing import Any
 from zenlearn.errors import UsageError
 from zenlearn.io.atomic import write_text
 from zenlearn.io.live import HEARTBEAT, EventLog, alive, process_start
+from zenlearn.io.summary import RunSummary
 
 CONFIG = "config.yaml"
 DATA = "data.json"
@@ -254,9 +255,14 @@ class RunDir:
         """`preprocess.json` (a table run's fitted preprocessing), or None for a run on other data."""
         return read_json(self.preprocess) if self.preprocess.is_file() else None
 
-    def read_summary(self) -> dict[str, Any]:
-        """`summary.json`, or {} when the run has not finished."""
-        return read_json(self.summary) if self.summary.is_file() else {}
+    def read_summary(self) -> RunSummary | None:
+        """`summary.json` as a `RunSummary`, or None when the run has not finished (no file, or not an object)."""
+        d = read_json(self.summary) if self.summary.is_file() else None
+        return RunSummary.from_dict(d) if isinstance(d, dict) else None
+
+    def write_summary(self, summary: RunSummary) -> None:
+        """Write `summary.json` atomically."""
+        write_json(self.summary, summary.to_dict())
 
     def read_metrics(self) -> list[dict[str, Any]]:
         """`metrics.csv` rows (numbers as floats), or [] when there are none yet."""

@@ -13,6 +13,7 @@ from zenlearn.config import TrainConfig, load_yaml
 from zenlearn.data import DataSpec, to_float
 from zenlearn.errors import UsageError
 from zenlearn.io.rundir import CONFIG, DATA, METRICS, RunDir, read_csv, read_json
+from zenlearn.io.summary import RunSummary
 from zenlearn.nn.build import param_table
 from zenlearn.nn.tasks import confusion_matrix, find_metric, first_metric, get_task, metric_names
 from zenlearn.report.html import esc, fmt, img, kv_table, section, table
@@ -29,7 +30,7 @@ def run_sections(folder: Path, *, trainer: Any = None, splits: Any = None, data_
     """Title and sections of a run report; reloads the model and test set unless `trainer`/`splits` are given
     (from `data`, `--data` syntax, if the dataset moved). Why test predictions are missing goes to `notes`."""
     cfg = yaml.safe_load((folder / CONFIG).read_text()) or {}
-    summary = RunDir(folder).read_summary()
+    summary = RunDir(folder).read_summary()  # None: the run did not finish
     spec = read_json(folder / DATA) if (folder / DATA).is_file() else {}
     rows = read_csv(folder / METRICS) if (folder / METRICS).is_file() else []
     pred = _predictions(folder, trainer, splits, data_dir, outputs, data)
@@ -37,18 +38,20 @@ def run_sections(folder: Path, *, trainer: Any = None, splits: Any = None, data_
         notes.append(f"no test predictions in the report: {pred['error']}")
     title = f"{cfg.get('model', '?')} on {cfg.get('data', '?')} — {folder.name}"
     out = [section("Summary", _lead(cfg, summary, spec, rows), _final_metrics(summary, rows), sid="summary")]
-    if summary.get("forecast"):
-        out.append(section("Forecast on the test span", _forecast(summary["forecast"]), sid="forecast"))
+    if summary is not None and summary.forecast:
+        out.append(section("Forecast on the test span", _forecast(summary.forecast), sid="forecast"))
     out.append(section("Training curves", _curves(rows, spec.get("task", "classification")), sid="curves"))
-    out.append(_errors_section(pred, spec, summary.get("class_weight")))
+    out.append(_errors_section(pred, spec, summary.class_weight if summary is not None else None))
     out.append(section("Dataset", _dataset(spec, summary, pred), sid="dataset"))
     out.append(section("Model", _model(folder, cfg, spec, summary, trainer), sid="model"))
     out.append(section("Training time and throughput", _timing(summary, rows), sid="timing"))
     out.append(section("Configuration", f"<p class=muted>{CONFIG} — rerun with "
                        f"<code>zenlearn train --config {esc(folder / CONFIG)}</code></p>", kv_table(cfg),
                        sid="config"))
-    env = dict(summary.get("environment") or {})
-    env.update({k: summary[k] for k in ("device", "precision", "world_size") if k in summary})
+    env = dict(summary.environment) if summary is not None else {}
+    if summary is not None:
+        env.update({k: v for k, v in (("device", summary.device), ("precision", summary.precision),
+                                      ("world_size", summary.world_size)) if v is not None})
     out.append(section("Environment", kv_table(env) if env else "<p class=muted>not recorded</p>", sid="environment"))
     files = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     out.append(section("Files", "<p>" + ", ".join(f"<code>{esc(f)}</code>" for f in files) + "</p>", sid="files"))
@@ -98,10 +101,10 @@ def _predictions(folder: Path, trainer: Any, splits: Any, data_dir: str | None,
 
 # ---------------------------------------------------------------- sections
 
-def _lead(cfg: dict, summary: dict, spec: dict, rows: list[dict]) -> str:
-    data = summary.get("data") or {}
-    test = summary.get("test") or {}
-    epochs = summary.get("epochs", len(rows))
+def _lead(cfg: dict, summary: RunSummary | None, spec: dict, rows: list[dict]) -> str:
+    data = summary.data if summary is not None else {}
+    test = (summary.test if summary is not None else None) or {}
+    epochs = summary.epochs if summary is not None and summary.epochs is not None else len(rows)
     bits = [f"<b>{esc(cfg.get('model'))}</b> trained on <b>{esc(cfg.get('data'))}</b>"]
     if data:
         bits.append(f"({fmt(data.get('train'))} training samples, {fmt(data.get('val'))} validation, "
@@ -114,28 +117,29 @@ def _lead(cfg: dict, summary: dict, spec: dict, rows: list[dict]) -> str:
         value = f"{100 * test[metric.name]:.2f}%" if metric.percent else fmt(test[metric.name])
         label = metric.label if metric.label.isupper() else metric.label.lower()  # "MAE", "accuracy"
         text += f" Test {label} <b>{value}</b> (loss {fmt(test.get('loss'))})"
-    if summary.get("train_seconds") is not None:
-        text += (f" after {summary['train_seconds']:.1f} s of training "
-                 f"({fmt(float(summary.get('samples_per_second', 0)), 3)} samples/s) on {esc(summary.get('device', '?'))}")
-    text += "." if summary else " The run did not finish (no summary.json); the curves show the epochs it completed."
+    if summary is not None and summary.train_seconds is not None:
+        text += (f" after {summary.train_seconds:.1f} s of training "
+                 f"({fmt(float(summary.samples_per_second or 0), 3)} samples/s) on {esc(summary.device or '?')}")
+    text += "." if summary is not None else " The run did not finish (no summary.json); the curves show the epochs it completed."
     return f'<p class="lead">{text}</p>'
 
 
-def _final_metrics(summary: dict, rows: list[dict]) -> str:
+def _final_metrics(summary: RunSummary | None, rows: list[dict]) -> str:
+    summary = summary or RunSummary()
     last = rows[-1] if rows else {}
-    names = [k for k in ("loss", *metric_names()) if k in last or k in (summary.get("test") or {})]
+    names = [k for k in ("loss", *metric_names()) if k in last or k in (summary.test or {})]
     body = []
     if last:
         body.append(["train (last epoch, running average)", *[last.get(k) for k in names]])
     for split in ("val", "test"):
-        if summary.get(split):
-            body.append([split + " (final model)", *[summary[split].get(k) for k in names]])
+        if getattr(summary, split):
+            body.append([split + " (final model)", *[getattr(summary, split).get(k) for k in names]])
     if not body:
         return ""
     out = "<h3>Final metrics</h3>" + table(body, ["split", *names])
-    base = summary.get("baseline_mse")
+    base = summary.baseline_mse
     if base is not None:  # regression: the score of always predicting the training mean, as in summary.json
-        out += (f"<p>test mse {fmt(summary.get('mse'))} against baseline_mse {fmt(base)} (always predicting the "
+        out += (f"<p>test mse {fmt(summary.mse)} against baseline_mse {fmt(base)} (always predicting the "
                 f"training mean)</p>")
     return out
 
@@ -256,8 +260,8 @@ def _per_class(cm: np.ndarray, classes: list[str], weights: dict[str, float] | N
     return "<h3>Per class (test)</h3>" + table(rows, head)
 
 
-def _dataset(spec: dict, summary: dict, pred: dict) -> str:
-    data = summary.get("data") or {}
+def _dataset(spec: dict, summary: RunSummary | None, pred: dict) -> str:
+    data = summary.data if summary is not None else {}
     facts = {"name": spec.get("name"), "task": spec.get("task"), "kind": spec.get("kind"),
              "sample shape": "×".join(map(str, spec.get("input_shape", []))), "outputs": spec.get("num_outputs"),
              "train / val / test samples": " / ".join(fmt(data.get(k)) for k in ("train", "val", "test")) if data else None}
@@ -274,7 +278,7 @@ def _dataset(spec: dict, summary: dict, pred: dict) -> str:
     return out
 
 
-def _model(folder: Path, cfg: dict, spec_d: dict, summary: dict, trainer: Any) -> str:
+def _model(folder: Path, cfg: dict, spec_d: dict, summary: RunSummary | None, trainer: Any) -> str:
     model = None
     if trainer is not None:
         model = getattr(trainer.model, "module", trainer.model)
@@ -299,14 +303,14 @@ def _model(folder: Path, cfg: dict, spec_d: dict, summary: dict, trainer: Any) -
             + f"<details><summary>PyTorch module</summary><pre>{esc(model)}</pre></details>")
 
 
-def _timing(summary: dict, rows: list[dict]) -> str:
-    if not summary:
+def _timing(summary: RunSummary | None, rows: list[dict]) -> str:
+    if summary is None:
         return "<p class=muted>no summary.json (unfinished run)</p>"
-    facts = {"epochs": summary.get("epochs"), "training time (s)": summary.get("train_seconds"),
-             "wall time incl. validation (s)": summary.get("wall_seconds"),
-             "throughput (training samples/s)": summary.get("samples_per_second"),
-             "seconds per epoch": (summary["train_seconds"] / summary["epochs"]) if summary.get("epochs") else None,
-             "device": summary.get("device"), "precision": summary.get("precision"),
-             "processes (data parallel)": summary.get("world_size", 1)}
+    per_epoch = summary.train_seconds / summary.epochs if summary.epochs and summary.train_seconds is not None else None
+    facts = {"epochs": summary.epochs, "training time (s)": summary.train_seconds,
+             "wall time incl. validation (s)": summary.wall_seconds,
+             "throughput (training samples/s)": summary.samples_per_second,
+             "seconds per epoch": per_epoch, "device": summary.device, "precision": summary.precision,
+             "processes (data parallel)": summary.world_size}
     return kv_table({k: v for k, v in facts.items() if v is not None})
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from zenlearn.errors import UsageError
-from zenlearn.io.rundir import COMPARE, CONFIG, REPORT, STATS, RunDir, read_csv
+from zenlearn.io.rundir import COMPARE, CONFIG, REPORT, STATS, SUMMARY, RunDir, read_csv, read_json
 from zenlearn.nn.tasks import first_metric
 from zenlearn.report.build import REPORTS
 from zenlearn.report.html import fmt
@@ -45,10 +45,6 @@ def _describe(folder: Path, kind: str) -> dict[str, Any]:
     row: dict[str, Any] = {"path": str(folder), "kind": kind, "time": max((p.stat().st_mtime for p in files), default=0),
                            "data": None, "model": None, "epochs": None, "metric": None, "test": None,
                            "test_loss": None, "train_seconds": None, "report": (folder / REPORT).is_file()}
-    try:
-        summary = RunDir(folder).read_summary()
-    except UsageError:  # a corrupt summary.json: listed without its figures
-        summary = {}
     if kind == "run":
         import yaml
 
@@ -56,14 +52,24 @@ def _describe(folder: Path, kind: str) -> dict[str, Any]:
             cfg = yaml.safe_load((folder / CONFIG).read_text()) or {}
         except (OSError, yaml.YAMLError):
             cfg = {}
-        test = summary.get("test") or {}
+        try:
+            run = RunDir(folder).read_summary()
+        except UsageError:  # a corrupt summary.json: listed without its figures
+            run = None
+        test = (run.test if run is not None else None) or {}
         metric = first_metric(test)
-        row.update(data=cfg.get("data"), model=cfg.get("model"), epochs=summary.get("epochs"), metric=metric,
+        row.update(data=cfg.get("data"), model=cfg.get("model"), epochs=run.epochs if run else None, metric=metric,
                    test=test.get(metric) if metric else None, test_loss=test.get("loss"),
-                   train_seconds=summary.get("train_seconds"))
-        if not summary:
+                   train_seconds=run.train_seconds if run else None)
+        if run is None:
             row["kind"] = "run (unfinished)"
-    elif kind == "distillation":  # the distilled student's figures
+        return row
+    if kind == "distillation":  # the distilled student's figures, from the folder's summary of its three runs
+        try:
+            summary = read_json(folder / SUMMARY) if (folder / SUMMARY).is_file() else {}
+        except UsageError:
+            summary = {}
+        summary = summary if isinstance(summary, dict) else {}
         d = summary.get("student_distilled") or {}
         test = d.get("test") or {}
         metric = first_metric(test)

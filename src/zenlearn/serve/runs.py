@@ -18,7 +18,9 @@ from typing import Any
 
 import yaml
 
+from zenlearn.errors import UsageError
 from zenlearn.io.rundir import COMPARE, CONFIG, EVENTS, METRICS, STATE, SUMMARY, TUNE, RunDir, read_csv
+from zenlearn.io.summary import RunSummary
 from zenlearn.nn.tasks import first_metric, higher_is_better
 from zenlearn.report.build import REPORTS
 from zenlearn.serve.security import inside
@@ -111,17 +113,18 @@ def describe(path: Path, root: Path, kind: str | None = None) -> dict[str, Any]:
     """One folder's row: path (relative to the root), kind, time, data, model, optimizer, epochs done and
     planned, the best validation (else training) metric over the epochs, the test metric, wall seconds."""
     kind = kind or _kind(path) or "run"
-    summary = _json(path / SUMMARY)
+    summary = (_summary(path) if kind == "run" else None) or RunSummary()
+    other = {} if kind == "run" else _json(path / SUMMARY)  # a distillation's summary of its three runs
     cfg = _row_config(path / CONFIG) if kind == "run" else {}
     manifest = _json(path / COMPARE) or _json(path / TUNE)
     cfg = cfg or manifest.get("base_config") or {}
     row: dict[str, Any] = {"path": path.relative_to(root).as_posix(), "kind": kind, "time": path.stat().st_mtime,
-                           "data": cfg.get("data") or _name(summary.get("data")),
+                           "data": cfg.get("data") or summary.data.get("name") or _name(other.get("data")),
                            "model": cfg.get("model"), "optimizer": cfg.get("optimizer"), "epochs": None,
                            "epochs_planned": cfg.get("epochs"), "metric": None, "best": None, "test": None,
-                           "wall_seconds": summary.get("wall_seconds"), "finished": bool(manifest.get("finished"))}
+                           "wall_seconds": summary.wall_seconds, "finished": bool(manifest.get("finished"))}
     rows = read_csv(path / METRICS) if (path / METRICS).is_file() else []
-    row["epochs"] = summary.get("epochs") if summary.get("epochs") is not None else len(rows)
+    row["epochs"] = summary.epochs if summary.epochs is not None else len(rows)
     if rows:
         metric = first_metric(rows[0], ("val_", ""))
         values = [r[metric] for r in rows if isinstance(r.get(metric), float)] if metric else []
@@ -129,7 +132,7 @@ def describe(path: Path, root: Path, kind: str | None = None) -> dict[str, Any]:
             row.update(metric=metric, best=max(values) if higher_is_better(metric) else min(values))
         if row["wall_seconds"] is None:
             row["wall_seconds"] = sum(r.get("seconds") or 0 for r in rows)
-    test = summary.get("test") if isinstance(summary.get("test"), dict) else {}
+    test = summary.test if isinstance(summary.test, dict) else {}
     name = first_metric(test)
     if name:
         row["test"] = {"metric": name, "value": test[name]}
@@ -146,11 +149,19 @@ def details(path: Path, root: Path) -> dict[str, Any]:
         if len(files) >= MAX_FILES:
             break
     row = describe(path, root)
-    state = rd.read_state()
+    state, summary = rd.read_state(), _summary(path)
     row.update(state=_state(row, state), reason=state.get("reason"))
-    return {**row, "config": _yaml(rd.config), "summary": _json(rd.summary), "state_file": state,
+    return {**row, "config": _yaml(rd.config), "summary": summary.to_dict() if summary else {}, "state_file": state,
             "metrics": rd.read_metrics(), "events": (path / EVENTS).is_file(), "files": files[:MAX_FILES],
             "figures": [f for f in files if f.endswith((".png", ".svg"))]}
+
+
+def _summary(path: Path) -> RunSummary | None:
+    """The run's `RunSummary`; None when it has none or it cannot be read (the table shows what it can)."""
+    try:
+        return RunDir(path).read_summary()
+    except UsageError:
+        return None
 
 
 def _name(data: Any) -> Any:

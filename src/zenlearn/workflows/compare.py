@@ -223,9 +223,11 @@ def _run_one(variant: Variant, seed: int, cfg: TrainConfig, out: Path, resume: b
     summary, status, error = None, "ok", ""
     if resume and not cfg.overwrite and finished_config(run_dir) is not None:
         try:
-            summary, status = json.loads(RunDir(run_dir).summary.read_text()), "resumed"
-        except ValueError:
-            summary = None
+            done = RunDir(run_dir).read_summary()
+        except UsageError:  # a corrupt summary.json: the cell is trained again
+            done = None
+        if done is not None:
+            summary, status = done.to_dict(), "resumed"
     if summary is None:
         try:  # the plan's folders were checked (check_plan): an unfinished or retried cell redoes its folder
             summary = train_run(cfg.replace(overwrite=True), verbose=False)

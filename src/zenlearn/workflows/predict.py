@@ -17,6 +17,7 @@ from zenlearn.data.tablefile import read_table
 from zenlearn.errors import UsageError
 from zenlearn.io.atomic import atomic_open
 from zenlearn.io.rundir import RunDir
+from zenlearn.io.summary import RunSummary
 from zenlearn.training.build import load_run
 
 PREDICTION = "prediction"
@@ -118,7 +119,7 @@ def predict_files(run_dir: str | Path, paths: list[str], *, top_k: int = 1, batc
     if batch_size < 1:
         raise UsageError(f"--batch-size must be >= 1, got {batch_size}")
     _, spec, trainer = load_run(run_dir)
-    train_mean = (RunDir(run_dir).read_summary().get("data") or {}).get("mean")
+    train_mean = ((RunDir(run_dir).read_summary() or RunSummary()).data).get("mean")
     files, index, outs = [], [], []
     for path in paths:
         x = read_inputs(path, spec)

@@ -22,7 +22,7 @@ from zenlearn.config import DistillConfig, TrainConfig
 from zenlearn.config.fields import show
 from zenlearn.errors import UsageError, one_line
 from zenlearn.io.atomic import write_text
-from zenlearn.io.rundir import GRAD_NORMS, REPORT, REPRODUCE, RESULTS_MD, SUMMARY, RunDir, read_curves
+from zenlearn.io.rundir import GRAD_NORMS, REPORT, REPRODUCE, RESULTS_MD, SUMMARY, RunDir, read_curves, read_json
 from zenlearn.nn.tasks import metric_names
 from zenlearn.report.reproduction import write_html, write_markdown
 from zenlearn.training.build import check_config
@@ -338,9 +338,9 @@ def add_run(row: dict[str, Any], run_dir: Path, seed: int, metrics: dict[str, An
     for k, v in metrics.items():
         row["values"].setdefault(k, []).append(float(v) if isinstance(v, (int, float)) else None)
     row["curves"].append({k: curves[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in curves})
-    summary = run_dir / SUMMARY
-    if summary.is_file():
-        row["train_samples"] = json.loads(summary.read_text()).get("data", {}).get("train")
+    summary = RunDir(run_dir).read_summary()
+    if summary is not None:
+        row["train_samples"] = summary.data.get("train")
 
 
 def _grad_norms(run_dir: Path) -> dict[str, Any] | None:
@@ -391,7 +391,7 @@ def _finished_distill(out: Path, student: TrainConfig) -> dict[str, Any] | None:
         return None
     if comparable(done) != comparable(resolved_config(student.replace(out=str(out / "scratch")))):
         return None
-    return RunDir(out).read_summary()
+    return read_json(out / SUMMARY)  # a distillation folder's summary of its three runs
 
 
 # ---------------------------------------------------------------- description

@@ -26,7 +26,8 @@ from zenlearn.errors import UsageError
 from zenlearn.io.atomic import clean_temp_files, write_text
 from zenlearn.io.checkpoint import save_weights
 from zenlearn.io.live import RunLife
-from zenlearn.io.rundir import REPORT, RunDir, read_json, write_json
+from zenlearn.io.rundir import REPORT, RunDir, write_json
+from zenlearn.io.summary import RunSummary
 from zenlearn.nn.build import model_summary
 from zenlearn.nn.tasks import forecast_summary, get_task, mean_baseline_mse
 from zenlearn.report.build import write_report
@@ -289,15 +290,17 @@ def _train(cfg: TrainConfig, life: RunLife, *, verbose: bool, splits: DataSplits
     if not main:
         return {**summary, "out": str(out), "rank": dist.rank}
     summary["timings"] = watch.seconds
+    typed = RunSummary.from_dict(summary)
     with watch("write"):
-        write_json(rd.summary, summary)
+        rd.write_summary(typed)
         if tb is not None:
             tb.write_hparams({f"{split}_{k}": v for split in ("val", "test") for k, v in (summary[split] or {}).items()})
             tb.close()
     if cfg.report and evaluate_test:  # the report shows test-set errors: not while the test set is off limits
         with watch("report"):
             write_report(out, trainer=trainer, splits=splits, outputs=(test_out, test_y))
-        write_json(rd.summary, summary)  # now with the report's time
+        typed.timings = {**typed.timings, "report": watch.seconds["report"]}
+        rd.write_summary(typed)  # now with the report's time
     return {**summary, "out": str(out)}
 
 
@@ -322,14 +325,14 @@ def run_header(cfg: TrainConfig, splits: DataSplits, device: Any) -> str:
 
 def _complete(rd: RunDir, watch: Stopwatch, verbose: bool) -> dict[str, Any]:
     """Finish a run whose training is done but whose last files are missing (killed before its report)."""
-    summary = read_json(rd.summary)
+    summary = rd.read_summary() or RunSummary()
     with watch("report"):
         write_report(rd.path)
-    summary["timings"] = {**summary.get("timings", {}), "report": watch.seconds["report"]}
-    write_json(rd.summary, summary)
+    summary.timings = {**summary.timings, "report": watch.seconds["report"]}
+    rd.write_summary(summary)
     if verbose:
         print(f"{rd.path}: training had finished; wrote the missing {REPORT}", flush=True)
-    return {**summary, "out": str(rd.path)}
+    return {**summary.to_dict(), "out": str(rd.path)}
 
 
 def final_files_missing(rd: RunDir, cfg: TrainConfig) -> bool:
