@@ -69,7 +69,7 @@ def test_run_summary_round_trips_a_real_summary_and_keeps_unknown_keys(tmp_path)
     from zenlearn.io.summary import RunSummary
     d = {"test": {"loss": 0.5, "accuracy": 0.75}, "val": None, "train_seconds": 1.5, "wall_seconds": 2.0,
          "samples_per_second": 10.0, "params": 7, "world_size": 1, "epochs": 2, "epochs_requested": 3,
-         "stopped_early": True, "best_epoch": 1, "data": {"name": "mnist1d", "train": 4}, "model": "mlp",
+         "stopped_early": True, "best_epoch": 1, "kept_epoch": None, "data": {"name": "mnist1d", "train": 4}, "model": "mlp",
          "device": "cpu", "precision": "fp32", "seed": 0, "environment": {"torch": "2"},
          "skipped_files": ["a.jpg"], "from_a_newer_version": {"x": 1}, "timings": {"fit": 1.0}}
     rd = RunDir(tmp_path)

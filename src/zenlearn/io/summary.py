@@ -41,6 +41,9 @@ class RunSummary:
     epochs_requested: int | None = None
     stopped_early: bool = False
     best_epoch: int | None = None
+    """The early-stopping monitor's best epoch (1-based)."""
+    kept_epoch: int | None = None
+    """With `--keep-best`: the epoch whose weights the run kept (1-based)."""
     data: dict[str, Any] = field(default_factory=dict)
     """The dataset: name, train / val / test sizes, task and its data fields (mean, classes, …)."""
     model: str | None = None
