@@ -1,8 +1,8 @@
 """The Lab's augmentation preview and activation explorer API (serve/labtools.py, serve/augmentlab.py)."""
 
 import hashlib
-import time
 import io
+import time
 
 import numpy as np
 import pytest

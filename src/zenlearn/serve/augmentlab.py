@@ -23,7 +23,7 @@ from torch import Tensor
 from zenlearn.augment.pipeline import Augment
 from zenlearn.augment.spec import AUGMENTATIONS
 from zenlearn.augment.warp import FILL_MODES
-from zenlearn.data import DATASETS, load_splits, streams
+from zenlearn.data import DATASETS, dataset_options, load_splits
 from zenlearn.errors import UsageError
 from zenlearn.report.preview import augment_grid, png_bytes
 from zenlearn.serve.security import inside
@@ -163,8 +163,8 @@ class Preview:
                 raise UsageError(f"data: {arg!r} is not a folder under the served root; give its path relative to "
                                  f"it, e.g. folder:photos")
             data = f"folder:{folder}"
-        if streams(data):
-            options = {"image_size": (size, size), "color": "rgb", "workers": 0}
+        if "image_size" in dataset_options(data):  # an image folder: decoded at the preview's size
+            options = {"image_size": (size, size), "color": "rgb", "decode_workers": 0}
         key = (data, size if options else 0, seed)
         if key not in self.sources:  # split with the seed, as `zenlearn augment --seed` does
             splits = load_splits(data, root=self.data_dir, seed=seed, **options)
@@ -204,7 +204,7 @@ class Preview:
         if kind == "upload":
             return None
         data = ["--data", f"folder:{inside(self.root, arg)}" if kind == "folder" else settings["data"]]
-        if streams(data[1]):
+        if "image_size" in dataset_options(data[1]):
             data += ["--image-size", f"{settings['size']},{settings['size']}", "--color", "rgb"]
         args = [*data, "--augment", settings["spec"], "--samples", str(settings["samples"]), "--rows",
                 str(settings["rows"]), "--seed", str(settings["seed"])]  # --out: the CLI's default file
