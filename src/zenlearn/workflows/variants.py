@@ -122,17 +122,20 @@ def check_variant(values: dict[str, Any], flag: str = "--variant") -> dict[str, 
 
 def explicit_variants(variants: Sequence[dict[str, Any]], base: TrainConfig) -> tuple[dict[str, list[Any]], list[Variant]]:
     """Explicit variants (each a dict of changed values) over the union of their keys, a key that a variant
-    leaves alone taking `base`'s value; returns ({key: value per variant}, the variants). Equal variants keep
+    leaves alone taking `base`'s value (each is named by the values it changes); returns ({key: value per variant}, the variants). Equal variants keep
     apart by a `#2`, `#3` suffix.
 
     Example:
         >>> vary, vs = explicit_variants([{"optimizer": "sgd", "lr": 0.1}, {"optimizer": "adam"}], TrainConfig())
         >>> vary, [v.name for v in vs]
-        ({'optimizer': ['sgd', 'adam'], 'lr': [0.1, None]}, ['optimizer=sgd, lr=0.1', 'optimizer=adam, lr=none'])
+        ({'optimizer': ['sgd', 'adam'], 'lr': [0.1, None]}, ['optimizer=sgd, lr=0.1', 'optimizer=adam'])
     """
     keys = list(dict.fromkeys(k for v in variants for k in v))
     full = [{k: v.get(k, getattr(base, k)) for k in keys} for v in variants]
-    return {k: [v[k] for v in full] for k in keys}, _named(full)
+    named = _named([dict(v) for v in variants])  # named by what each changes
+    for variant, values in zip(named, full):
+        variant.values = values
+    return {k: [v[k] for v in full] for k in keys}, named
 
 
 def _named(combos: list[dict[str, Any]]) -> list[Variant]:

@@ -156,7 +156,7 @@ function laneCards(manifest) {
     <div class="lane-card" data-lane="${i}" style="border-color:${COLORS[i % COLORS.length]}">
       <h4 style="color:${COLORS[i % COLORS.length]}">lane ${i + 1}: ${esc(l.name)}</h4>
       ${manifest.boundary ? `<img class="boundary" id="b-${i}" alt="decision boundary of lane ${i + 1}" width="192" height="192">` : ""}
-      <div class="muted" id="lane-status-${i}">waiting</div>
+      <div class="muted" id="lane-status-${i}">waiting</div><div class="muted" id="lane-change-${i}"></div>
       <div class="lane-controls">
         <input id="lr-${i}" size="9" placeholder="new lr"><button type="button" data-act="lr">Set LR</button>
         <button type="button" data-act="rewind">Rewind</button><button type="button" data-act="stop">Stop lane</button>
@@ -190,7 +190,7 @@ function onEvent(ev) {
     const img = $(`b-${i}`);
     if (img) { img.src = src; img.dataset.step = String(ev.step); img.dataset.frames = String(lab.frames[i].length); }
   } else if (ev.kind === "change") {
-    const st = $(`lane-status-${i}`);
+    const st = $(`lane-change-${i}`);
     if (st) st.textContent = ev.action === "lr" ? `lr ${fmt(ev.was)} → ${fmt(ev.lr)} at step ${ev.step}` : `${ev.action} at step ${ev.step}`;
   } else if (ev.kind === "lane_end") {
     const st = $(`lane-status-${i}`);
