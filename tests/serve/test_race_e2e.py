@@ -100,7 +100,7 @@ def test_lab_race(server, tmp_path, chromium):  # noqa: F811
             assert a == b and len(a[0]) >= 4 and len(a[1]) == 2
 
             # spiral, ReLU against Sigmoid: two boundary maps that change; a rewind brings back the first, byte for byte
-            _start(page, base, "data=spiral&model=mlp&hidden=16,16&batch_size=16&epochs=400&threads=1"
+            _start(page, base, "data=spiral&model=mlp&hidden=24,24&lr=0.02&batch_size=16&epochs=400&threads=1"
                    + _lanes("activation=relu", "activation=sigmoid"))
             frames = "window.lab.frames.map(f => new Set(f.map(x => x.png)).size)"
             _until(page, f"{frames}.length === 2 && Math.min(...{frames}) >= 3", timeout=180)

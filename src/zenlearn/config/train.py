@@ -99,7 +99,8 @@ class TrainConfig:
     model: str = "seed-cnn"
     """Model name (see `zenlearn list models`)."""
     activation: str = "relu"
-    """Hidden-layer activation for models that take one (see `zenlearn list activations`)."""
+    """Hidden-layer activation for models that take one (see `zenlearn list activations`); for the mlp also one
+    per hidden layer, comma separated (relu,tanh,sigmoid with three --hidden sizes)."""
     init: str = "default"
     """Weight initialisation of Linear/Conv/RNN layers: default (PyTorch's), kaiming-uniform / kaiming-normal
     (He, for ReLU-family nets), xavier-uniform / xavier-normal (Glorot, for tanh/sigmoid), orthogonal; Keras

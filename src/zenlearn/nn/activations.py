@@ -12,6 +12,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor, nn
 
+from zenlearn.errors import UsageError
 from zenlearn.registry import Registry
 
 
@@ -39,6 +40,23 @@ ACTIVATIONS.add("selu", nn.SELU, "scaled ELU; self-normalizing with LeCun init")
 ACTIVATIONS.add("softplus", nn.Softplus, "log(1 + exp(x)); smooth approximation of ReLU")
 ACTIVATIONS.add("mish", nn.Mish, "x * tanh(softplus(x))")
 ACTIVATIONS.add("identity", nn.Identity, "x; no non-linearity (a linear model)", aliases=("linear", "none"))
+
+
+def layer_activations(spec: Any, layers: int) -> list[Any]:
+    """One activation per hidden layer: `spec` for every layer, or, for comma-separated names ("relu,tanh"), one
+    name a layer (the mlp's `--activation relu,tanh,sigmoid` with three `--hidden` sizes).
+
+    Example:
+        >>> layer_activations("relu", 2), layer_activations("relu, tanh", 2)
+        (['relu', 'relu'], ['relu', 'tanh'])
+    """
+    names = [n.strip() for n in spec.split(",")] if isinstance(spec, str) and "," in spec else None
+    if names is None:
+        return [spec] * layers
+    if len(names) != layers:
+        raise UsageError(f"--activation lists {len(names)} activations for {layers} hidden layers; give one "
+                         f"activation, or one per --hidden size")
+    return names
 
 
 def get_activation(spec: str | nn.Module | Callable[..., nn.Module], **params: Any) -> nn.Module:

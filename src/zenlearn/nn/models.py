@@ -13,7 +13,7 @@ from typing import Any
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from zenlearn.nn.activations import get_activation
+from zenlearn.nn.activations import get_activation, layer_activations
 from zenlearn.nn.masking import MaskedBatchNorm1d, masked_max, masked_mean, run_masked, step_mask, unpad
 
 Shape = int | tuple[int, ...]
@@ -30,13 +30,14 @@ def _out_layer(width: int, out: Shape) -> list[nn.Module]:
 
 def _dense_stack(width: int, hidden: tuple[int, ...], activation: Any, dropout: float, batch_norm: bool,
                  act_params: dict[str, Any]) -> tuple[list[nn.Module], int]:
-    """Linear → [BatchNorm] → activation → [Dropout] per hidden size; returns the layers and final width."""
+    """Linear → [BatchNorm] → activation → [Dropout] per hidden size (an activation each, or one for all: see
+    `layer_activations`); returns the layers and final width."""
     layers: list[nn.Module] = []
-    for h in hidden:
+    for h, act in zip(hidden, layer_activations(activation, len(hidden))):
         layers.append(nn.Linear(width, h))
         if batch_norm:
             layers.append(nn.BatchNorm1d(h))
-        layers.append(get_activation(activation, **act_params))
+        layers.append(get_activation(act, **act_params))
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
         width = h
@@ -81,7 +82,8 @@ class MLP(nn.Module):
         in_features: Flattened input size.
         hidden: Hidden layer sizes. Defaults to (256, 256).
         num_outputs: Output units, or an output shape such as (T, F) for per-step targets. Defaults to 10.
-        activation: Activation name or module factory. Defaults to "relu".
+        activation: Activation name or module factory, or comma-separated names, one per hidden layer. Defaults
+            to "relu".
         dropout: Dropout after each hidden activation. Defaults to 0.
         batch_norm: Batch norm before each hidden activation. Defaults to False.
         fill_padding: Set NaN padding steps of variable-length sequences to 0 first. Defaults to False.

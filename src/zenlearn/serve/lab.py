@@ -118,7 +118,8 @@ class Lab:
                 "optimizers": {n: default_lr(n) for n in OPTIMIZERS.names()},
                 "activations": list(ACTIVATIONS.names()), "augmentations": list(AUGMENTATIONS.names()),
                 "lane_keys": LANE_KEYS, "max_lanes": self.lanes, "max_steps": self.steps, "grace": self.grace,
-                "defaults": {k: v for k, v in TrainConfig().to_dict().items() if k in _FORM}})
+                "defaults": {k: v for k, v in TrainConfig().to_dict().items() if k in _FORM},
+                "fields": [k for k in TrainConfig().to_dict() if k not in ("out", "overwrite")]})
 
         async def start(request: Request) -> Response:
             spec = await asyncio.to_thread(self.check, await body(request))
@@ -171,4 +172,4 @@ class Lab:
 
 _FORM = ("data", "model", "hidden", "activation", "dropout", "batch_norm", "epochs", "batch_size", "seed",
          "optimizer", "lr", "train_subset", "augment", "val_split")
-"""The options the Lab page shows for the race's base (any other config option can still come in the URL)."""
+"""The options the Lab page shows for the race's base; any other config option in the page's URL is sent as is."""

@@ -53,10 +53,16 @@ def config_problems(cfg: TrainConfig) -> list[str]:
     if problems:
         return problems  # wrong types: the checks below would trip over them
     problems = cfg.range_problems() + spec_problems(cfg.augment)
-    for reg, value in ((DATASETS, cfg.data.split(":", 1)[0]), (MODELS, cfg.model), (ACTIVATIONS, cfg.activation),
+    activations = [(ACTIVATIONS, a.strip()) for a in cfg.activation.split(",")]
+    for reg, value in ((DATASETS, cfg.data.split(":", 1)[0]), (MODELS, cfg.model), *activations,
                        (OPTIMIZERS, cfg.optimizer), (INITS, cfg.init)):
         if value not in reg:
             problems.append(reg.miss(value))
+    if len(activations) > 1 and cfg.model != "mlp":  # the other models' activations are not per hidden layer
+        problems.append(f"activation: one per hidden layer ({cfg.activation!r}) is for the mlp; give {cfg.model} one")
+    elif len(activations) > 1 and len(activations) != len(cfg.hidden):
+        problems.append(f"activation lists {len(activations)} activations for {len(cfg.hidden)} hidden layers "
+                        f"({cfg.activation!r}); give one activation, or one per --hidden size")
     if cfg.cache not in CACHE_MODES:
         problems.append(f"cache must be one of {', '.join(CACHE_MODES)}, got {cfg.cache!r}")
     problems += option_problems(cfg.optimizer, optimizer_options(cfg))
@@ -117,7 +123,8 @@ def inapplicable_fields(cfg: TrainConfig) -> list[str]:
     if takes is not None:
         model_options = dict.fromkeys(o for e in MODELS for o in e.info.options)
         out += [o for o in model_options if o not in takes]
-    out += [o for o, act in ACTIVATION_OPTIONS.items() if o not in out and cfg.activation != act]
+    out += [o for o, act in ACTIVATION_OPTIONS.items()
+            if o not in out and act not in [a.strip() for a in cfg.activation.split(",")]]
     takes_data = dataset_options(cfg.data)
     out += [o for o in DATA_OPTIONS if o not in takes_data]
     if "normalize" not in takes_data:  # bucketing is for series (ucr:, series:), the datasets that normalise

@@ -10,6 +10,7 @@ const FINAL = ["finished", "stopped", "failed", "interrupted"];
 const BASE = [  // [option, label, input kind]
   ["data", "dataset", "list:datasets"], ["model", "model", "list:models"], ["hidden", "hidden sizes", "text"],
   ["activation", "activation", "list:activations"], ["dropout", "dropout", "text"], ["batch_norm", "batch norm", "checkbox"],
+  ["optimizer", "optimizer", "list:optimizers"], ["lr", "learning rate", "text"],
   ["epochs", "epochs", "text"], ["batch_size", "batch size", "text"], ["seed", "seed", "text"],
   ["train_subset", "training subset", "text"], ["max_steps", "step limit per lane", "text"],
 ];
@@ -33,6 +34,7 @@ function baseValues() {
     const el = $(`f-${name}`);
     if (kind === "checkbox") { if (el.checked) out[name] = true; } else if (el.value.trim() !== "") out[name] = el.value.trim();
   }
+  for (const [k, v] of params) if (opts.fields.includes(k) && !BASE.some(([name]) => name === k)) out[k] = v;  // from the URL
   return out;
 }
 
@@ -52,10 +54,10 @@ function renderBase() {
     const shown = Array.isArray(v) ? v.join(",") : v === null ? "" : String(v);
     const input = kind === "checkbox" ? `<input type="checkbox" id="f-${name}" ${shown === "true" ? "checked" : ""}>`
       : `<input id="f-${name}" value="${esc(shown)}" ${kind.startsWith("list:") ? `list="${kind.slice(5)}"` : ""}
-         placeholder="${name === "max_steps" ? `at most ${opts.max_steps}` : name === "train_subset" ? "all" : ""}">`;
+         placeholder="${name === "max_steps" ? `at most ${opts.max_steps}` : name === "train_subset" ? "all" : name === "lr" ? "the optimizer's" : ""}">`;
     return `<label class="lab-field"><span>${esc(label)}</span>${input}</label>`;
-  }).join("") + ["datasets", "models", "activations", "augmentations"].map((l) =>
-    `<datalist id="${l}">${(l === "models" ? opts.models : opts[l]).map((n) => `<option value="${esc(n)}">`).join("")}</datalist>`).join("");
+  }).join("") + ["datasets", "models", "activations", "augmentations", "optimizers"].map((l) =>
+    `<datalist id="${l}">${(l === "optimizers" ? Object.keys(opts.optimizers) : opts[l]).map((n) => `<option value="${esc(n)}">`).join("")}</datalist>`).join("");
   for (const [name] of BASE) $(`f-${name}`).addEventListener("change", syncUrl);
 }
 
