@@ -45,6 +45,8 @@ def lab(tmp_path, monkeypatch, request):
     ({"config": {**BASE, "model": "nope"}, "lanes": TWO}, "unknown model 'nope'"),
     ({"config": BASE, "lanes": [{"hidden": "8"}, {"optimizer": "adam"}]}, "lane 1: hidden cannot change within a race"),
     ({"config": BASE, "lanes": "sgd"}, "expected lanes: a list"),
+    ({"config": BASE, "lanes": [{}, {"temperature": "2"}]}, "lane 2 (temperature=2.0): --teacher RUN_DIR is required"),
+    ({"config": BASE, "lanes": [{}, {"temperature": "2"}], "teacher": "nope"}, "teacher: no run folder 'nope'"),
 ])
 def test_bad_race_is_400_and_starts_nothing(lab, body, message):
     client, root = lab

@@ -166,3 +166,38 @@ def test_sigterm_stops_the_race_and_saves_the_comparison(tmp_path):
     assert json.loads((out / "state.json").read_text())["state"] == "stopped"
     with open(out / "results.csv", newline="") as f:
         assert [r["status"] for r in csv.DictReader(f)] == ["stopped", "stopped"]
+
+
+def test_distillation_lanes_learn_from_the_race_teacher(tmp_path, one_thread):
+    from zenlearn import train_run
+
+    teacher = tmp_path / "teacher"
+    train_run(TrainConfig(**{**SMALL, "hidden": (64,), "epochs": 3, "out": str(teacher)}), verbose=False)
+    lanes = ["base", "temperature=2", "temperature=8 alpha=0.5"]
+    spec = RaceSpec.from_texts(TrainConfig(**SMALL), lanes, teacher=str(teacher))
+    assert spec.compare_command("x") is None and "--teacher" in spec.race_args("x")
+    res = run_race(spec, tmp_path / "race", verbose=False)
+    assert [r["status"] for r in res.rows] == ["ok"] * 3
+    assert [r["variant"] for r in res.rows] == ["base", "temperature=2.0", "temperature=8.0, alpha=0.5"]
+    assert [r["temperature"] for r in res.rows] == ["none", "2.0", "8.0"]
+    evs = events(tmp_path / "race")
+    assert len({tuple(curve(evs, i)) for i in range(3)}) == 3  # the teacher changes what the students learn
+    # the labels-only lane is the plain run: the same test metrics as training it alone
+    alone = train_run(TrainConfig(**{**SMALL, "out": str(tmp_path / "alone")}), verbose=False)
+    assert res.rows[0]["test_accuracy"] == alone["test"]["accuracy"]
+
+
+@pytest.mark.parametrize("lanes, teacher, message", [
+    (["base", "temperature=2"], None, "lane 2 (temperature=2.0): --teacher RUN_DIR is required"),
+    (["base", "temperature=0"], "{t}", "lane 2 (temperature=0.0): temperature must be > 0"),
+    (["base", "temperature=2"], "{t}/nope", "--teacher: RUN_DIR"),
+])
+def test_bad_distillation_lanes(tmp_path, lanes, teacher, message):
+    from zenlearn.cli.main import main as cli
+
+    (tmp_path / "t").mkdir()
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        RaceSpec.from_texts(TrainConfig(**SMALL), lanes, teacher=teacher and teacher.format(t=tmp_path / "t")).check()
+    assert cli(["race", "--data", "mnist1d", *[a for lane in lanes for a in ("--lane", lane)], "--out",
+                str(tmp_path / "race")] + (["--teacher", teacher.format(t=tmp_path / "t")] if teacher else [])) == 2
+    assert not (tmp_path / "race").exists()

@@ -31,7 +31,8 @@ def cmd_race(args: argparse.Namespace) -> int:
     from zenlearn.workflows.race import RaceSpec, run_race
 
     base = config_from_args(args, validate=False)  # each lane's config is checked by the race
-    run_race(RaceSpec.from_texts(base, args.lane or [], max_steps=args.max_steps), base.out, verbose=not args.quiet)
+    spec = RaceSpec.from_texts(base, args.lane or [], max_steps=args.max_steps, teacher=args.teacher)
+    run_race(spec, base.out, verbose=not args.quiet)
     return 0
 
 
@@ -126,13 +127,16 @@ def register(add: AddCommand) -> None:
 
     sp = add("race", cmd_race, "train 2-6 lanes of one config side by side in one process, a step each in turn, "
              "from the same initial weights and batch order; each lane changes the optimizer (and its lr), the "
-             "activation or the augmentation; --out ends as a comparison folder (as `zenlearn compare --variant`)")
+             "activation, the augmentation or the distillation temperature (--teacher); --out ends as a comparison folder (as `zenlearn compare --variant`)")
     add_config_flags(sp)
     sp.add_argument("--lane", action="append", metavar="'KEY=V KEY=V'",
                     help="one lane: what it changes, space separated, like 'optimizer=sgd lr=0.1' or activation=tanh "
                          "(repeat 2-6 times; base: no change)")
     sp.add_argument("--max-steps", type=int, default=None, metavar="N",
                     help="stop each lane after N optimizer steps (it is still evaluated and saved) [default: every epoch]")
+    sp.add_argument("--teacher", default=None, metavar="RUN_DIR",
+                    help="a trained teacher on the same data: lanes with temperature=T (and alpha=A) distil from it "
+                         "(kd); a lane without them learns from the labels only")
     sp.add_argument("--quiet", action="store_true", help="no progress output")
 
     sp = add("distill", cmd_distill, "train a student from labels only and from a teacher's soft targets, "

@@ -35,8 +35,7 @@ from zenlearn.serve import runs as runs_mod
 from zenlearn.serve.jobs import Queue, check_form
 from zenlearn.serve.stream import events, parse_after
 from zenlearn.workflows.race import MAX_LANES, RaceSpec, send_command
-from zenlearn.workflows.race.spec import LANE_KEYS
-from zenlearn.workflows.variants import check_variant
+from zenlearn.workflows.race.spec import LANE_KEYS, typed_lane
 
 MAX_STEPS = 3000
 """A lane's step limit unless `zenlearn serve --lab-steps` sets another."""
@@ -73,8 +72,14 @@ class Lab:
         lanes = body.get("lanes")
         if not isinstance(lanes, list):
             raise UsageError("expected lanes: a list of objects of option: value, one per lane")
-        typed = [check_variant({k: v for k, v in (lane or {}).items() if v not in (None, "")}, "lane")
+        typed = [typed_lane({k: v for k, v in (lane or {}).items() if v not in (None, "")})
                  if isinstance(lane, dict) else lane for lane in lanes]
+        teacher = body.get("teacher") or None
+        if teacher is not None:
+            found = runs_mod.folder(self.root, str(teacher))
+            if found is None:
+                raise UsageError(f"teacher: no run folder {teacher!r} in the served folder; name a finished run")
+            teacher = str(found)
         steps = body.get("max_steps")
         if steps in (None, ""):
             steps = self.steps
@@ -84,7 +89,7 @@ class Lab:
             raise UsageError(f"max_steps must be an integer from 1 to {self.steps}, got {steps!r}") from None
         if steps > self.steps:
             raise UsageError(f"max_steps must be at most {self.steps} here (zenlearn serve --lab-steps), got {steps}")
-        return RaceSpec(base, typed, max_steps=steps, max_lanes=self.lanes).check()
+        return RaceSpec(base, typed, max_steps=steps, max_lanes=self.lanes, teacher=teacher).check()
 
     # ------------------------------------------------------------------ closed tabs
     def tick(self) -> None:

@@ -131,7 +131,7 @@ def explicit_variants(variants: Sequence[dict[str, Any]], base: TrainConfig) -> 
         ({'optimizer': ['sgd', 'adam'], 'lr': [0.1, None]}, ['optimizer=sgd, lr=0.1', 'optimizer=adam'])
     """
     keys = list(dict.fromkeys(k for v in variants for k in v))
-    full = [{k: v.get(k, getattr(base, k)) for k in keys} for v in variants]
+    full = [{k: v.get(k, getattr(base, k, None)) for k in keys} for v in variants]  # (a race's temperature: none)
     named = _named([dict(v) for v in variants])  # named by what each changes
     for variant, values in zip(named, full):
         variant.values = values

@@ -13,8 +13,10 @@ const BASE = [  // [option, label, input kind]
   ["optimizer", "optimizer", "list:optimizers"], ["lr", "learning rate", "text"],
   ["epochs", "epochs", "text"], ["batch_size", "batch size", "text"], ["seed", "seed", "text"],
   ["train_subset", "training subset", "text"], ["max_steps", "step limit per lane", "text"],
+  ["teacher", "teacher run (distillation lanes)", "text"],
 ];
-const KINDS = { optimizer: ["optimizer", "lr"], activation: ["activation"], augment: ["augment"] };
+const KINDS = { optimizer: ["optimizer", "lr"], activation: ["activation"], augment: ["augment"],
+  distillation: ["temperature", "alpha"] };
 let opts, race = params.get("race"), source = null, state = null, xaxis = "step";
 let lanes = params.getAll("lane").map(parseLane);
 const lab = window.lab = { frames: [], points: new Map(), names: [], events: 0 };
@@ -54,7 +56,7 @@ function renderBase() {
     const shown = Array.isArray(v) ? v.join(",") : v === null ? "" : String(v);
     const input = kind === "checkbox" ? `<input type="checkbox" id="f-${name}" ${shown === "true" ? "checked" : ""}>`
       : `<input id="f-${name}" value="${esc(shown)}" ${kind.startsWith("list:") ? `list="${kind.slice(5)}"` : ""}
-         placeholder="${name === "max_steps" ? `at most ${opts.max_steps}` : name === "train_subset" ? "all" : name === "lr" ? "the optimizer's" : ""}">`;
+         placeholder="${name === "max_steps" ? `at most ${opts.max_steps}` : name === "train_subset" ? "all" : name === "lr" ? "the optimizer's" : name === "teacher" ? "a finished run's folder" : ""}">`;
     return `<label class="lab-field"><span>${esc(label)}</span>${input}</label>`;
   }).join("") + ["datasets", "models", "activations", "augmentations", "optimizers"].map((l) =>
     `<datalist id="${l}">${(l === "optimizers" ? Object.keys(opts.optimizers) : opts[l]).map((n) => `<option value="${esc(n)}">`).join("")}</datalist>`).join("");
@@ -69,7 +71,10 @@ function renderLanes() {
          <input data-key="lr" value="${esc(v.lr ?? "")}" placeholder="lr (default ${opts.optimizers[v.optimizer || "sgd"]})" size="14">`
       : kind === "activation"
         ? `<select data-key="activation">${opts.activations.map((n) => `<option ${v.activation === n ? "selected" : ""}>${esc(n)}</option>`).join("")}</select>`
-        : `<input data-key="augment" value="${esc(v.augment ?? "")}" list="augmentations" placeholder="preset or rotation_range=10,…">`;
+        : kind === "distillation"
+          ? `<input data-key="temperature" value="${esc(v.temperature ?? "")}" placeholder="temperature T" size="12">
+             <input data-key="alpha" value="${esc(v.alpha ?? "")}" placeholder="alpha (0.9)" size="10">`
+          : `<input data-key="augment" value="${esc(v.augment ?? "")}" list="augmentations" placeholder="preset or rotation_range=10,…">`;
     return `<div class="lane-row" data-lane="${i}"><b style="color:${COLORS[i % COLORS.length]}">lane ${i + 1}</b>
       <select data-kind>${Object.keys(KINDS).map((k) => `<option ${k === kind ? "selected" : ""}>${k}</option>`).join("")}</select>
       ${fields}<button type="button" data-remove>remove</button></div>`;
@@ -78,7 +83,8 @@ function renderLanes() {
     const i = Number(row.dataset.lane);
     row.querySelector("[data-kind]").addEventListener("change", (e) => {
       const k = e.target.value;
-      lanes[i] = k === "optimizer" ? { optimizer: "sgd" } : k === "activation" ? { activation: "relu" } : { augment: "" };
+      lanes[i] = k === "optimizer" ? { optimizer: "sgd" } : k === "activation" ? { activation: "relu" }
+        : k === "distillation" ? { temperature: "4" } : { augment: "" };
       renderLanes(); syncUrl();
     });
     row.querySelectorAll("[data-key]").forEach((el) => el.addEventListener("change", () => {
@@ -91,12 +97,15 @@ function renderLanes() {
 }
 
 function commands() {  // the equivalent command lines
-  const flags = Object.entries(baseValues()).filter(([k]) => k !== "max_steps")
+  const teacher = $("f-teacher").value.trim();
+  const flags = Object.entries(baseValues()).filter(([k]) => k !== "max_steps" && k !== "teacher")
     .flatMap(([k, v]) => (v === true ? [`--${k.replace(/_/g, "-")}`] : [`--${k.replace(/_/g, "-")}`, quote(v)]));
   const steps = $("f-max_steps").value.trim();
   const out = race || "runs/race";
   const race_ = ["zenlearn race", ...flags, ...lanes.flatMap((v) => ["--lane", quote(laneText(v))]),
-    ...(steps ? ["--max-steps", steps] : []), "--no-report", "--out", out].join(" ");
+    ...(steps ? ["--max-steps", steps] : []), ...(teacher ? ["--teacher", quote(teacher)] : []), "--no-report", "--out", out].join(" ");
+  if (lanes.some((v) => "temperature" in v || "alpha" in v))
+    return `# this race, in a terminal (distillation lanes have no zenlearn compare equivalent)\n${race_}`;
   const compare = ["zenlearn compare", ...flags, ...lanes.flatMap((v) => ["--variant", quote(laneText(v))]), "--no-report",
     "--out", `${out}-compare`].join(" ");
   return `# the same lanes, one after another (each lane all its epochs; the race stops a lane at its step limit)\n${compare}\n\n# this race, in a terminal\n${race_}`;
@@ -244,10 +253,11 @@ async function start(e) {
   e.preventDefault();
   $("error").textContent = "";
   const config = baseValues();
-  const max_steps = config.max_steps;
+  const { max_steps, teacher } = config;
   delete config.max_steps;
+  delete config.teacher;
   try {
-    const r = await post("/api/lab/race", { config, lanes, max_steps });
+    const r = await post("/api/lab/race", { config, lanes, max_steps, teacher });
     race = r.path;
     lab.points.clear(); charts.reset(); lab.names = []; $("saved").innerHTML = "";
     if (source) { source.close(); source = null; }

@@ -16,6 +16,7 @@ import os
 import signal
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +26,16 @@ from zenlearn.io.atomic import write_text
 from zenlearn.io.live import lives, started
 from zenlearn.io.rundir import ERROR, EVENTS, RACE, RunDir, make_dir, write_json
 from zenlearn.nn.tasks import get_task
-from zenlearn.training.build import applicable_config, make_loaders, open_splits, seed_everything
+from zenlearn.distill.methods import TeacherLogits, bind
+from zenlearn.training.build import applicable_config, load_run, make_loaders, open_splits, seed_everything
 from zenlearn.training.device import resolve_device, set_threads
 from zenlearn.training.resume import Interrupted, StopSignals
 from zenlearn.workflows.compare import CompareResult, check_plan, run_config, run_row, write_comparison
 from zenlearn.workflows.race.boundary import Boundary, is_2d
 from zenlearn.workflows.race.control import Inbox, check_command
 from zenlearn.workflows.race.lane import LaneControl, RaceLog
-from zenlearn.workflows.race.spec import RaceSpec, lane_text
+from zenlearn.workflows.distill import check_same_data
+from zenlearn.workflows.race.spec import RaceSpec, lane_text, train_values
 from zenlearn.workflows.race.turns import Turns
 from zenlearn.workflows.train import train_run
 from zenlearn.workflows.variants import explicit_variants
@@ -61,14 +64,20 @@ def run_race(spec: RaceSpec, out: str | Path | None = None, *, verbose: bool = T
     base = spec.base
     out = Path(out or base.out or f"runs/race-{time.strftime('%Y%m%d-%H%M%S')}")
     vary, variants = explicit_variants(spec.lanes, base)
-    plan = [(v, base.seed, run_config(base, v, base.seed, out)) for v in variants]
+    plan = [(v, base.seed, run_config(base, replace(v, values=train_values(v.values)), base.seed, out))
+            for v in variants]
     check_plan(plan, out, False, base.overwrite)
     device = resolve_device(base.device)
     data_cfg = applicable_config(base.replace(data=resolve_data(base.data), out=str(out),
                                               test_data=os.path.abspath(base.test_data) if base.test_data else None))
+    teacher = _teacher(spec.teacher, data_cfg, device) if spec.teacher else None
     set_threads(data_cfg.threads)
     seed_everything(data_cfg.seed)
-    splits = open_splits(data_cfg, device)  # once for every lane (the lanes differ in nothing that reads data)
+    splits = open_splits(data_cfg.replace(seed=teacher[1] if teacher else data_cfg.seed), device)  # once for all lanes
+    if teacher is not None and splits.spec != teacher[2]:
+        raise UsageError(f"the teacher {spec.teacher} was trained on data prepared differently; distil from a teacher "
+                         f"trained on the race's data")
+    logits = TeacherLogits(teacher[0]) if teacher else None  # computed once, shared by every distilling lane
     steps = len(make_loaders(data_cfg, splits)[0])
     categorical = get_task(splits.spec.task).categorical
     boundary = (Boundary(splits.images(splits.train) * splits.spec.scale, splits.labels(splits.train),
@@ -79,7 +88,7 @@ def run_race(spec: RaceSpec, out: str | Path | None = None, *, verbose: bool = T
                                                     "run": str(Path(cfg.out).relative_to(out))}
                                                    for i, (v, _, cfg) in enumerate(plan)],
                             "max_steps": spec.max_steps, "steps_per_epoch": steps, "epochs": base.epochs,
-                            "boundary": boundary is not None, "task": splits.spec.task,
+                            "boundary": boundary is not None, "task": splits.spec.task, "teacher": spec.teacher,
                             "compare_command": spec.compare_command(str(out))})
     log = RaceLog(out / EVENTS, time.perf_counter())
     turns = Turns(len(plan))
@@ -90,15 +99,20 @@ def run_race(spec: RaceSpec, out: str | Path | None = None, *, verbose: bool = T
                boundary=boundary is not None)
 
     def lane(i: int) -> None:
-        cfg = plan[i][2]
+        cfg, dcfg, made = plan[i][2], spec.distill_config(spec.lanes[i]), []
+        factory = bind(dcfg.method, teacher[0], dcfg, logits) if dcfg and teacher else None
+        loss = (lambda *args: made.append(factory(*args)) or made[-1]) if factory else None
         turns.wait(i)
         try:
-            ended[i] = (train_run(cfg.replace(overwrite=True), verbose=False, splits=splits, callbacks=[controls[i]]), "")
+            ended[i] = (train_run(cfg.replace(overwrite=True), verbose=False, splits=splits, loss=loss,
+                                  callbacks=[controls[i]]), "")
         except Exception as e:  # noqa: BLE001 - a failed lane is a result; the others race on
             ended[i] = (None, one_line(e))
             if Path(cfg.out).is_dir():  # type: ignore[arg-type]
                 write_text(Path(cfg.out) / ERROR, ended[i][1] + "\n")  # type: ignore[arg-type]
         finally:
+            for m in made:  # a distillation loss's hooks
+                getattr(m, "close", lambda: None)()
             turns.leave(i)
             log.append("lane_end", lane=i, error=ended[i][1], stopped=controls[i].stopped_by,
                        test=(ended[i][0] or {}).get("test"))
@@ -121,6 +135,13 @@ def run_race(spec: RaceSpec, out: str | Path | None = None, *, verbose: bool = T
         name = signal.Signals(signum).name
         raise Interrupted(f"race stopped by {name}; its lanes are saved as a comparison in {out}", 128 + signum)
     return result
+
+
+def _teacher(path: str, cfg: Any, device: Any) -> tuple[Any, int, Any]:
+    """The teacher's model, split seed and data spec; its data must be the race's (`check_same_data`)."""
+    t_cfg, t_spec, t_trainer = load_run(path, device=str(device))
+    check_same_data(cfg, t_cfg, path)
+    return t_trainer.model, t_cfg.seed, t_spec
 
 
 def _drive(threads: list[threading.Thread], controls: list[LaneControl], inbox: Inbox, log: RaceLog) -> int | None:

@@ -9,11 +9,13 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from zenlearn.config import TrainConfig
-from zenlearn.config.fields import changed_flags, show
+from zenlearn.config import DistillConfig, TrainConfig, coerce, field_types
+from zenlearn.config.fields import changed_flags, show, split_option
+from zenlearn.distill.methods import check_distill_config
 from zenlearn.errors import UsageError
+from zenlearn.io.rundir import RunDir
 from zenlearn.training.build import check_config
-from zenlearn.workflows.variants import parse_variant
+from zenlearn.workflows.variants import check_variant
 
 MAX_LANES = 6
 """The most lanes a race may have (the issue's 2–6); `zenlearn serve --lab-lanes` may allow fewer."""
@@ -21,9 +23,45 @@ LANE_KEYS = {
     "optimizer": ("optimizer", "lr", "momentum", "weight_decay", "betas", "eps", "rho"),
     "activation": ("activation", "negative_slope", "elu_alpha"),
     "augmentation": ("augment",),
+    "distillation": ("temperature", "alpha"),
 }
-"""What a lane may change: the optimizer (with its learning rate and options), the activation, or the
-augmentation. Everything else is the race's, so every lane starts from the same weights and batch order."""
+"""What a lane may change: the optimizer (with its learning rate and options), the activation, the augmentation,
+or the distillation from the race's teacher (kd: its temperature and alpha; a lane without them learns from the
+labels only). Everything else is the race's, so every lane starts from the same weights and batch order."""
+DISTILL_KEYS = LANE_KEYS["distillation"]
+
+
+def typed_lane(values: dict[str, Any], flag: str = "lane") -> dict[str, Any]:
+    """A lane's settings with typed values: config options as `check_variant` types them, the distillation's
+    as `DistillConfig` does.
+
+    Example:
+        >>> typed_lane({"optimizer": "sgd", "lr": "0.1"}), typed_lane({"temperature": "4"})
+        ({'optimizer': 'sgd', 'lr': 0.1}, {'temperature': 4.0})
+    """
+    if not isinstance(values, dict):
+        raise UsageError(f"{flag} expects KEY=VALUE settings, got {values!r}")
+    types = field_types(DistillConfig)
+    distill = {k: coerce(k, types[k], v) for k, v in values.items() if k in DISTILL_KEYS}
+    return {**check_variant({k: v for k, v in values.items() if k not in DISTILL_KEYS}, flag), **distill}
+
+
+def parse_lane(text: str) -> dict[str, Any]:
+    """A `--lane` text, `KEY=VALUE` pairs separated by spaces (`base`: no change), as typed settings.
+
+    Example:
+        >>> parse_lane("optimizer=sgd lr=0.1"), parse_lane("temperature=8 alpha=0.5"), parse_lane("base")
+        ({'optimizer': 'sgd', 'lr': 0.1}, {'temperature': 8.0, 'alpha': 0.5}, {})
+    """
+    if text.strip() == "base":
+        return {}
+    pairs = [split_option(p, "--lane", "KEY=VALUE pairs separated by spaces (like 'optimizer=sgd lr=0.1')")
+             for p in text.split()]
+    if not pairs:
+        raise UsageError(f"--lane expects KEY=VALUE pairs separated by spaces (or base), got {text!r}")
+    if len({k for k, _ in pairs}) != len(pairs):
+        raise UsageError(f"--lane {text!r}: a key is given twice")
+    return typed_lane({k: v.strip() for k, v in pairs}, "--lane")
 
 
 def lane_text(values: dict[str, Any]) -> str:
@@ -45,6 +83,8 @@ class RaceSpec:
         lanes: One dict per lane of the values it changes (`LANE_KEYS`), e.g. `{"optimizer": "sgd", "lr": 0.1}`.
         max_steps: Stop each lane after this many optimizer steps. Defaults to None (every epoch).
         max_lanes: The most lanes allowed. Defaults to `MAX_LANES`.
+        teacher: The run folder of a trained teacher, for lanes that distil from it (`temperature`, `alpha`).
+            Defaults to None.
 
     Example:
         >>> spec = RaceSpec(TrainConfig(data="mnist1d", model="mlp"), [{"optimizer": "sgd"}, {"optimizer": "adam"}])
@@ -56,15 +96,23 @@ class RaceSpec:
     lanes: list[dict[str, Any]] = field(default_factory=list)
     max_steps: int | None = None
     max_lanes: int = MAX_LANES
+    teacher: str | None = None
 
     @classmethod
     def from_texts(cls, base: TrainConfig, lanes: list[str], **kwargs: Any) -> RaceSpec:
         """A spec from `--lane` texts ("optimizer=sgd lr=0.1")."""
-        return cls(base, [parse_variant(t, "--lane") for t in lanes], **kwargs)
+        return cls(base, [parse_lane(t) for t in lanes], **kwargs)
 
     def lane_configs(self) -> list[TrainConfig]:
         """Each lane's config (its folder not set yet)."""
-        return [self.base.replace(**lane) for lane in self.lanes]
+        return [self.base.replace(**train_values(lane)) for lane in self.lanes]
+
+    def distill_config(self, lane: dict[str, Any]) -> DistillConfig | None:
+        """The distillation of a lane that sets `temperature` or `alpha` (kd from `teacher`), else None."""
+        if not any(k in lane and lane[k] is not None for k in DISTILL_KEYS):
+            return None
+        d = DistillConfig(teacher=self.teacher or "")
+        return d.replace(**{k: lane[k] for k in DISTILL_KEYS if lane.get(k) is not None})
 
     def check(self) -> RaceSpec:
         """Raise one `UsageError` listing every problem (lane count, keys a lane may not change, each lane's
@@ -88,11 +136,19 @@ class RaceSpec:
                                 + "; ".join(f"the {what} ({', '.join(keys)})" for what, keys in LANE_KEYS.items()))
                 continue
             try:
-                check_config(self.base.replace(**lane))
+                check_config(self.base.replace(**train_values(lane)))
+                if self.distill_config(lane) is not None:
+                    check_distill_config(self.distill_config(lane))  # type: ignore[arg-type]
             except UsageError as e:
-                problems.append(f"lane {i} ({lane_text(lane)}): {str(e).removeprefix('invalid config: ')}")
+                why = str(e).removeprefix("invalid config: ").removeprefix("invalid distillation options: ")
+                problems.append(f"lane {i} ({lane_text(lane)}): {why}")
             except (TypeError, ValueError) as e:
                 problems.append(f"lane {i}: {e}")
+        if self.teacher:
+            try:
+                RunDir(self.teacher).check_finished()
+            except UsageError as e:
+                problems.append(f"--teacher: {e}")
         if problems:
             raise UsageError("invalid race: " + "; ".join(dict.fromkeys(problems)))
         return self
@@ -104,11 +160,14 @@ class RaceSpec:
             args += ["--lane", lane_text(lane)]
         if self.max_steps is not None:
             args += ["--max-steps", str(self.max_steps)]
+        if self.teacher:
+            args += ["--teacher", self.teacher]
         return [*args, "--out", out, "--quiet"]
 
-    def compare_command(self, out: str) -> str:
+    def compare_command(self, out: str) -> str | None:
         """The `zenlearn compare` command that trains the same lanes one after another (without a step limit:
-        a lane the race stops at `max_steps` runs all its epochs there).
+        a lane the race stops at `max_steps` runs all its epochs there); None for a race with distillation lanes
+        (`zenlearn distill --sweep` trains such students, but picks one on the validation split).
 
         Example:
             >>> spec = RaceSpec(TrainConfig(data="mnist1d", model="mlp", epochs=2), [{"optimizer": "sgd", "lr": 0.1},
@@ -116,7 +175,14 @@ class RaceSpec:
             >>> print(spec.compare_command("runs/race"))
             zenlearn compare --data mnist1d --model mlp --epochs 2 --variant 'optimizer=sgd lr=0.1' --variant optimizer=adam --out runs/race
         """
+        if any(self.distill_config(lane) is not None for lane in self.lanes):
+            return None
         args = ["zenlearn", "compare", *changed_flags(self.base, skip=("out", "overwrite"))]
         for lane in self.lanes:
             args += ["--variant", lane_text(lane)]
         return shlex.join([*args, "--out", out])
+
+
+def train_values(lane: dict[str, Any]) -> dict[str, Any]:
+    """A lane's config options (its distillation settings left out)."""
+    return {k: v for k, v in lane.items() if k not in DISTILL_KEYS}
