@@ -84,8 +84,8 @@ def test_race_runs_takes_commands_and_is_saved_as_a_comparison(lab):
     d = client.get("/api/lab/race", params={"path": "short"}).json()
     assert d["race"]["max_steps"] == 12 and [r["epochs_run"] for r in d["results"]] == [2.0, 2.0]  # 8 steps an epoch
     assert post("/api/lab/command", {"path": "short", "lane": 0, "action": "stop"}).status_code == 400  # not running
-    kinds = {x["path"]: x["kind"] for x in client.get("/api/runs").json()["runs"]}
-    assert kinds["short"] == "comparison"
+    rows = {x["path"]: x for x in client.get("/api/runs").json()["runs"]}
+    assert rows["short"]["kind"] == "comparison" and rows["short"]["race"]  # the runs page opens it in the Lab
 
 
 @pytest.mark.parametrize("lab", [1.0], indirect=True)

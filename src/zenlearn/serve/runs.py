@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from zenlearn.errors import UsageError
-from zenlearn.io.rundir import COMPARE, CONFIG, EVENTS, METRICS, STATE, SUMMARY, TUNE, RunDir, read_csv
+from zenlearn.io.rundir import COMPARE, CONFIG, EVENTS, METRICS, RACE, STATE, SUMMARY, TUNE, RunDir, read_csv
 from zenlearn.io.summary import RunSummary
 from zenlearn.nn.tasks import first_metric, higher_is_better
 from zenlearn.report.build import REPORTS
@@ -122,7 +122,8 @@ def describe(path: Path, root: Path, kind: str | None = None) -> dict[str, Any]:
                            "data": cfg.get("data") or summary.data.get("name") or _name(other.get("data")),
                            "model": cfg.get("model"), "optimizer": cfg.get("optimizer"), "epochs": None,
                            "epochs_planned": cfg.get("epochs"), "metric": None, "best": None, "test": None,
-                           "wall_seconds": summary.wall_seconds, "finished": bool(manifest.get("finished"))}
+                           "wall_seconds": summary.wall_seconds, "finished": bool(manifest.get("finished")),
+                           "race": (path / RACE).is_file()}
     rows = read_csv(path / METRICS) if (path / METRICS).is_file() else []
     row["epochs"] = summary.epochs if summary.epochs is not None else len(rows)
     if rows:

@@ -103,8 +103,7 @@ def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | 
     check_plan(plan, out, resume, base.overwrite)
     out.mkdir(parents=True, exist_ok=True)
     started(RunDir(out))
-    manifest = _manifest(base, vary, seed_list, variants, out)
-    write_text(out / COMPARE, json.dumps({**manifest, "finished": None}, indent=2, default=str))
+    write_plan(out, base, vary, seed_list, variants)
     rows: list[dict[str, Any]] = []
 
     def record(i: int, row: dict[str, Any] | None) -> None:  # as each cell finishes (in plan order when parallel)
@@ -119,6 +118,13 @@ def run_compare(base: TrainConfig, vary: dict[str, Sequence[Any]], seeds: int | 
 
     _run_cells(plan, out, resume, workers, storage, record, storage_timeout)
     return write_comparison(out, base, vary, seed_list, variants, rows, metric=metric, verbose=verbose)
+
+
+def write_plan(out: Path, base: TrainConfig, vary: dict[str, list[Any]], seeds: list[int],
+               variants: list[Variant]) -> None:
+    """compare.json before the first run (base config, varied values, seeds, variants; not finished yet)."""
+    write_text(out / COMPARE, json.dumps({**_manifest(base, vary, seeds, variants, out), "finished": None}, indent=2,
+                                         default=str))
 
 
 def write_comparison(out: Path, base: TrainConfig, vary: dict[str, list[Any]], seeds: list[int],

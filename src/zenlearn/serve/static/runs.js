@@ -23,7 +23,7 @@ function render() {
   tbody.innerHTML = shown.map((r) => `<tr data-path="${esc(r.path)}" data-state="${esc(r.state)}">
     <td><input type="checkbox" ${selected.has(r.path) ? "checked" : ""} ${r.state === "queued" ? "disabled" : ""}></td>
     <td class="state state-${esc(r.state)}">${esc(stateLabel(r.state))}${RESUMABLE.includes(r.state) ? ` <button class="resume">Resume</button>` : ""}${r.state === "running" || r.state === "queued" ? ` <button class="stop">Stop</button>` : ""}</td>
-    <td>${r.state === "queued" ? esc(r.path) : `<a href="/run?path=${encodeURIComponent(r.path)}">${esc(r.path)}</a>`}</td>
+    <td>${r.state === "queued" ? esc(r.path) : `<a href="${r.race ? "/lab?race=" : "/run?path="}${encodeURIComponent(r.path)}">${esc(r.path)}</a>`}</td>
     <td>${esc(r.kind)}</td><td>${esc(r.data)}</td><td>${esc(r.model)}</td><td>${esc(r.optimizer)}</td>
     <td class="num">${r.epochs ?? "–"}${r.epochs_planned ? ` / ${r.epochs_planned}` : ""}</td>
     <td class="num">${r.metric ? `${esc(r.metric)} ${fmt(r.best)}` : "–"}</td>

@@ -30,7 +30,7 @@ from zenlearn.distill.methods import TeacherLogits, bind
 from zenlearn.training.build import applicable_config, load_run, make_loaders, open_splits, seed_everything
 from zenlearn.training.device import resolve_device, set_threads
 from zenlearn.training.resume import Interrupted, StopSignals
-from zenlearn.workflows.compare import CompareResult, check_plan, run_config, run_row, write_comparison
+from zenlearn.workflows.compare import CompareResult, check_plan, run_config, run_row, write_comparison, write_plan
 from zenlearn.workflows.race.boundary import Boundary, is_2d
 from zenlearn.workflows.race.control import Inbox, check_command
 from zenlearn.workflows.race.lane import LaneControl, RaceLog
@@ -84,6 +84,7 @@ def run_race(spec: RaceSpec, out: str | Path | None = None, *, verbose: bool = T
                          splits.spec.num_outputs, splits.spec.extent) if is_2d(splits.spec, categorical) else None)
     make_dir(out)
     started(RunDir(out))
+    write_plan(out, base, vary, [base.seed], variants)  # a comparison folder from the start, finished at the end
     write_json(out / RACE, {"format": 1, "lanes": [{"name": v.name, "values": spec.lanes[i], "text": lane_text(spec.lanes[i]),
                                                     "run": str(Path(cfg.out).relative_to(out))}
                                                    for i, (v, _, cfg) in enumerate(plan)],
