@@ -86,6 +86,11 @@ def test_lab_race(server, tmp_path, chromium):  # noqa: F811
             assert min(train) >= 8 and page.evaluate("window.lab.curve(0, 'loss', 'val').length") == 4
             _until(page, "document.querySelectorAll('#results tr').length === 4")
             assert page.locator("#curves .chart").count() >= 2  # loss and accuracy, train and val
+            points = page.get_attribute("#curves", "data-points")
+            page.check("input[name=xaxis][value=wall]")  # the same points against wall time
+            _until(page, "document.querySelector('.chart[data-metric=loss]').dataset.x === 'wall'")
+            assert page.get_attribute("#curves", "data-points") == points
+            page.check("input[name=xaxis][value=step]")
             page.click("#cli")
             cli = page.text_content("#cli-text")
             assert "zenlearn compare --data mnist1d" in cli and "--variant 'optimizer=sgd lr=0.1'" in cli

@@ -136,6 +136,7 @@ class Charts {
         const box = document.createElement("div");
         box.className = "chart";
         box.dataset.metric = chart;
+        box.dataset.x = xaxis;
         box.innerHTML = `<h3>${esc(chart)}</h3>`;
         this.el.appendChild(box);
         const series = names.map((n) => {

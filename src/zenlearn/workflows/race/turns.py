@@ -9,6 +9,7 @@ another's, and the curves advance together on the page.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import torch
 
@@ -16,8 +17,8 @@ import torch
 class Turns:
     """Lane `i` runs until it calls `next(i)`; then the next lane still in the race runs.
 
-    Each lane keeps its own torch random state across its turns (dropout draws from the global generator),
-    so a lane's numbers do not depend on the lanes beside it.
+    Each lane keeps its own torch random state (CPU, and CUDA when there is one) across its turns (dropout draws
+    from the global generators), so a lane's numbers do not depend on the lanes beside it.
 
     Args:
         n: Lanes; lane 0 has the first turn.
@@ -51,7 +52,7 @@ class Turns:
 
     def next(self, i: int) -> None:
         """Lane `i` has done its step: hand the turn on and wait for it to come back (with `i`'s random state)."""
-        state = torch.get_rng_state()  # before another lane can draw
+        state = _rng_state()  # before another lane can draw
         with self._lock:
             j = self._after(i)
             if j == i:
@@ -59,7 +60,7 @@ class Turns:
             self._go[i].clear()
             self._go[j].set()
         self._go[i].wait()
-        torch.set_rng_state(state)
+        _set_rng_state(state)
 
     def leave(self, i: int) -> None:
         """Lane `i` has ended (finished, stopped or failed): the turn goes on without it."""
@@ -74,3 +75,13 @@ class Turns:
     def _after(self, i: int) -> int:
         n = len(self._live)
         return next((j % n for j in range(i + 1, i + n + 1) if self._live[j % n]), i)
+
+
+def _rng_state() -> tuple[Any, Any]:
+    return torch.get_rng_state(), torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+
+
+def _set_rng_state(state: tuple[Any, Any]) -> None:
+    torch.set_rng_state(state[0])
+    if state[1] is not None:
+        torch.cuda.set_rng_state_all(state[1])
