@@ -47,7 +47,8 @@ def spiral(tmp_path):
 
 def test_identical_lanes_identical_curves_and_the_race_equals_compare(tmp_path, one_thread):
     lanes = [{"optimizer": "sgd", "lr": 0.1}, {"optimizer": "sgd", "lr": 0.1}, {"optimizer": "adam"}]
-    res = run_race(RaceSpec(TrainConfig(**SMALL), lanes), tmp_path / "race", verbose=False)
+    # dropout draws from torch's global generator between the lanes' steps: each lane keeps its own state
+    res = run_race(RaceSpec(TrainConfig(**SMALL, dropout=0.3), lanes), tmp_path / "race", verbose=False)
     evs = events(tmp_path / "race")
     assert curve(evs, 0) == curve(evs, 1) and len(curve(evs, 0)) >= 8  # point for point
     assert curve(evs, 0) != curve(evs, 2)
@@ -201,3 +202,13 @@ def test_bad_distillation_lanes(tmp_path, lanes, teacher, message):
     assert cli(["race", "--data", "mnist1d", *[a for lane in lanes for a in ("--lane", lane)], "--out",
                 str(tmp_path / "race")] + (["--teacher", teacher.format(t=tmp_path / "t")] if teacher else [])) == 2
     assert not (tmp_path / "race").exists()
+
+
+def test_augmentation_lanes_on_images(tmp_path, data_dir, one_thread):
+    base = TrainConfig(data="mnist", model="mlp", hidden=(16,), epochs=1, train_subset=256, batch_size=32,
+                       eval_batch_size=2000, report=False)
+    res = run_race(RaceSpec(base, [{}, {"augment": "mnist"}, {"augment": "rotation_range=30"}]), tmp_path / "race",
+                   verbose=False)
+    assert [r["status"] for r in res.rows] == ["ok"] * 3 and res.rows[1]["augment"] == "mnist"
+    evs = events(tmp_path / "race")
+    assert curve(evs, 0)[0] != curve(evs, 1)[0]  # the first batch already differs: it was augmented
