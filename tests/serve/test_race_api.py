@@ -98,3 +98,21 @@ def test_a_race_whose_page_is_gone_is_stopped(lab):
     d = client.get("/api/lab/race", params={"path": "alone"}).json()
     assert d["state"] == "stopped", (d, (root / "alone" / "output.log").read_text()[-1000:])
     assert [r["status"] for r in d["results"]] == ["stopped", "stopped"]
+
+
+def test_a_race_outlives_its_server_and_the_next_one_stops_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    root = tmp_path / "runs"
+    root.mkdir()
+    headers = {"origin": ORIGIN, "x-zenlearn-token": "t"}
+    with TestClient(create_app(root, token="t", lab_grace=60), base_url=ORIGIN) as first:
+        assert first.post("/api/lab/race", json={"config": {**LONG, "out": "kept"}, "lanes": TWO},
+                          headers=headers).status_code == 202
+        _wait(lambda: first.get("/api/lab/race", params={"path": "kept"}).json()["race"] is not None)
+    # the first server is gone; the race is its own process, and the next server finds it running
+    with TestClient(create_app(root, token="t"), base_url=ORIGIN) as second:
+        assert second.get("/api/lab/race", params={"path": "kept"}).json()["state"] == "running"
+        assert second.post("/api/stop", json={"path": "kept"}, headers=headers).status_code == 200
+        _wait(lambda: second.get("/api/lab/race", params={"path": "kept"}).json()["state"] == "stopped")
+        assert [r["status"] for r in second.get("/api/lab/race", params={"path": "kept"}).json()["results"]] == \
+            ["stopped", "stopped"]

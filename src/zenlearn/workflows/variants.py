@@ -52,7 +52,8 @@ def _check_key(key: str, flag: str) -> None:
         raise UsageError(f"{flag} {key}: cannot be varied ({how})")
     known = field_names(TrainConfig)
     if key not in known:
-        raise UsageError(f"{flag} {key}: unknown option; valid keys: {', '.join(k for k in known if k not in NOT_VARIED)}")
+        valid = ", ".join(k for k in known if k not in NOT_VARIED)
+        raise UsageError(f"{flag} {key}: unknown option; valid keys: {valid}")
 
 
 def check_vary(vary: dict[str, Sequence[Any]]) -> dict[str, list[Any]]:
@@ -120,10 +121,11 @@ def check_variant(values: dict[str, Any], flag: str = "--variant") -> dict[str, 
     return out
 
 
-def explicit_variants(variants: Sequence[dict[str, Any]], base: TrainConfig) -> tuple[dict[str, list[Any]], list[Variant]]:
+def explicit_variants(variants: Sequence[dict[str, Any]],
+                      base: TrainConfig) -> tuple[dict[str, list[Any]], list[Variant]]:
     """Explicit variants (each a dict of changed values) over the union of their keys, a key that a variant
-    leaves alone taking `base`'s value (each is named by the values it changes); returns ({key: value per variant}, the variants). Equal variants keep
-    apart by a `#2`, `#3` suffix.
+    leaves alone taking `base`'s value; each is named by the values it changes. Returns ({key: value per variant},
+    the variants); equal variants keep apart by a `#2`, `#3` suffix.
 
     Example:
         >>> vary, vs = explicit_variants([{"optimizer": "sgd", "lr": 0.1}, {"optimizer": "adam"}], TrainConfig())

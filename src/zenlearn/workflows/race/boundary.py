@@ -1,6 +1,6 @@
 """Decision boundaries of a model on 2-D data, as in TensorFlow Playground but with any zenlearn model: its
-class probabilities on a fixed grid over the data's range, drawn as a heat map (each pixel the colour of its
-most likely class, paler where the model is unsure) with the training points on top, as PNG bytes.
+class probabilities on a fixed grid over the plane (`DataSpec.extent`), drawn as a heat map (each pixel the
+colour of its most likely class, paler where the model is unsure) with the training points on top, as PNG bytes.
 
 The grid and the points are fixed for the whole race, so equal weights give equal bytes: a rewound lane's image
 is its first image, byte for byte.

@@ -89,7 +89,8 @@ class LaneControl(Callback):
             self._apply(self.commands.popleft(), logs)
         if t.global_step % self.every == 0:
             self._report()
-        if self.boundary is not None and self.since_draw + time.perf_counter() - self.resumed >= self.draw_cost / BOUNDARY_SHARE:
+        worked = self.since_draw + time.perf_counter() - self.resumed  # this lane's seconds since its last map
+        if self.boundary is not None and worked >= self.draw_cost / BOUNDARY_SHARE:
             self._draw()
         if self.max_steps is not None and t.global_step >= self.max_steps and not t.stop_training:
             self._stop("limit", f"the step limit ({self.max_steps})")

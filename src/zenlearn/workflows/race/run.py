@@ -85,9 +85,9 @@ def run_race(spec: RaceSpec, out: str | Path | None = None, *, verbose: bool = T
     make_dir(out)
     started(RunDir(out))
     write_plan(out, base, vary, [base.seed], variants)  # a comparison folder from the start, finished at the end
-    write_json(out / RACE, {"format": 1, "lanes": [{"name": v.name, "values": spec.lanes[i], "text": lane_text(spec.lanes[i]),
-                                                    "run": str(Path(cfg.out).relative_to(out))}
-                                                   for i, (v, _, cfg) in enumerate(plan)],
+    lanes = [{"name": v.name, "values": spec.lanes[i], "text": lane_text(spec.lanes[i]),
+              "run": Path(str(cfg.out)).relative_to(out).as_posix()} for i, (v, _, cfg) in enumerate(plan)]
+    write_json(out / RACE, {"format": 1, "lanes": lanes,
                             "max_steps": spec.max_steps, "steps_per_epoch": steps, "epochs": base.epochs,
                             "boundary": boundary is not None, "task": splits.spec.task, "teacher": spec.teacher,
                             "compare_command": spec.compare_command(str(out))})
@@ -126,7 +126,8 @@ def run_race(spec: RaceSpec, out: str | Path | None = None, *, verbose: bool = T
     for i, (variant, seed, cfg) in enumerate(plan):
         summary, error = ended[i]
         status = "failed" if summary is None else "stopped" if controls[i].stopped_by else "ok"
-        rows.append(run_row(variant, seed, Path(cfg.out), out, summary, status=status, error=error))  # type: ignore[arg-type]
+        run_dir = Path(cfg.out)  # type: ignore[arg-type]
+        rows.append(run_row(variant, seed, run_dir, out, summary, status=status, error=error))
         if verbose:
             print(f"lane {i + 1} ({variant.name}): {status}{': ' + error if error else ''}", flush=True)
     result = write_comparison(out, base, vary, [base.seed], variants, rows, verbose=verbose)

@@ -172,8 +172,14 @@ class RaceSpec:
         Example:
             >>> spec = RaceSpec(TrainConfig(data="mnist1d", model="mlp", epochs=2), [{"optimizer": "sgd", "lr": 0.1},
             ...                 {"optimizer": "adam"}])
-            >>> print(spec.compare_command("runs/race"))
-            zenlearn compare --data mnist1d --model mlp --epochs 2 --variant 'optimizer=sgd lr=0.1' --variant optimizer=adam --out runs/race
+            >>> for part in spec.compare_command("runs/race").split(" --"): print(part)
+            zenlearn compare
+            data mnist1d
+            model mlp
+            epochs 2
+            variant 'optimizer=sgd lr=0.1'
+            variant optimizer=adam
+            out runs/race
         """
         if any(self.distill_config(lane) is not None for lane in self.lanes):
             return None
