@@ -73,7 +73,8 @@ async function draw(q) {
     $("error").hidden = true;
     img.src = r.image;
     img.dataset.query = q.toString();
-    $("timing").textContent = `${r.ms_per_batch.toFixed(1)} ms per batch of ${r.batch} (${r.shape.join("×")}), ` +
+    $("timing").textContent = `${r.ms_per_batch.toFixed(1)} ms per batch of ${r.batch} (${r.shape.join("×")}; ` +
+      `best of ${r.timed_calls} calls), ` +
       `drawn by Augment(${Object.entries(r.augment).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")})`;
     $("png").href = `/api/lab/augment.png?${q}`;
     $("cli").textContent = r.cli || "none for an uploaded image";
