@@ -246,7 +246,8 @@ def test_ctrl_c_stops_every_worker(tmp_path, data_dir):
     out = tmp_path / "study"
     cmd = [sys.executable, "-m", "zenlearn", "tune", *TINY, "--train-subset", "6000", "--epochs", "20",
            "--out", str(out), "--search", "lr=log:1e-3:1e-1", "--trials", "10", "--workers", "2", "--quiet"]
-    proc = subprocess.Popen(cmd, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(cmd, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=_terminal_sigint)
     deadline = time.time() + 120
     while time.time() < deadline and len(list(out.glob("trials/*/metrics.csv"))) < 2:
         time.sleep(0.2)
@@ -258,6 +259,14 @@ def test_ctrl_c_stops_every_worker(tmp_path, data_dir):
     assert "rerun the same command to continue" in log
     assert not [p for p in workers if Path(f"/proc/{p}").exists() and "zombie" not in
                 Path(f"/proc/{p}/status").read_text()]
+
+
+def _terminal_sigint() -> None:
+    """In the child: SIGINT as a terminal's foreground process has it (default action, not blocked). A test
+    process may have inherited it ignored or blocked (a run started in the background by a non-interactive
+    shell, a runner's worker); a child would inherit that, and Ctrl-C would then never reach the command."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _cmdline(pid: int) -> bytes:
