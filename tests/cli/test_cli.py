@@ -83,3 +83,12 @@ def test_fp16_on_cpu_is_a_clear_error(capsys, data_dir, tmp_path):
     err = capsys.readouterr().err
     assert code == 2 and "precision 16" in err and "needs a CUDA device" in err
     assert not (tmp_path / "r").exists()  # refused before anything was written
+
+
+def test_reproduce_help_names_every_experiment(capsys):
+    """`--only`'s help lists the suite's experiments (it is written out: --help imports no workflow)."""
+    from zenlearn.workflows.suite import SUITE
+    assert main(["reproduce", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    missing = [name for name in SUITE.names() if name not in text]
+    assert not missing, f"zenlearn reproduce --help does not name {missing}"

@@ -159,7 +159,7 @@ def register(add: AddCommand) -> None:
     sp.add_argument("--out", required=True, metavar="DIR", help="output folder (run folders, results.md, report.html)")
     sp.add_argument("--only", nargs="+", metavar="NAME",
                     help="run only these experiments: models, activations, optimizers, augmentation, distillation, "
-                         "tables, tables-regression")
+                         "tables, tables-regression, sequences")
     sp.add_argument("--seeds", type=int, default=None, metavar="N", help="seeds per row [default: the budget's]")
     sp.add_argument("--quick", action="store_true",
                     help="the quick budget: ≤ 15 min on 2 CPU cores (fewer epochs, subsets; results.md states which)")
