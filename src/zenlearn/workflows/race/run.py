@@ -21,20 +21,20 @@ from pathlib import Path
 from typing import Any
 
 from zenlearn.data import resolve_data
+from zenlearn.distill.methods import TeacherLogits, bind
 from zenlearn.errors import UsageError, one_line
 from zenlearn.io.atomic import write_text
 from zenlearn.io.live import lives, started
 from zenlearn.io.rundir import ERROR, EVENTS, RACE, RunDir, make_dir, write_json
 from zenlearn.nn.tasks import get_task
-from zenlearn.distill.methods import TeacherLogits, bind
 from zenlearn.training.build import applicable_config, load_run, make_loaders, open_splits, seed_everything
 from zenlearn.training.device import resolve_device, set_threads
 from zenlearn.training.resume import Interrupted, StopSignals
 from zenlearn.workflows.compare import CompareResult, check_plan, run_config, run_row, write_comparison, write_plan
+from zenlearn.workflows.distill import check_same_data
 from zenlearn.workflows.race.boundary import Boundary, is_2d
 from zenlearn.workflows.race.control import Inbox, check_command
 from zenlearn.workflows.race.lane import LaneControl, RaceLog
-from zenlearn.workflows.distill import check_same_data
 from zenlearn.workflows.race.spec import RaceSpec, lane_text, train_values
 from zenlearn.workflows.race.turns import Turns
 from zenlearn.workflows.train import train_run
