@@ -17,6 +17,7 @@ import asyncio
 import base64
 import concurrent.futures
 import multiprocessing
+import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -35,6 +36,7 @@ from zenlearn.nn.inits import INITS
 from zenlearn.optim.optimizers import OPTIMIZERS
 from zenlearn.serve.augmentlab import DATASETS_SHOWN, FLAGS, GRID, RANGES, Preview, parse_settings
 from zenlearn.workflows.gradients import gradient_norms
+from zenlearn.workflows.parallel.workers import exit_with_parent
 
 STATIC = Path(__file__).with_name("static")
 PAGES = ("/lab/augment", "/lab/activations")
@@ -196,7 +198,9 @@ class LabTools:
         key = repr(sorted(s.items()))
         if key not in self.results:
             if self.pool is None:  # fresh interpreters: no torch thread pools shared with the server
-                self.pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+                self.pool = concurrent.futures.ProcessPoolExecutor(  # ends with the server, even a killed one
+                    1, mp_context=multiprocessing.get_context("spawn"), initializer=exit_with_parent,
+                    initargs=(os.getpid(),))
             options = {k: v for k, v in s.items() if k != "activations"}
             try:
                 runs = await asyncio.gather(*(asyncio.wrap_future(self.pool.submit(gradient_norms, a, **options))

@@ -51,6 +51,27 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+def exit_with_parent(parent: int, every: float = 1.0) -> None:
+    """In a helper process (e.g. a `ProcessPoolExecutor`'s initializer): exit as soon as process `parent` is
+    gone. A pool's worker otherwise outlives a parent that was killed (`kill -9`, a crash), waiting forever on
+    its task queue with the memory it holds. A daemon thread compares the parent pid every `every` seconds.
+
+    Example:
+        >>> import concurrent.futures
+        >>> with concurrent.futures.ProcessPoolExecutor(
+        ...         1, mp_context=mp.get_context("spawn"), initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
+        ...     pool.submit(os.getpid).result() != os.getpid()
+        True
+    """
+    def watch() -> None:
+        while True:
+            time.sleep(every)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="zenlearn-exit-with-parent", daemon=True).start()
+
+
 def threads_per_worker(workers: int, threads: int | None) -> int:
     """`--threads` if given, else the cores shared out: cores // workers (at least 1)."""
     return threads or max(1, cpu_count() // workers)
