@@ -149,6 +149,16 @@ def test_bad_races_write_nothing(tmp_path, lanes, message):
     assert not (tmp_path / "race").exists()
 
 
+def test_augmentation_lane_on_data_that_is_not_images_writes_nothing(tmp_path, spiral, capsys):
+    args = ["race", "--data", spiral, "--model", "mlp", "--hidden", "8", "--epochs", "1", "--no-report",
+            "--lane", "base", "--lane", "augment=mnist", "--out", str(tmp_path / "race")]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("zenlearn: error: invalid race: lane 2 (augment=mnist): --augment works "
+                                                         "on images (C, H, W)"), err
+    assert not (tmp_path / "race").exists()
+
+
 def test_sigterm_stops_the_race_and_saves_the_comparison(tmp_path):
     out = tmp_path / "race"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

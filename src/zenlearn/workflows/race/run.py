@@ -27,7 +27,8 @@ from zenlearn.io.atomic import write_text
 from zenlearn.io.live import lives, started
 from zenlearn.io.rundir import ERROR, EVENTS, RACE, RunDir, make_dir, write_json
 from zenlearn.nn.tasks import get_task
-from zenlearn.training.build import applicable_config, load_run, make_loaders, open_splits, seed_everything
+from zenlearn.training.build import (applicable_config, load_run, make_loaders, open_splits, seed_everything,
+                                     training_augment)
 from zenlearn.training.device import resolve_device, set_threads
 from zenlearn.training.resume import Interrupted, StopSignals
 from zenlearn.workflows.compare import CompareResult, check_plan, run_config, run_row, write_comparison, write_plan
@@ -74,6 +75,7 @@ def run_race(spec: RaceSpec, out: str | Path | None = None, *, verbose: bool = T
     set_threads(data_cfg.threads)
     seed_everything(data_cfg.seed)
     splits = open_splits(data_cfg.replace(seed=teacher[1] if teacher else data_cfg.seed), device)  # once for all lanes
+    _check_lanes_on(splits.spec, plan, spec)
     if teacher is not None and splits.spec != teacher[2]:
         raise UsageError(f"the teacher {spec.teacher} was trained on data prepared differently; distil from a teacher "
                          f"trained on the race's data")
@@ -167,3 +169,16 @@ def _drive(threads: list[threading.Thread], controls: list[LaneControl], inbox: 
                     c.commands.append({"action": "stop", "by": signal.Signals(signals.signum).name})
             time.sleep(POLL_SECONDS)
         return signals.signum
+
+
+def _check_lanes_on(data: Any, plan: list[Any], spec: RaceSpec) -> None:
+    """What only the data can tell (an augmentation lane on data that is not images), for every lane, before the
+    race writes anything: one `UsageError` listing each problem."""
+    problems = []
+    for i, (_, _, cfg) in enumerate(plan):
+        try:
+            training_augment(cfg, data)
+        except UsageError as e:
+            problems.append(f"lane {i + 1} ({lane_text(spec.lanes[i])}): {e}")
+    if problems:
+        raise UsageError("invalid race: " + "; ".join(problems))
