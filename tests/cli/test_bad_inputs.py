@@ -228,6 +228,8 @@ CASES: list[tuple[str, list[str], str]] = [
     ("race-lane-no-value", ["race", "--lane", "optimizer", "--lane", "optimizer=adam"], "--lane expects KEY=VALUE"),
     ("race-max-steps-zero", ["race", "--data", "mnist1d", "--lane", "optimizer=sgd", "--lane", "optimizer=adam",
                              "--max-steps", "0", "--out", "{w}/new"], "max_steps must be an integer >= 1, got 0"),
+    ("race-augment-sequence-data", ["race", "--data", "mnist1d", "--lane", "base", "--lane", "augment=mnist",
+                                    "--out", "{w}/new"], "lane 2 (augment=mnist): --augment works on images"),
     ("lr-find-bad-range", ["lr-find", "--start-lr", "1", "--end-lr", "0.1"], "start"),
     ("lr-find-steps-text", ["lr-find", "--steps", "many"], "invalid int value: 'many'"),
     # --- reproduce

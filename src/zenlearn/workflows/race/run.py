@@ -27,8 +27,14 @@ from zenlearn.io.atomic import write_text
 from zenlearn.io.live import lives, started
 from zenlearn.io.rundir import ERROR, EVENTS, RACE, RunDir, make_dir, write_json
 from zenlearn.nn.tasks import get_task
-from zenlearn.training.build import (applicable_config, load_run, make_loaders, open_splits, seed_everything,
-                                     training_augment)
+from zenlearn.training.build import (
+    applicable_config,
+    load_run,
+    make_loaders,
+    open_splits,
+    seed_everything,
+    training_augment,
+)
 from zenlearn.training.device import resolve_device, set_threads
 from zenlearn.training.resume import Interrupted, StopSignals
 from zenlearn.workflows.compare import CompareResult, check_plan, run_config, run_row, write_comparison, write_plan
