@@ -105,6 +105,12 @@ for _toy, (_, _noise, _about) in TOYS.items():
                  aliases=("two-moons",) if _toy == "moons" else ())
 
 
+def _info(name: str) -> tuple[Any, str, str]:
+    """Dataset `name`'s registry info (None for an unknown name), its kind and its argument (`folder:PATH` → PATH)."""
+    kind, _, arg = name.partition(":")
+    return (DATASETS.entry(kind).info if kind in DATASETS else None), kind, arg
+
+
 def streams(name: str) -> bool:
     """Whether dataset `name` (`folder:PATH`, `photos`, …) is an image folder read with the folder options
     (`--image-size`, `--color`, `--cache`, …); False for in-memory datasets and unknown names.
@@ -113,8 +119,7 @@ def streams(name: str) -> bool:
         >>> streams("folder:runs/photos"), streams("photos:50"), streams("mnist")
         (True, True, False)
     """
-    kind = name.partition(":")[0]
-    info = DATASETS.entry(kind).info if kind in DATASETS else None
+    info = _info(name)[0]
     return bool(info is not None and info.streaming)
 
 
@@ -126,8 +131,7 @@ def resolve_data(name: str) -> str:
         >>> resolve_data("mnist"), resolve_data("folder:/data/photos")
         ('mnist', 'folder:/data/photos')
     """
-    kind, _, arg = name.partition(":")
-    info = DATASETS.entry(kind).info if kind in DATASETS else None
+    info, kind, arg = _info(name)
     if not arg or not getattr(info, "path_argument", False) or arg in info.built_in:
         return name
     return f"{kind}:{os.path.abspath(os.path.expanduser(arg))}"
@@ -140,8 +144,7 @@ def data_folder(name: str) -> Path | None:
         >>> data_folder("folder:/data/photos"), data_folder("mnist")
         (PosixPath('/data/photos'), None)
     """
-    kind, _, arg = name.partition(":")
-    info = DATASETS.entry(kind).info if kind in DATASETS else None
+    info, _, arg = _info(name)
     is_path = arg and getattr(info, "path_argument", False) and arg not in info.built_in
     return Path(arg).expanduser() if is_path else None
 
@@ -164,8 +167,7 @@ def tabular(name: str) -> bool:
         >>> tabular("table:data.csv"), tabular("sklearn:iris"), tabular("mnist")
         (True, True, False)
     """
-    kind = name.partition(":")[0]
-    info = DATASETS.entry(kind).info if kind in DATASETS else None
+    info = _info(name)[0]
     return bool(info is not None and info.tabular)
 
 
