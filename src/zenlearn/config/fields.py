@@ -106,27 +106,16 @@ def coerce(name: str, tp: Any, value: Any) -> Any:
         if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE
         raise bad
-    if tp is int:
+    if tp in (int, float):  # not a bool; an int field takes a whole float (3.0), a float field any number
         if isinstance(value, bool):
             raise bad
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
+        if tp is int and isinstance(value, float) and value.is_integer():
             return int(value)
+        if isinstance(value, int) or (tp is float and isinstance(value, float)):
+            return tp(value)
         if isinstance(value, str):
             try:
-                return int(value.strip())
-            except ValueError:
-                raise bad from None
-        raise bad
-    if tp is float:
-        if isinstance(value, bool):
-            raise bad
-        if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value.strip())
+                return tp(value.strip())
             except ValueError:
                 raise bad from None
         raise bad
