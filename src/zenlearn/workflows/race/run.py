@@ -33,7 +33,6 @@ from zenlearn.training.build import (
     make_loaders,
     open_splits,
     seed_everything,
-    training_augment,
 )
 from zenlearn.training.device import resolve_device, set_threads
 from zenlearn.training.resume import Interrupted, StopSignals
@@ -81,7 +80,7 @@ def run_race(spec: RaceSpec, out: str | Path | None = None, *, verbose: bool = T
     set_threads(data_cfg.threads)
     seed_everything(data_cfg.seed)
     splits = open_splits(data_cfg.replace(seed=teacher[1] if teacher else data_cfg.seed), device)  # once for all lanes
-    _check_lanes_on(splits.spec, plan, spec)
+    spec.check_data(splits.spec)
     if teacher is not None and splits.spec != teacher[2]:
         raise UsageError(f"the teacher {spec.teacher} was trained on data prepared differently; distil from a teacher "
                          f"trained on the race's data")
@@ -176,15 +175,3 @@ def _drive(threads: list[threading.Thread], controls: list[LaneControl], inbox: 
             time.sleep(POLL_SECONDS)
         return signals.signum
 
-
-def _check_lanes_on(data: Any, plan: list[Any], spec: RaceSpec) -> None:
-    """What only the data can tell (an augmentation lane on data that is not images), for every lane, before the
-    race writes anything: one `UsageError` listing each problem."""
-    problems = []
-    for i, (_, _, cfg) in enumerate(plan):
-        try:
-            training_augment(cfg, data)
-        except UsageError as e:
-            problems.append(f"lane {i + 1} ({lane_text(spec.lanes[i])}): {e}")
-    if problems:
-        raise UsageError("invalid race: " + "; ".join(problems))

@@ -14,7 +14,7 @@ from zenlearn.config.fields import changed_flags, show, split_option
 from zenlearn.distill.methods import check_distill_config
 from zenlearn.errors import UsageError
 from zenlearn.io.rundir import RunDir
-from zenlearn.training.build import check_config
+from zenlearn.training.build import check_config, training_augment
 from zenlearn.workflows.variants import check_variant
 
 MAX_LANES = 6
@@ -141,7 +141,7 @@ class RaceSpec:
                     check_distill_config(self.distill_config(lane))  # type: ignore[arg-type]
             except UsageError as e:
                 why = str(e).removeprefix("invalid config: ").removeprefix("invalid distillation options: ")
-                problems.append(f"lane {i} ({lane_text(lane)}): {why}")
+                problems.append(self._lane_problem(i, why))
             except (TypeError, ValueError) as e:
                 problems.append(f"lane {i}: {e}")
         if self.teacher:
@@ -152,6 +152,22 @@ class RaceSpec:
         if problems:
             raise UsageError("invalid race: " + "; ".join(dict.fromkeys(problems)))
         return self
+
+    def check_data(self, data: Any) -> None:
+        """What only the data (its `DataSpec`) can tell, for every lane, before the race writes anything: an
+        augmentation lane on data that is not images. Raises one `UsageError` listing each problem."""
+        problems = []
+        for i, cfg in enumerate(self.lane_configs(), 1):
+            try:
+                training_augment(cfg, data)
+            except UsageError as e:
+                problems.append(self._lane_problem(i, str(e)))
+        if problems:
+            raise UsageError("invalid race: " + "; ".join(problems))
+
+    def _lane_problem(self, i: int, why: str) -> str:
+        """A problem of lane `i` (from 1), named by its settings."""
+        return f"lane {i} ({lane_text(self.lanes[i - 1])}): {why}"
 
     def race_args(self, out: str) -> list[str]:
         """`zenlearn race` arguments that rebuild this race into `out` (what `zenlearn serve` launches)."""
